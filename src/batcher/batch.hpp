@@ -1,0 +1,27 @@
+// batch.hpp -- Batch: one room's events of one flush window, encoded, compressed and
+// framed once; the same bytes go to every client of the room.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pool/shared_frame.hpp"
+
+namespace tg::batcher {
+
+struct Batch {
+  std::string room;
+  uint64_t seq = 0;        // batch seq within the room
+  uint64_t first_msg = 0;  // seq of the first event it carries
+  uint64_t last_msg = 0;   // seq of the last event it carries
+  uint32_t online = 0;     // room members after the batch
+  pool::SharedFrame zstd;  // complete binary WebSocket frame: one zstd frame of the JSON
+  pool::SharedFrame json;  // complete text WebSocket frame, or empty when no JSON
+                           // client existed at build time (a Shard derives it on demand)
+  size_t raw_bytes = 0;    // size of the JSON before compression
+  uint64_t built_ns = 0;   // monotonic time the batch was built
+
+  uint64_t msg_count() const { return last_msg - first_msg + 1; }
+};
+
+}  // namespace tg::batcher

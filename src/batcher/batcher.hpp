@@ -1,0 +1,94 @@
+// batcher.hpp -- Batcher: the thread that collects every Shard's inbox, orders the
+// events, builds one Batch per room per window and hands the batches to every Shard.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "batcher/batch_encoder.hpp"
+#include "batcher/inbox.hpp"
+#include "batcher/sequencer.hpp"
+#include "batcher/window_policy.hpp"
+
+namespace tg::batcher {
+
+// Where built batches go: every Shard is one. deliver() is called on the Batcher
+// thread and must only queue the batches and wake the Shard's loop.
+class BatchSink {
+ public:
+  virtual ~BatchSink() = default;
+  virtual void deliver(const std::vector<Batch>& batches) = 0;
+};
+
+class Batcher {
+ public:
+  struct Options {
+    int shards = 1;
+    int zstd_level = 1;
+  };
+
+  Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
+          std::unique_ptr<WindowPolicy> policy);
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Sinks must be set before start() and outlive the Batcher's thread.
+  void add_sink(BatchSink* sink) { sinks_.push_back(sink); }
+
+  // The inbox of Shard `shard`; push to it from that Shard's thread, then call
+  // notify() when push() returned true.
+  Inbox& inbox(int shard) { return *inboxes_[shard]; }
+
+  // Starts the Batcher thread. Throws std::runtime_error if libuv setup fails.
+  void start();
+  // Thread-safe: events are waiting. Coalesced wake-ups are harmless.
+  void notify();
+  // Thread-safe: flushes what is queued now, delivers it, and stops the thread.
+  // Returns once the thread has exited. Call at most once, after start().
+  void stop();
+
+  // The window in force, for pong replies and metrics; any thread.
+  double window_ms() const { return window_us_.load(std::memory_order_relaxed) / 1000.0; }
+  // Number of JSON-subprotocol clients connected; while 0, no JSON frame is built.
+  std::atomic<int>& json_clients() { return json_clients_; }
+
+ private:
+  static void wake_cb(uv_async_t* h);
+  static void stop_cb(uv_async_t* h);
+  static void timer_cb(uv_timer_t* h);
+  void on_wake();
+  void flush();
+  void build_batches();
+
+  Options opts_;
+  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<WindowPolicy> policy_;
+  BatchEncoder encoder_;
+  std::vector<std::unique_ptr<Inbox>> inboxes_;
+  std::vector<BatchSink*> sinks_;
+
+  std::mutex run_mu_;     // orders notify() against stop() closing the handles
+  bool running_ = false;  // guarded by run_mu_
+  uv_loop_t loop_{};
+  uv_async_t wake_{};
+  uv_async_t stop_{};
+  uv_timer_t timer_{};
+  bool timer_armed_ = false;
+  std::thread thread_;
+
+  std::vector<Inbound> pending_;  // events of this flush, reused
+  std::unordered_map<std::string, std::vector<const Inbound*>> by_room_;  // reused
+  std::vector<Batch> built_;                                              // reused
+  std::atomic<uint64_t> window_us_{0};
+  std::atomic<int> json_clients_{0};
+};
+
+}  // namespace tg::batcher

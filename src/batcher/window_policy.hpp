@@ -1,0 +1,35 @@
+// window_policy.hpp -- WindowPolicy: decides how long the Batcher collects events
+// before the next flush. Pluggable: a fixed window now, the adaptive controller later.
+#pragma once
+
+#include <cstdint>
+
+namespace tg::batcher {
+
+// What the Batcher measured about one flush.
+struct FlushStats {
+  uint64_t now_ns = 0;     // monotonic time the flush ended
+  uint64_t events = 0;     // events (messages and membership changes) flushed
+  uint64_t batches = 0;    // batches built (one per room with events)
+  uint64_t encode_ns = 0;  // time spent encoding, compressing and framing
+};
+
+class WindowPolicy {
+ public:
+  virtual ~WindowPolicy() = default;
+  // Called by the Batcher thread after each flush; returns the next window in
+  // microseconds (0: flush on the next loop turn after an event arrives).
+  virtual uint64_t next_window_us(const FlushStats& stats) = 0;
+};
+
+// Always the same window, as set by --window-ms.
+class FixedWindow final : public WindowPolicy {
+ public:
+  explicit FixedWindow(uint64_t window_us) : window_us_(window_us) {}
+  uint64_t next_window_us(const FlushStats&) override { return window_us_; }
+
+ private:
+  uint64_t window_us_;
+};
+
+}  // namespace tg::batcher

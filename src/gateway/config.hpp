@@ -1,0 +1,33 @@
+// config.hpp -- Config: every setting of the gateway, filled from flags by main.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/log.hpp"
+
+namespace tg::gateway {
+
+enum class SlowPolicy { kSkip, kClose };
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  int workers = 0;  // 0: one per online CPU
+  bool pin = true;
+  double window_ms = 0;
+  size_t history_bytes = 64u << 20;
+  size_t client_inflight = 1u << 20;
+  SlowPolicy slow_policy = SlowPolicy::kSkip;
+  size_t max_message_bytes = 64u << 10;
+  size_t max_header_bytes = 8u << 10;
+  uint32_t handshake_timeout_ms = 10000;
+  uint32_t drain_timeout_ms = 5000;
+  int socket_sndbuf = 0;  // 0: kernel default
+  int zstd_level = 1;
+  size_t max_rooms_per_client = 16;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+}  // namespace tg::gateway

@@ -1,0 +1,223 @@
+// connection.cpp -- a client's connection: reading, the HTTP phase, closing. The
+// WebSocket commands are in connection_commands.cpp, the write path in
+// connection_writes.cpp.
+#include "gateway/connection.hpp"
+
+#include "common/log.hpp"
+#include "gateway/assets.hpp"
+#include "gateway/http_response.hpp"
+#include "gateway/notice.hpp"
+#include "gateway/shard.hpp"
+
+namespace tg::gateway {
+
+namespace {
+constexpr uint64_t kLingerMs = 2000;  // wait for the peer's FIN after our last bytes
+
+Connection* self_of(uv_handle_t* h) { return static_cast<Connection*>(h->data); }
+
+std::string peer_name(uv_tcp_t* tcp) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  char host[64] = "?";
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    uv_ip4_name(a, host, sizeof host);
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    uv_ip6_name(a, host, sizeof host);
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+}  // namespace
+
+const char* close_reason_name(CloseReason r) {
+  switch (r) {
+    case CloseReason::kClient: return "client";
+    case CloseReason::kHttpDone: return "http_done";
+    case CloseReason::kHandshakeTimeout: return "handshake_timeout";
+    case CloseReason::kHttpError: return "http_error";
+    case CloseReason::kProtocol: return "protocol_error";
+    case CloseReason::kSlow: return "slow";
+    case CloseReason::kShutdown: return "shutdown";
+    case CloseReason::kIoError: return "io_error";
+    case CloseReason::kCount: break;
+  }
+  return "unknown";
+}
+
+Connection::Connection(Shard& shard, uint64_t id) : shard_(shard), id_(id) {}
+
+void Connection::accept(uv_stream_t* listener) {
+  uv_tcp_init(shard_.loop(), &tcp_);
+  uv_timer_init(shard_.loop(), &timer_);
+  tcp_.data = timer_.data = shutdown_req_.data = out_.req.data = this;
+  open_handles_ = 2;
+  shard_.add_connection(this);
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
+    abort(CloseReason::kIoError);
+    return;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  if (shard_.config().socket_sndbuf > 0) {
+    int size = shard_.config().socket_sndbuf;
+    uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(&tcp_), &size);
+  }
+  peer_ = peer_name(&tcp_);
+  opened_ms_ = uv_now(shard_.loop());
+  http_ = std::make_unique<HttpRequestParser>(shard_.config().max_header_bytes);
+  uv_timer_start(&timer_, timer_cb, shard_.config().handshake_timeout_ms, 0);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), alloc_cb, read_cb);
+}
+
+void Connection::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  *buf = self_of(h)->shard_.read_buffer();
+}
+
+void Connection::read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = self_of(reinterpret_cast<uv_handle_t*>(s));
+  if (nread > 0) {
+    self->on_read(buf->base, static_cast<size_t>(nread));
+  } else if (nread < 0) {
+    self->abort(nread == UV_EOF ? CloseReason::kClient : CloseReason::kIoError);
+  }
+}
+
+void Connection::on_read(const char* data, size_t len) {
+  switch (state_) {
+    case State::kHttp:
+      on_http(data, len);
+      break;
+    case State::kOpen:
+    case State::kClosing: {
+      if (!ws_) return;  // an HTTP response is on its way out; ignore the rest
+      auto fed = ws_->feed(reinterpret_cast<const uint8_t*>(data), len, ctrl_);
+      if (!fed) {
+        abort(CloseReason::kProtocol);
+        return;
+      }
+      if (ws_->close_sent() && state_ == State::kOpen) {
+        state_ = State::kClosing;
+        close_after_write_ = true;
+        uint16_t code = ws_->close_code_sent();
+        close_reason_ = (code == 1000 || ws_->close_received()) ? CloseReason::kClient
+                                                                : CloseReason::kProtocol;
+      }
+      if (ws_->close_received() && ws_->close_sent() && ctrl_.empty() && !out_.busy) {
+        abort(close_reason_);  // close handshake complete, nothing left to write
+        return;
+      }
+      pump();
+      break;
+    }
+    case State::kDead:
+      break;
+  }
+}
+
+void Connection::on_http(const char* data, size_t len) {
+  size_t used = 0;
+  auto st = http_->feed(data, len, &used);
+  if (st == HttpRequestParser::State::kIncomplete) return;
+  if (st == HttpRequestParser::State::kError) {
+    close_reason_ = CloseReason::kHttpError;
+    respond_and_close(http_error(http_->error_status()));
+    return;
+  }
+  auto parser = std::move(http_);  // the request head is complete: free the parser after
+  route(parser->request(), data + used, len - used);
+}
+
+void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len) {
+  close_reason_ = CloseReason::kHttpDone;
+  if (req.path == "/ws") {
+    Handshake hs = evaluate_handshake(req);
+    if (hs.status == 101 && !shard_.accepting()) hs.response = http_error(503), hs.status = 503;
+    if (hs.status != 101) {
+      close_reason_ = CloseReason::kHttpError;
+      TG_LOG(kDebug, "conn %lu: upgrade refused with %d", id_, hs.status);
+      respond_and_close(std::move(hs.response));
+      return;
+    }
+    upgrade(hs, rest, rest_len);
+    return;
+  }
+  bool head = req.method == "HEAD";
+  if (req.method != "GET" && !head) {
+    respond_and_close(http_error(405, "Allow: GET, HEAD\r\n"));
+  } else if (req.path == "/healthz") {
+    respond_and_close(http_response(200, "text/plain", "ok\n", {}, !head));
+  } else if (req.path == "/readyz") {
+    bool ready = shard_.accepting();
+    respond_and_close(http_response(ready ? 200 : 503, "text/plain",
+                                    ready ? "ready\n" : "shutting down\n", {}, !head));
+  } else if (const Asset* a = find_asset(req.path)) {
+    respond_and_close(http_response(200, a->content_type, {a->data, a->size}, {}, !head));
+  } else {
+    respond_and_close(http_error(404));
+  }
+}
+
+void Connection::respond_and_close(std::string response) {
+  uv_timer_stop(&timer_);
+  ctrl_ = std::move(response);
+  close_after_write_ = true;
+  state_ = State::kClosing;
+  pump();
+}
+
+void Connection::timer_cb(uv_timer_t* t) {
+  auto* self = self_of(reinterpret_cast<uv_handle_t*>(t));
+  // Before the upgrade the timer is the handshake deadline, afterwards the linger.
+  self->abort(self->state_ == State::kHttp ? CloseReason::kHandshakeTimeout
+                                           : self->close_reason_);
+}
+
+void Connection::linger() {
+  // Our last bytes are written: send FIN, keep reading until the peer's FIN so that
+  // closing does not reset the connection before the peer has read them.
+  lingering_ = true;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), shutdown_cb) != 0) {
+    abort(close_reason_);
+    return;
+  }
+  uv_timer_start(&timer_, timer_cb, kLingerMs, 0);
+}
+
+void Connection::shutdown_cb(uv_shutdown_t*, int) {}
+
+void Connection::close_for_shutdown() {
+  if (state_ == State::kHttp) {
+    abort(CloseReason::kShutdown);
+  } else if (state_ == State::kOpen) {
+    shutdown_pending_ = true;
+    close_reason_ = CloseReason::kShutdown;
+    pump();
+  }
+}
+
+void Connection::abort(CloseReason why) {
+  if (state_ == State::kDead) return;
+  bool was_ws = ws_ != nullptr;
+  state_ = State::kDead;
+  ShardCounters& c = shard_.counters();
+  ++c.closed[static_cast<int>(why)];
+  if (was_ws) {
+    TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(),
+           close_reason_name(why), (uv_now(shard_.loop()) - opened_ms_) / 1000.0);
+  }
+  detach();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), close_cb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), close_cb);
+}
+
+void Connection::close_cb(uv_handle_t* h) {
+  auto* self = self_of(h);
+  if (--self->open_handles_ == 0) delete self;
+}
+
+}  // namespace tg::gateway

@@ -1,0 +1,128 @@
+// connection.hpp -- Connection: one client's TCP connection on its Shard, from the HTTP
+// request through the WebSocket session; serves the client its rooms' batches from
+// per-room Cursors, in as few writes as it can, never more than --client-inflight at once.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "batcher/room_log.hpp"
+#include "gateway/handshake.hpp"
+#include "gateway/http_request.hpp"
+#include "gateway/ws_session.hpp"
+
+namespace tg::gateway {
+
+class Shard;
+struct RoomState;
+struct ClientCommand;
+
+// Where a client stands in one room: the next batch to send it and the seq of the next
+// message it expects (a batch starting later means the messages between are lost).
+struct Cursor {
+  RoomState* room;
+  uint64_t next_batch;
+  uint64_t next_msg;
+};
+
+// Why a connection ended; the Shard counts them.
+enum class CloseReason : uint8_t {
+  kClient, kHttpDone, kHandshakeTimeout, kHttpError, kProtocol, kSlow, kShutdown, kIoError,
+  kCount
+};
+const char* close_reason_name(CloseReason r);
+
+class Connection final : public WsSession::Handler {
+ public:
+  Connection(Shard& shard, uint64_t id);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Accepts the pending connection of `listener` and starts reading. On failure the
+  // connection is closed and freed through the usual uv_close path.
+  void accept(uv_stream_t* listener);
+
+  // Writes whatever is due (notices, batches from the cursors) unless a write is in
+  // flight; the write's completion calls it again. Loop thread only.
+  void pump();
+
+  // Server shutdown: finish sending what the log holds for this client, then close
+  // with 1001. HTTP connections are dropped at once.
+  void close_for_shutdown();
+
+  // Closes the TCP connection now (no close frame); the object is freed in uv_close's
+  // callback, never inside the caller's stack.
+  void abort(CloseReason why);
+
+  bool pump_queued = false;  // set by the Shard while the connection is in its ready list
+
+ private:
+  enum class State { kHttp, kOpen, kClosing, kDead };
+
+  static void alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void write_cb(uv_write_t* req, int status);
+  static void timer_cb(uv_timer_t* t);
+  static void close_cb(uv_handle_t* h);
+  static void shutdown_cb(uv_shutdown_t* req, int status);
+
+  void on_read(const char* data, size_t len);
+  void on_http(const char* data, size_t len);
+  void route(const HttpRequest& req, const char* rest, size_t rest_len);
+  void upgrade(Handshake& hs, const char* rest, size_t rest_len);
+  void respond_and_close(std::string response);
+  void on_written(int status);
+  void linger();
+
+  void on_ws_text(std::string_view payload) override;
+  void handle_msg(ClientCommand& cmd);
+  void handle_name(const std::string& name);
+  void join_room(const std::string& room, std::optional<uint64_t> since, bool notify);
+  void leave_room(size_t index, bool notify);
+  Cursor* cursor_for(const std::string& room);
+  void detach();
+
+  bool compose();
+  bool add_frames(Cursor& c, size_t& bytes);
+
+  Shard& shard_;
+  uint64_t id_;
+  State state_ = State::kHttp;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  uv_shutdown_t shutdown_req_{};
+  int open_handles_ = 0;
+  uint64_t opened_ms_ = 0;
+  std::string peer_;
+
+  std::unique_ptr<HttpRequestParser> http_;  // freed once the request is parsed
+  std::unique_ptr<WsSession> ws_;
+  Subprotocol proto_ = Subprotocol::kJson;
+  std::string name_;
+  std::vector<Cursor> cursors_;
+  size_t current_ = 0;  // index in cursors_ of the room plain messages go to
+
+  std::string ctrl_;  // notices and control frames waiting for the next write
+  bool close_after_write_ = false;  // the last bytes are queued: then FIN and linger
+  bool shutdown_pending_ = false;   // close 1001 once the cursors are caught up
+  bool lingering_ = false;          // FIN sent; only reading until the peer's FIN
+  CloseReason close_reason_ = CloseReason::kClient;
+
+  // The one write in flight and what it keeps alive until it completes; reused.
+  struct Outgoing {
+    uv_write_t req{};
+    std::string head;  // ctrl_ bytes and gap notices, written first
+    std::string tail;  // a close frame, written last
+    std::vector<batcher::EntryPin> pins;
+    std::vector<uv_buf_t> bufs;
+    uint64_t msgs = 0;
+    bool busy = false;
+  } out_;
+};
+
+}  // namespace tg::gateway

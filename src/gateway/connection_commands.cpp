@@ -1,0 +1,197 @@
+// connection_commands.cpp -- a connection's WebSocket life: the upgrade, the client's
+// commands (protocol v1), room membership and names.
+#include "batcher/inbound.hpp"
+#include "common/log.hpp"
+#include "gateway/client_command.hpp"
+#include "gateway/connection.hpp"
+#include "gateway/names.hpp"
+#include "gateway/notice.hpp"
+#include "gateway/shard.hpp"
+
+namespace tg::gateway {
+
+void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
+  uv_timer_stop(&timer_);
+  state_ = State::kOpen;
+  proto_ = hs.proto;
+  if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_add(1);
+  ws_ = std::make_unique<WsSession>(*this, shard_.config().max_message_bytes);
+  ++shard_.counters().open;
+  ctrl_ = std::move(hs.response);
+
+  // The name comes first so the join event carries it.
+  bool name_refused = false;
+  if (!hs.name.empty() && valid_name(hs.name) && shard_.names().claim(hs.name)) {
+    name_ = hs.name;
+  } else {
+    name_refused = !hs.name.empty();
+    name_ = "guest-" + std::to_string(id_);
+    shard_.names().claim(name_);
+  }
+  // A `since` from another run of the server (its seqs started over) means nothing here.
+  if (hs.epoch && *hs.epoch != shard_.epoch()) hs.since.reset();
+  RoomState& room = shard_.room(hs.room);
+  // hello's seq: where this client's stream starts (after `since` when resuming).
+  uint64_t start = hs.since.value_or(room.log.last_msg_seq());
+  append_hello(ctrl_, {id_, name_, hs.room, start, shard_.batcher().window_ms(),
+                       proto_ == Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
+  if (name_refused)
+    append_error(ctrl_, valid_name(hs.name) ? "name_taken" : "bad_name",
+                 valid_name(hs.name) ? "that name is taken" : "that name is not allowed");
+  join_room(hs.room, hs.since, false);
+  TG_LOG(kInfo, "conn %lu %s open from %s proto=%s room=%s", id_, name_.c_str(), peer_.c_str(),
+         proto_ == Subprotocol::kZstd ? "zstd" : "json", hs.room.c_str());
+  if (rest_len > 0) {
+    on_read(rest, rest_len);  // frames that arrived with the request
+    if (state_ == State::kDead) return;
+  }
+  pump();
+}
+
+void Connection::on_ws_text(std::string_view payload) {
+  ClientCommand cmd = parse_client_command(payload);
+  switch (cmd.kind) {
+    case CommandKind::kMsg: handle_msg(cmd); break;
+    case CommandKind::kJoin:
+      if (!valid_room(cmd.room)) {
+        append_error(ctrl_, "bad_room", "room names are 1-64 of A-Z a-z 0-9 _ - .");
+      } else {
+        join_room(cmd.room, cmd.since, true);
+      }
+      break;
+    case CommandKind::kLeave: {
+      Cursor* c = cursor_for(cmd.room);
+      if (!c) {
+        append_error(ctrl_, "not_joined", "not in that room");
+      } else {
+        leave_room(static_cast<size_t>(c - cursors_.data()), true);
+      }
+      break;
+    }
+    case CommandKind::kName: handle_name(cmd.name); break;
+    case CommandKind::kPing:
+      append_pong(ctrl_, cmd.ping_id, shard_.batcher().window_ms());
+      break;
+    case CommandKind::kInvalid: append_error(ctrl_, "bad_request", cmd.error); break;
+  }
+}
+
+void Connection::handle_msg(ClientCommand& cmd) {
+  Cursor* c = cmd.room.empty() ? (cursors_.empty() ? nullptr : &cursors_[current_])
+                               : cursor_for(cmd.room);
+  if (!c) {
+    append_error(ctrl_, "not_joined", "join the room before sending to it");
+    return;
+  }
+  if (!shard_.accepting()) {
+    append_error(ctrl_, "shutting_down", "the server is shutting down; message not sent");
+    return;
+  }
+  batcher::Inbound e;
+  e.kind = batcher::InboundKind::kMsg;
+  e.room = c->room->name;
+  e.from = name_;
+  e.text = std::move(cmd.text);
+  e.cid = std::move(cmd.cid);
+  shard_.submit(std::move(e));
+  ++shard_.counters().messages_in;
+}
+
+void Connection::handle_name(const std::string& name) {
+  if (name == name_) {
+    append_named(ctrl_, name_);
+    return;
+  }
+  if (!valid_name(name)) {
+    append_error(ctrl_, "bad_name", "names are 1-32 characters, no control characters");
+    return;
+  }
+  if (!shard_.names().rename(name_, name)) {
+    append_error(ctrl_, "name_taken", "that name is taken");
+    return;
+  }
+  for (const Cursor& c : cursors_) {
+    batcher::Inbound e;
+    e.kind = batcher::InboundKind::kRename;
+    e.room = c.room->name;
+    e.from = name;
+    e.text = name_;
+    shard_.submit(std::move(e));
+  }
+  name_ = name;
+  append_named(ctrl_, name_);
+}
+
+Cursor* Connection::cursor_for(const std::string& room) {
+  for (Cursor& c : cursors_)
+    if (c.room->name == room) return &c;
+  return nullptr;
+}
+
+void Connection::join_room(const std::string& name, std::optional<uint64_t> since,
+                           bool notify) {
+  if (Cursor* existing = cursor_for(name)) {
+    current_ = static_cast<size_t>(existing - cursors_.data());
+    if (notify) append_joined(ctrl_, name, existing->next_msg - 1);
+    return;
+  }
+  if (cursors_.size() >= shard_.config().max_rooms_per_client) {
+    append_error(ctrl_, "too_many_rooms", "leave a room before joining another");
+    return;
+  }
+  RoomState& room = shard_.room(name);
+  const batcher::RoomLog& log = room.log;
+  Cursor c{&room, log.next_seq(), log.last_msg_seq() + 1};
+  if (since && *since < log.last_msg_seq()) {
+    c.next_batch = log.batch_after_msg(*since);
+    c.next_msg = *since + 1;
+    uint64_t first_held = log.at(c.next_batch)->batch.first_msg;
+    if (first_held > c.next_msg) {  // part of what was asked for is gone: say so now
+      append_gap(ctrl_, name, c.next_msg, first_held - 1);
+      ++shard_.counters().gaps;
+      c.next_msg = first_held;
+    }
+  }
+  if (notify) append_joined(ctrl_, name, c.next_msg - 1);
+  cursors_.push_back(c);
+  current_ = cursors_.size() - 1;
+  room.members.push_back(this);
+
+  batcher::Inbound e;
+  e.kind = batcher::InboundKind::kJoin;
+  e.room = name;
+  e.from = name_;
+  shard_.submit(std::move(e));
+}
+
+void Connection::leave_room(size_t index, bool notify) {
+  RoomState* room = cursors_[index].room;
+  auto& m = room->members;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == this) {
+      m[i] = m.back();
+      m.pop_back();
+      break;
+    }
+  }
+  cursors_.erase(cursors_.begin() + static_cast<ptrdiff_t>(index));
+  if (current_ >= cursors_.size()) current_ = cursors_.empty() ? 0 : cursors_.size() - 1;
+  if (notify) append_left(ctrl_, room->name);
+
+  batcher::Inbound e;
+  e.kind = batcher::InboundKind::kLeave;
+  e.room = room->name;
+  e.from = name_;
+  shard_.submit(std::move(e));
+}
+
+void Connection::detach() {
+  shard_.remove_connection(this);
+  if (!ws_) return;
+  while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
+  shard_.names().release(name_);
+  if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);
+  --shard_.counters().open;
+}
+
+}  // namespace tg::gateway

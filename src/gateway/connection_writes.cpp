@@ -1,0 +1,118 @@
+// connection_writes.cpp -- the write path: one write in flight per connection, built
+// from queued notices and the shared batch frames the cursors point at. The frames are
+// the Shard's log entries themselves (pinned until the write completes), never copies.
+#include "common/log.hpp"
+#include "gateway/connection.hpp"
+#include "gateway/notice.hpp"
+#include "gateway/shard.hpp"
+
+namespace tg::gateway {
+
+namespace {
+// A write never gathers more buffers than this; libuv copies a longer array anyway.
+constexpr size_t kMaxBufs = 64;
+
+uv_buf_t buf_of(const char* data, size_t len) {
+  return uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+}
+}  // namespace
+
+void Connection::pump() {
+  if (state_ == State::kDead || out_.busy || lingering_) return;
+  if (!compose()) return;
+  out_.busy = true;
+  int rv = uv_write(&out_.req, reinterpret_cast<uv_stream_t*>(&tcp_), out_.bufs.data(),
+                    static_cast<unsigned>(out_.bufs.size()), write_cb);
+  if (rv != 0) {
+    out_.busy = false;
+    abort(CloseReason::kIoError);
+  }
+}
+
+// Fills out_ with what is due now. Returns false when there is nothing to write.
+bool Connection::compose() {
+  out_.head.swap(ctrl_);
+  ctrl_.clear();
+  out_.bufs.clear();
+  out_.bufs.push_back({});  // slot for head, filled last: gap notices may extend it
+  out_.msgs = 0;
+  size_t bytes = 0;
+  if (state_ == State::kOpen) {
+    for (Cursor& c : cursors_) {
+      if (!add_frames(c, bytes)) return false;  // closed as too slow
+    }
+    bool caught_up = true;
+    for (const Cursor& c : cursors_) caught_up &= c.next_batch == c.room->log.next_seq();
+    if (shutdown_pending_ && caught_up) {
+      ws_->close(1001, "server shutting down", out_.tail);
+      state_ = State::kClosing;
+      close_after_write_ = true;
+    }
+  }
+  if (!out_.tail.empty()) out_.bufs.push_back(buf_of(out_.tail.data(), out_.tail.size()));
+  if (out_.head.empty()) {
+    out_.bufs.erase(out_.bufs.begin());
+  } else {
+    out_.bufs[0] = buf_of(out_.head.data(), out_.head.size());
+  }
+  return !out_.bufs.empty();
+}
+
+// Adds the frames due from one cursor, up to the in-flight budget. Returns false when
+// the client fell off the log under --slow-policy close (and is now closed).
+bool Connection::add_frames(Cursor& c, size_t& bytes) {
+  batcher::RoomLog& log = c.room->log;
+  const size_t budget = shard_.config().client_inflight;
+  if (c.next_batch < log.next_seq() && c.next_batch < log.first_seq()) {
+    // Its next batch was evicted while it was behind.
+    if (shard_.config().slow_policy == SlowPolicy::kClose) {
+      abort(CloseReason::kSlow);
+      return false;
+    }
+    uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
+    append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
+    ++shard_.counters().gaps;
+    c.next_batch = log.first_seq();
+    c.next_msg = first_held;
+  }
+  while (c.next_batch < log.next_seq() && bytes < budget && out_.bufs.size() < kMaxBufs) {
+    batcher::LogEntry* e = log.at(c.next_batch);
+    const pool::SharedFrame& f =
+        proto_ == Subprotocol::kZstd ? e->batch.zstd : shard_.json_frame(*c.room, *e);
+    out_.bufs.push_back(buf_of(f.data(), f.size()));
+    out_.pins.emplace_back(e);
+    out_.msgs += e->batch.msg_count();
+    bytes += f.size();
+    ++c.next_batch;
+    c.next_msg = e->batch.last_msg + 1;
+  }
+  return true;
+}
+
+void Connection::write_cb(uv_write_t* req, int status) {
+  static_cast<Connection*>(req->data)->on_written(status);
+}
+
+void Connection::on_written(int status) {
+  out_.busy = false;
+  out_.pins.clear();  // unpin: evicted entries are freed here
+  size_t written = 0;
+  for (const uv_buf_t& b : out_.bufs) written += b.len;
+  out_.head.clear();
+  out_.tail.clear();
+  if (state_ == State::kDead) return;  // cancelled by uv_close
+  if (status < 0) {
+    abort(CloseReason::kIoError);
+    return;
+  }
+  ShardCounters& c = shard_.counters();
+  c.deliveries += out_.msgs;
+  c.bytes_out += written;
+  if (close_after_write_ && ctrl_.empty()) {
+    linger();
+    return;
+  }
+  pump();
+}
+
+}  // namespace tg::gateway

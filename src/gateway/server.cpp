@@ -1,0 +1,156 @@
+// server.cpp -- binding, signals, and the order in which a server starts and stops.
+#include "gateway/server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <stdexcept>
+#include <string>
+
+#include "common/log.hpp"
+
+namespace tg::gateway {
+
+namespace {
+uint64_t epoch_now() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+}  // namespace
+
+Server::Server(Config config) : config_(std::move(config)) {
+  if (config_.workers <= 0) {
+    unsigned n = std::thread::hardware_concurrency();
+    config_.workers = n > 0 ? static_cast<int>(n) : 1;
+  }
+  auto window_us = static_cast<uint64_t>(config_.window_ms * 1000.0);
+  batcher_ = std::make_unique<batcher::Batcher>(
+      batcher::Batcher::Options{config_.workers, config_.zstd_level},
+      std::make_unique<batcher::LocalSequencer>(),
+      std::make_unique<batcher::FixedWindow>(window_us));
+  uint64_t epoch = epoch_now();
+  for (int i = 0; i < config_.workers; ++i) {
+    shards_.push_back(
+        std::make_unique<Shard>(i, config_, *batcher_, names_, next_client_id_, epoch));
+    batcher_->add_sink(shards_.back().get());
+  }
+}
+
+Server::~Server() {
+  if (!stopped_ && port_ != 0) shutdown();
+}
+
+int Server::bind_socket(uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, config_.listen_host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, config_.listen_host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+  } else {
+    throw std::runtime_error("--listen: not a numeric IP address: " + config_.listen_host);
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Every Shard listens on the same address; the kernel spreads connections over them.
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 1024) != 0) {
+    std::string err = strerror(errno);
+    close(fd);
+    throw std::runtime_error("cannot listen on " + config_.listen_host + ":" +
+                             std::to_string(port) + ": " + err);
+  }
+  if (port == 0) {
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    port_ = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+  } else {
+    port_ = port;
+  }
+  return fd;
+}
+
+void Server::start() {
+  std::vector<int> fds;
+  for (size_t i = 0; i < shards_.size(); ++i)
+    fds.push_back(bind_socket(i == 0 ? config_.listen_port : port_));
+  batcher_->start();
+  for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->start(fds[i]);
+  TG_LOG(kInfo, "listening on %s:%u with %d workers, window %.1f ms", config_.listen_host.c_str(),
+         port_, config_.workers, config_.window_ms);
+}
+
+template <typename Fn>
+void Server::on_every_shard_and_wait(Fn fn) {
+  std::vector<std::future<void>> done;
+  for (auto& s : shards_) {
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    Shard* shard = s.get();
+    shard->post([shard, p, fn] {
+      fn(*shard);
+      p->set_value();
+    });
+  }
+  for (auto& f : done) f.wait();
+}
+
+void Server::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  TG_LOG(kInfo, "shutting down: flushing and closing clients");
+  // 1. No new connections, no new messages (refused with an error notice).
+  on_every_shard_and_wait([](Shard& s) { s.stop_intake(); });
+  // 2. The pending window goes out to every Shard.
+  batcher_->stop();
+  // 3. Each client gets what the log holds for it, then close 1001.
+  for (auto& s : shards_) {
+    Shard* shard = s.get();
+    shard->post([shard] { shard->begin_drain(); });
+  }
+  for (auto& s : shards_) s->join();
+  uint64_t delivered = 0;
+  for (auto& s : shards_) delivered += s->counters().deliveries;
+  TG_LOG(kInfo, "stopped; %lu deliveries in total", delivered);
+}
+
+int Server::run_until_signal(const std::function<void()>& on_ready) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_signal_t sigint, sigterm, sighup;
+  auto stop_cb = [](uv_signal_t* h, int signum) {
+    TG_LOG(kInfo, "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    uv_stop(h->loop);
+  };
+  uv_signal_init(&loop, &sigint);
+  uv_signal_init(&loop, &sigterm);
+  uv_signal_init(&loop, &sighup);
+  uv_signal_start(&sigint, stop_cb, SIGINT);
+  uv_signal_start(&sigterm, stop_cb, SIGTERM);
+  uv_signal_start(&sighup, [](uv_signal_t*, int) {
+    TG_LOG(kInfo, "SIGHUP: nothing to reload in this version");
+  }, SIGHUP);
+  on_ready();  // signals are handled from here on
+  uv_run(&loop, UV_RUN_DEFAULT);
+  shutdown();
+  for (uv_signal_t* h : {&sigint, &sigterm, &sighup})
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return 0;
+}
+
+}  // namespace tg::gateway

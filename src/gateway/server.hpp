@@ -1,0 +1,51 @@
+// server.hpp -- Server: owns the Shards, the Batcher and the name registry; binds the
+// listening sockets, runs until SIGINT/SIGTERM, then drains and stops everything.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "batcher/batcher.hpp"
+#include "gateway/config.hpp"
+#include "gateway/names.hpp"
+#include "gateway/shard.hpp"
+
+namespace tg::gateway {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds one SO_REUSEPORT socket per worker and starts every thread. Throws
+  // std::runtime_error with a readable message (bad address, port in use, ...).
+  void start();
+  // The bound port (useful with --listen HOST:0).
+  uint16_t port() const { return port_; }
+  // Calls `on_ready` once signal handlers are in place, blocks until SIGINT or
+  // SIGTERM, then: stop accepting, flush the pending window,
+  // close every client with 1001, drain up to --drain-timeout-ms. Returns the exit code.
+  int run_until_signal(const std::function<void()>& on_ready);
+  // The shutdown sequence itself (also for tests that do not use signals).
+  void shutdown();
+
+ private:
+  int bind_socket(uint16_t port);
+  template <typename Fn>
+  void on_every_shard_and_wait(Fn fn);
+
+  Config config_;
+  NameRegistry names_;
+  std::atomic<uint64_t> next_client_id_{1};
+  std::unique_ptr<batcher::Batcher> batcher_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace tg::gateway

@@ -1,0 +1,215 @@
+// shard.cpp -- a worker: its thread and loop, accepting, and applying delivered batches.
+#include "gateway/shard.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include <stdexcept>
+
+#include "batcher/batch_encoder.hpp"
+#include "common/log.hpp"
+#include "pool/ws_frame.hpp"
+
+namespace tg::gateway {
+
+namespace {
+constexpr size_t kReadBufferBytes = 64 * 1024;
+
+int64_t wall_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+}  // namespace
+
+Shard::Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
+             std::atomic<uint64_t>& next_client_id, uint64_t epoch)
+    : index_(index),
+      config_(config),
+      batcher_(batcher),
+      names_(names),
+      next_client_id_(next_client_id),
+      epoch_(epoch),
+      read_buf_(new char[kReadBufferBytes]),
+      dctx_(ZSTD_createDCtx()) {}
+
+Shard::~Shard() {
+  if (thread_.joinable()) thread_.join();
+  rooms_.clear();
+  ZSTD_freeDCtx(dctx_);
+}
+
+void Shard::start(int listen_fd) {
+  if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &async_, async_cb) != 0 ||
+      uv_timer_init(&loop_, &drain_timer_) != 0 || uv_tcp_init(&loop_, &listener_) != 0)
+    throw std::runtime_error("shard: libuv setup failed");
+  async_.data = drain_timer_.data = listener_.data = this;
+  // libuv measures how long the loop sits idle in epoll; the window controller reads it.
+  uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
+  int rv = uv_tcp_open(&listener_, listen_fd);
+  if (rv == 0) rv = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, connection_cb);
+  if (rv != 0) throw std::runtime_error(std::string("shard: listen: ") + uv_strerror(rv));
+  accepting_ = true;
+  thread_ = std::thread([this, listen_fd] { run(listen_fd); });
+}
+
+void Shard::run(int) {
+  if (config_.pin) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int cpus = static_cast<int>(std::thread::hardware_concurrency());
+    CPU_SET(index_ % (cpus > 0 ? cpus : 1), &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+      TG_LOG(kWarn, "shard %d: could not pin to a core", index_);
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  rooms_.clear();  // entries are unpinned by now: every write has completed or been cancelled
+  int rv = uv_loop_close(&loop_);
+  if (rv != 0) TG_LOG(kError, "shard %d: loop closed with handles open", index_);
+}
+
+void Shard::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::deliver(const std::vector<batcher::Batch>& batches) {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    mailbox_batches_.insert(mailbox_batches_.end(), batches.begin(), batches.end());
+  }
+  uv_async_send(&async_);
+}
+
+void Shard::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    mailbox_tasks_.push_back(std::move(task));
+  }
+  uv_async_send(&async_);
+}
+
+void Shard::async_cb(uv_async_t* h) { static_cast<Shard*>(h->data)->on_async(); }
+
+void Shard::on_async() {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    batches_.swap(mailbox_batches_);
+    tasks_.swap(mailbox_tasks_);
+  }
+  // Batches first: a task posted after a delivery (shutdown) must see its batches.
+  if (!batches_.empty()) apply_batches(batches_);
+  batches_.clear();
+  for (auto& task : tasks_) task();
+  tasks_.clear();
+}
+
+void Shard::apply_batches(std::vector<batcher::Batch>& batches) {
+  for (batcher::Batch& b : batches) {
+    RoomState& r = room(b.room);
+    r.log.append(std::move(b));
+    if (!r.dirty) {
+      r.dirty = true;
+      dirty_rooms_.push_back(&r);
+    }
+  }
+  for (RoomState* r : dirty_rooms_) {
+    r->dirty = false;
+    for (Connection* c : r->members) {
+      if (!c->pump_queued) {
+        c->pump_queued = true;
+        ready_.push_back(c);
+      }
+    }
+  }
+  dirty_rooms_.clear();
+  // Pumping may close a connection (slow policy), which edits member lists: so the
+  // ready list is built first and only then walked.
+  for (Connection* c : ready_) {
+    c->pump_queued = false;
+    c->pump();
+  }
+  ready_.clear();
+}
+
+RoomState& Shard::room(const std::string& name) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end())
+    it = rooms_.emplace(name, std::make_unique<RoomState>(name, config_.history_bytes)).first;
+  return *it->second;
+}
+
+void Shard::submit(batcher::Inbound&& event) {
+  event.ts_ms = wall_ms();
+  event.recv_ns = uv_hrtime();
+  if (batcher_.inbox(index_).push(std::move(event))) batcher_.notify();
+}
+
+uv_buf_t Shard::read_buffer() { return uv_buf_init(read_buf_.get(), kReadBufferBytes); }
+
+const pool::SharedFrame& Shard::json_frame(RoomState& room, batcher::LogEntry& e) {
+  if (!e.batch.json) {
+    const pool::SharedFrame& z = e.batch.zstd;
+    size_t h = pool::ws_header_length(z.data());
+    bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h},
+                                        e.batch.raw_bytes, json_scratch_);
+    TG_ASSERT(ok);  // we compressed it ourselves
+    room.log.attach_json(e, pool::make_ws_frame(pool::WsOpcode::kText, json_scratch_));
+  }
+  return e.batch.json;
+}
+
+void Shard::add_connection(Connection* c) { connections_.insert(c); }
+
+void Shard::remove_connection(Connection* c) {
+  connections_.erase(c);
+  if (c->pump_queued) {  // closed while waiting in the ready list: drop it from there
+    std::erase(ready_, c);
+    c->pump_queued = false;
+  }
+  if (draining_) maybe_finish();
+}
+
+void Shard::connection_cb(uv_stream_t* server, int status) {
+  auto* self = static_cast<Shard*>(server->data);
+  if (status < 0) {
+    TG_LOG(kWarn, "shard %d: accept: %s", self->index_, uv_strerror(status));
+    return;
+  }
+  ++self->counters_.accepted;
+  auto* c = new Connection(*self, self->next_client_id());
+  c->accept(server);
+}
+
+void Shard::stop_intake() {
+  if (!accepting_) return;
+  accepting_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+}
+
+void Shard::begin_drain() {
+  stop_intake();
+  draining_ = true;
+  uv_timer_start(&drain_timer_, drain_timer_cb, config_.drain_timeout_ms, 0);
+  // close_for_shutdown() may remove the connection from the set: iterate a copy.
+  std::vector<Connection*> all(connections_.begin(), connections_.end());
+  for (Connection* c : all) c->close_for_shutdown();
+  maybe_finish();
+}
+
+void Shard::drain_timer_cb(uv_timer_t* t) {
+  auto* self = static_cast<Shard*>(t->data);
+  TG_LOG(kWarn, "shard %d: drain deadline: dropping %zu connections", self->index_,
+         self->connections_.size());
+  std::vector<Connection*> all(self->connections_.begin(), self->connections_.end());
+  for (Connection* c : all) c->abort(CloseReason::kShutdown);
+}
+
+void Shard::maybe_finish() {
+  if (finished_ || !connections_.empty()) return;
+  finished_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+}
+
+}  // namespace tg::gateway

@@ -1,0 +1,134 @@
+// shard.hpp -- Shard: one worker thread with its own libuv loop, listening socket
+// (SO_REUSEPORT) and clients, and its own replica of every room's log. No other thread
+// touches what a Shard owns; they reach it through deliver() and post().
+#pragma once
+
+#include <uv.h>
+#include <zstd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "batcher/batcher.hpp"
+#include "batcher/room_log.hpp"
+#include "gateway/config.hpp"
+#include "gateway/connection.hpp"
+#include "gateway/names.hpp"
+
+namespace tg::gateway {
+
+// One room as a Shard sees it: its log replica and the Shard's clients in it.
+struct RoomState {
+  explicit RoomState(std::string n, size_t budget) : name(std::move(n)), log(budget) {}
+  std::string name;
+  batcher::RoomLog log;
+  std::vector<Connection*> members;
+  bool dirty = false;  // got a batch in this delivery round
+};
+
+// Plain counters, written only by the Shard's thread (read racily for logs and, later,
+// gathered for metrics at scrape time).
+struct ShardCounters {
+  uint64_t accepted = 0;
+  uint64_t open = 0;
+  uint64_t messages_in = 0;
+  uint64_t deliveries = 0;  // messages x clients, counted at write completion
+  uint64_t bytes_out = 0;
+  uint64_t gaps = 0;
+  uint64_t closed[static_cast<int>(CloseReason::kCount)] = {};
+};
+
+class Shard final : public batcher::BatchSink {
+ public:
+  Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
+        std::atomic<uint64_t>& next_client_id, uint64_t epoch);
+  ~Shard() override;
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Starts the thread, which adopts `listen_fd` (bound, listening, non-blocking).
+  // Throws std::runtime_error when the loop cannot be set up.
+  void start(int listen_fd);
+  // Batcher thread: queues the batches and wakes the loop.
+  void deliver(const std::vector<batcher::Batch>& batches) override;
+  // Any thread: runs `task` on the loop thread, after any batches delivered before it.
+  void post(std::function<void()> task);
+  // Waits for the thread to end (after begin_drain() has been posted and done).
+  void join();
+
+  // --- loop thread only ---
+  // Stops accepting; new chat messages are refused from now on (not silently lost).
+  void stop_intake();
+  // Closes every client with 1001 after its pending batches; ends the loop when the
+  // last one is gone or after --drain-timeout-ms.
+  void begin_drain();
+
+  bool accepting() const { return accepting_; }
+  uv_loop_t* loop() { return &loop_; }
+  const Config& config() const { return config_; }
+  batcher::Batcher& batcher() { return batcher_; }
+  NameRegistry& names() { return names_; }
+  ShardCounters& counters() { return counters_; }
+  uint64_t epoch() const { return epoch_; }
+  uint64_t next_client_id() { return next_client_id_.fetch_add(1); }
+  RoomState& room(const std::string& name);
+  // Hands an event to the Batcher (this Shard's inbox) and wakes it when needed.
+  void submit(batcher::Inbound&& event);
+  // The 64 KiB buffer every read of this Shard lands in (consumed within read_cb).
+  uv_buf_t read_buffer();
+  ZSTD_DCtx* dctx() { return dctx_; }
+  // The JSON frame of an entry, derived from its zstd frame the first time it is asked.
+  const pool::SharedFrame& json_frame(RoomState& room, batcher::LogEntry& e);
+  void add_connection(Connection* c);
+  void remove_connection(Connection* c);
+
+ private:
+  static void async_cb(uv_async_t* h);
+  static void connection_cb(uv_stream_t* server, int status);
+  static void drain_timer_cb(uv_timer_t* t);
+  void run(int listen_fd);
+  void on_async();
+  void apply_batches(std::vector<batcher::Batch>& batches);
+  void maybe_finish();
+
+  int index_;
+  const Config& config_;
+  batcher::Batcher& batcher_;
+  NameRegistry& names_;
+  std::atomic<uint64_t>& next_client_id_;
+  uint64_t epoch_;
+
+  uv_loop_t loop_{};
+  uv_tcp_t listener_{};
+  uv_async_t async_{};
+  uv_timer_t drain_timer_{};
+  std::thread thread_;
+  bool accepting_ = false;
+  bool draining_ = false;
+  bool finished_ = false;
+
+  std::mutex mailbox_mu_;
+  std::vector<batcher::Batch> mailbox_batches_;
+  std::vector<std::function<void()>> mailbox_tasks_;
+  std::vector<batcher::Batch> batches_;              // swapped in from the mailbox
+  std::vector<std::function<void()>> tasks_;         // swapped in from the mailbox
+
+  std::unordered_map<std::string, std::unique_ptr<RoomState>> rooms_;
+  std::vector<RoomState*> dirty_rooms_;
+  std::vector<Connection*> ready_;
+  std::unordered_set<Connection*> connections_;
+  std::unique_ptr<char[]> read_buf_;
+  ZSTD_DCtx* dctx_;
+  std::string json_scratch_;
+  ShardCounters counters_;
+};
+
+}  // namespace tg::gateway

@@ -1,0 +1,100 @@
+// main.cpp -- tidegate's command line: flags (CLI11) into a Config, then the Server.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "common/log.hpp"
+#include "gateway/config.hpp"
+#include "gateway/server.hpp"
+
+namespace {
+
+using tg::gateway::Config;
+
+// Splits "HOST:PORT" or "[V6]:PORT".
+bool split_listen(const std::string& s, Config& c) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 == s.size()) return false;
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    size_t used = 0;
+    int port = std::stoi(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1 || port < 0 || port > 65535) return false;
+    c.listen_port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return false;
+  }
+  c.listen_host = host;
+  return !host.empty();
+}
+
+void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
+               std::string& level) {
+  app.add_option("--listen", listen, "Address to serve HTTP and WebSocket on, HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--workers", c.workers, "Worker threads, each with its own loop and listening socket (0: one per online CPU)")
+      ->capture_default_str()->check(CLI::Range(0, 256));
+  app.add_flag("--pin,!--no-pin", c.pin, "Pin each worker thread to one core")->capture_default_str();
+  app.add_option("--window-ms", c.window_ms, "Flush window in ms (0: flush on the next loop turn after a message arrives)")
+      ->capture_default_str()->check(CLI::Range(0.0, 10000.0));
+  app.add_option("--history-bytes", c.history_bytes, "Bytes of recent batches each room's log keeps for slow and resuming clients")
+      ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 40));
+  app.add_option("--client-inflight", c.client_inflight, "Bytes a client may have written but not yet acknowledged by the kernel")
+      ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 32));
+  app.add_option("--slow-policy", slow, "What happens to a client whose next batch left the log: skip (gap notice) or close (1008)")
+      ->capture_default_str()->check(CLI::IsMember({"skip", "close"}));
+  app.add_option("--max-message-bytes", c.max_message_bytes, "Largest client message; larger ones are closed with 1009")
+      ->capture_default_str()->check(CLI::Range(size_t{64}, size_t{64} << 20));
+  app.add_option("--max-header-bytes", c.max_header_bytes, "Largest HTTP request head; larger ones get 431")
+      ->capture_default_str()->check(CLI::Range(size_t{512}, size_t{1} << 20));
+  app.add_option("--handshake-timeout-ms", c.handshake_timeout_ms, "Time a client has to send its HTTP request")
+      ->capture_default_str()->check(CLI::Range(100u, 600000u));
+  app.add_option("--drain-timeout-ms", c.drain_timeout_ms, "On SIGINT/SIGTERM, how long clients get to receive what is pending")
+      ->capture_default_str()->check(CLI::Range(0u, 600000u));
+  app.add_option("--socket-sndbuf", c.socket_sndbuf, "SO_SNDBUF of client sockets in bytes (0: kernel default)")
+      ->capture_default_str()->check(CLI::Range(0, 64 << 20));
+  app.add_option("--zstd-level", c.zstd_level, "zstd compression level of batches")
+      ->capture_default_str()->check(CLI::Range(-5, 19));
+  app.add_option("--max-rooms-per-client", c.max_rooms_per_client, "Rooms one connection may be in at once")
+      ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
+      ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tidegate: a WebSocket broadcast gateway for chat traffic.\n"
+               "Serves the chat page at /, WebSocket at /ws, /healthz and /readyz."};
+  Config config;
+  std::string listen = "127.0.0.1:8080", slow = "skip", level = "info";
+  add_flags(app, config, listen, slow, level);
+  CLI11_PARSE(app, argc, argv);
+
+  if (!split_listen(listen, config)) {
+    fprintf(stderr, "tidegate: --listen wants HOST:PORT, got '%s'\n", listen.c_str());
+    return 2;
+  }
+  config.slow_policy = slow == "close" ? tg::gateway::SlowPolicy::kClose
+                                       : tg::gateway::SlowPolicy::kSkip;
+  config.log_level = *tg::parse_log_level(level);
+  tg::g_log_level = config.log_level;
+  signal(SIGPIPE, SIG_IGN);  // a peer that vanished is an error code, not a signal
+
+  try {
+    tg::gateway::Server server(config);
+    server.start();
+    return server.run_until_signal([&] {
+      // Machine-readable, for scripts and tests that start us on port 0.
+      printf("listening %s:%u\n", config.listen_host.c_str(), server.port());
+      fflush(stdout);
+    });
+  } catch (const std::exception& e) {
+    fprintf(stderr, "tidegate: %s\n", e.what());
+    return 1;
+  }
+}
