@@ -96,8 +96,11 @@ void Connection::on_read(const char* data, size_t len) {
     case State::kClosing: {
       if (!ws_) return;  // an HTTP response is on its way out; ignore the rest
       auto fed = ws_->feed(reinterpret_cast<const uint8_t*>(data), len, ctrl_);
-      if (!fed) {
-        abort(CloseReason::kProtocol);
+      if (!fed) {  // wslay failed the session; write its close frame, then drop
+        close_reason_ = CloseReason::kProtocol;
+        state_ = State::kClosing;
+        close_after_write_ = true;
+        pump();
         return;
       }
       if (ws_->close_sent() && state_ == State::kOpen) {

@@ -88,6 +88,7 @@ class Connection final : public WsSession::Handler {
   void detach();
 
   bool compose();
+  bool fell_off_log() const;  // some cursor's next batch was evicted
   bool add_frames(Cursor& c, size_t& bytes);
 
   Shard& shard_;

@@ -18,8 +18,17 @@ uv_buf_t buf_of(const char* data, size_t len) {
 }  // namespace
 
 void Connection::pump() {
-  if (state_ == State::kDead || out_.busy || lingering_) return;
-  if (!compose()) return;
+  if (state_ == State::kDead || lingering_) return;
+  if (out_.busy) {
+    // A stalled reader's write never completes; under --slow-policy close it must not
+    // wait for that to be found out.
+    if (shard_.config().slow_policy == SlowPolicy::kClose && fell_off_log()) abort(CloseReason::kSlow);
+    return;
+  }
+  if (!compose()) {
+    if (state_ != State::kDead && close_after_write_) linger();  // nothing left to write
+    return;
+  }
   out_.busy = true;
   int rv = uv_write(&out_.req, reinterpret_cast<uv_stream_t*>(&tcp_), out_.bufs.data(),
                     static_cast<unsigned>(out_.bufs.size()), write_cb);
@@ -58,13 +67,21 @@ bool Connection::compose() {
   return !out_.bufs.empty();
 }
 
+bool Connection::fell_off_log() const {
+  for (const Cursor& c : cursors_) {
+    const batcher::RoomLog& log = c.room->log;
+    if (c.next_batch < log.next_seq() && c.next_batch < log.first_seq()) return true;
+  }
+  return false;
+}
+
 // Adds the frames due from one cursor, up to the in-flight budget. Returns false when
 // the client fell off the log under --slow-policy close (and is now closed).
 bool Connection::add_frames(Cursor& c, size_t& bytes) {
   batcher::RoomLog& log = c.room->log;
   const size_t budget = shard_.config().client_inflight;
   if (c.next_batch < log.next_seq() && c.next_batch < log.first_seq()) {
-    // Its next batch was evicted while it was behind.
+    // Its next batch was evicted while it was behind (see fell_off_log).
     if (shard_.config().slow_policy == SlowPolicy::kClose) {
       abort(CloseReason::kSlow);
       return false;
@@ -109,7 +126,14 @@ void Connection::on_written(int status) {
   c.deliveries += out_.msgs;
   c.bytes_out += written;
   if (close_after_write_ && ctrl_.empty()) {
-    linger();
+    // RFC 6455 7.1.1: once the close handshake is complete the server closes the TCP
+    // connection first. Otherwise (HTTP answer, or our close not yet answered) send
+    // FIN and give the peer a moment.
+    if (ws_ && ws_->close_received() && ws_->close_sent()) {
+      abort(close_reason_);
+    } else {
+      linger();
+    }
     return;
   }
   pump();

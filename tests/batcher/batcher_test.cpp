@@ -1,0 +1,98 @@
+// Tests for the Batcher thread: ordering across inboxes, one batch per room per flush,
+// and the pending window flushed at stop.
+#include "batcher/batcher.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "pool/ws_frame.hpp"
+
+namespace tg::batcher {
+namespace {
+
+class RecordingSink : public BatchSink {
+ public:
+  void deliver(const std::vector<Batch>& batches) override {
+    std::lock_guard lock(mu_);
+    for (const Batch& b : batches) got_.push_back(b);
+    cv_.notify_all();
+  }
+  // Waits (bounded) until `n` events arrived; returns what arrived.
+  std::vector<Batch> wait_for_events(uint64_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return count() >= n; });
+    return got_;
+  }
+
+ private:
+  uint64_t count() const {
+    uint64_t c = 0;
+    for (const Batch& b : got_) c += b.msg_count();
+    return c;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Batch> got_;
+};
+
+Inbound event(const std::string& room, const std::string& text, uint64_t recv_ns) {
+  Inbound e;
+  e.room = room;
+  e.from = "u";
+  e.text = text;
+  e.recv_ns = recv_ns;
+  return e;
+}
+
+std::vector<std::string> texts_of(const Batch& b) {
+  size_t h = pool::ws_header_length(b.json.data());
+  rapidjson::Document doc;
+  doc.Parse(b.json.data() + h, b.json.size() - h);
+  std::vector<std::string> out;
+  for (const auto& m : doc["msgs"].GetArray()) out.emplace_back(m["text"].GetString());
+  return out;
+}
+
+}  // namespace
+
+TEST(Batcher, MergesInboxesInReceiveOrderOneBatchPerRoom) {
+  // A long window so that everything pushed below lands in one flush (the stop one).
+  Batcher b({2, 1}, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(60000000));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.json_clients() = 1;
+  b.start();
+  b.inbox(0).push(event("x", "x1", 10));
+  b.inbox(1).push(event("x", "x2", 20));
+  b.inbox(0).push(event("y", "y1", 25));
+  b.inbox(0).push(event("x", "x3", 30));
+  b.notify();
+  b.stop();  // flushes the pending window
+  auto got = sink.wait_for_events(4);
+  ASSERT_EQ(got.size(), 2u);
+  const Batch& x = got[0].room == "x" ? got[0] : got[1];
+  const Batch& y = got[0].room == "x" ? got[1] : got[0];
+  EXPECT_EQ(texts_of(x), (std::vector<std::string>{"x1", "x2", "x3"}));
+  EXPECT_EQ(texts_of(y), (std::vector<std::string>{"y1"}));
+  EXPECT_EQ(x.first_msg, 1u);
+  EXPECT_EQ(x.last_msg, 3u);
+}
+
+TEST(Batcher, ZeroWindowFlushesALoneEventWithoutWaitingForStop) {
+  Batcher b({1, 1}, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  if (b.inbox(0).push(event("r", "alone", 1))) b.notify();
+  auto got = sink.wait_for_events(1);
+  b.stop();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].seq, 1u);
+  EXPECT_FALSE(got[0].json);  // no JSON client: no JSON frame
+}
+
+}  // namespace tg::batcher

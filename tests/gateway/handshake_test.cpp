@@ -1,0 +1,102 @@
+// Tests for the opening handshake: accept key, sub-protocol choice, error statuses.
+#include "gateway/handshake.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tg::gateway {
+namespace {
+
+HttpRequest upgrade_request(std::string query = "") {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/ws";
+  r.query = std::move(query);
+  r.http_major = 1;
+  r.http_minor = 1;
+  r.upgrade = true;
+  r.headers = {{"host", "x"},
+               {"upgrade", "WebSocket"},
+               {"connection", "keep-alive, Upgrade"},
+               {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
+               {"sec-websocket-version", "13"}};
+  return r;
+}
+
+}  // namespace
+
+TEST(Handshake, AcceptKeyMatchesRfc6455Example) {
+  // RFC 6455 section 1.3.
+  EXPECT_EQ(websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST(Handshake, ValidRequestGets101WithAccept) {
+  Handshake h = evaluate_handshake(upgrade_request());
+  EXPECT_EQ(h.status, 101);
+  EXPECT_NE(h.response.find("HTTP/1.1 101 Switching Protocols\r\n"), std::string::npos);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+            std::string::npos);
+  EXPECT_EQ(h.response.find("Sec-WebSocket-Protocol"), std::string::npos);
+  EXPECT_EQ(h.proto, Subprotocol::kJson);
+  EXPECT_EQ(h.room, "lobby");
+  EXPECT_FALSE(h.since.has_value());
+}
+
+TEST(Handshake, ChoosesTheFirstKnownSubprotocol) {
+  HttpRequest r = upgrade_request();
+  r.headers.emplace_back("sec-websocket-protocol", "chat, tidegate.v1.zstd, tidegate.v1.json");
+  EXPECT_EQ(choose_subprotocol(r), Subprotocol::kZstd);
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.proto, Subprotocol::kZstd);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Protocol: tidegate.v1.zstd\r\n"), std::string::npos);
+
+  HttpRequest j = upgrade_request();
+  j.headers.emplace_back("sec-websocket-protocol", "tidegate.v1.json");
+  j.headers.emplace_back("sec-websocket-protocol", "tidegate.v1.zstd");
+  EXPECT_EQ(choose_subprotocol(j), Subprotocol::kJson);
+
+  HttpRequest none = upgrade_request();
+  none.headers.emplace_back("sec-websocket-protocol", "mqtt");
+  EXPECT_EQ(choose_subprotocol(none), std::nullopt);
+  EXPECT_EQ(evaluate_handshake(none).status, 101);
+}
+
+TEST(Handshake, ReadsRoomSinceNameAndEpochFromTheQuery) {
+  Handshake h = evaluate_handshake(upgrade_request("room=dev-1&since=77&name=bob&epoch=5"));
+  EXPECT_EQ(h.status, 101);
+  EXPECT_EQ(h.room, "dev-1");
+  EXPECT_EQ(h.since, 77u);
+  EXPECT_EQ(h.name, "bob");
+  EXPECT_EQ(h.epoch, 5u);
+}
+
+TEST(Handshake, BadQueryIs400) {
+  EXPECT_EQ(evaluate_handshake(upgrade_request("room=no spaces")).status, 400);
+  EXPECT_EQ(evaluate_handshake(upgrade_request("since=-1")).status, 400);
+  EXPECT_EQ(evaluate_handshake(upgrade_request("since=12abc")).status, 400);
+}
+
+TEST(Handshake, WrongVersionIs426WithTheVersionWeSpeak) {
+  HttpRequest r = upgrade_request();
+  r.headers[4].second = "8";
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.status, 426);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+}
+
+TEST(Handshake, NoUpgradeIs426AndBadKeyIs400AndPostIs405) {
+  HttpRequest r = upgrade_request();
+  r.headers[1].second = "h2c";
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.status, 426);
+  EXPECT_NE(h.response.find("Upgrade: websocket\r\n"), std::string::npos);
+
+  HttpRequest k = upgrade_request();
+  k.headers[3].second = "short";
+  EXPECT_EQ(evaluate_handshake(k).status, 400);
+
+  HttpRequest p = upgrade_request();
+  p.method = "POST";
+  EXPECT_EQ(evaluate_handshake(p).status, 405);
+}
+
+}  // namespace tg::gateway
