@@ -1,5 +1,7 @@
 // connection_commands.cpp -- a connection's WebSocket life: the upgrade, the client's
 // commands (protocol v1), room membership and names.
+#include <algorithm>
+
 #include "batcher/inbound.hpp"
 #include "common/log.hpp"
 #include "gateway/client_command.hpp"
@@ -9,6 +11,12 @@
 #include "gateway/shard.hpp"
 
 namespace tg::gateway {
+
+namespace {
+constexpr const char* kBadNameReason =
+    "names are 1-32 bytes of UTF-8 without control characters or outer spaces, "
+    "and may not start with guest-";
+}  // namespace
 
 void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
   uv_timer_stop(&timer_);
@@ -31,13 +39,16 @@ void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
   // A `since` from another run of the server (its seqs started over) means nothing here.
   if (hs.epoch && *hs.epoch != shard_.epoch()) hs.since.reset();
   RoomState& room = shard_.room(hs.room);
-  // hello's seq: where this client's stream starts (after `since` when resuming).
-  uint64_t start = hs.since.value_or(room.log.last_msg_seq());
+  // hello's seq: where this client's stream starts (after `since` when resuming; a
+  // `since` beyond the room's last message means nothing is owed: live from now).
+  uint64_t last = room.log.last_msg_seq();
+  uint64_t start = hs.since ? std::min(*hs.since, last) : last;
   append_hello(ctrl_, {id_, name_, hs.room, start, shard_.batcher().window_ms(),
                        proto_ == Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
-  if (name_refused)
-    append_error(ctrl_, valid_name(hs.name) ? "name_taken" : "bad_name",
-                 valid_name(hs.name) ? "that name is taken" : "that name is not allowed");
+  if (name_refused) {
+    bool taken = valid_name(hs.name);
+    append_error(ctrl_, taken ? "name_taken" : "bad_name", taken ? "that name is taken" : kBadNameReason);
+  }
   join_room(hs.room, hs.since, false);
   TG_LOG(kInfo, "conn %lu %s open from %s proto=%s room=%s", id_, name_.c_str(), peer_.c_str(),
          proto_ == Subprotocol::kZstd ? "zstd" : "json", hs.room.c_str());
@@ -103,7 +114,7 @@ void Connection::handle_name(const std::string& name) {
     return;
   }
   if (!valid_name(name)) {
-    append_error(ctrl_, "bad_name", "names are 1-32 characters, no control characters");
+    append_error(ctrl_, "bad_name", kBadNameReason);
     return;
   }
   if (!shard_.names().rename(name_, name)) {

@@ -1,0 +1,77 @@
+// gateway.mjs -- starts the real tidegate binary for the browser tests: on a loopback
+// port (0 = any), reads the port back from its "listening HOST:PORT" line, fails fast if
+// it dies, and stops it with SIGTERM (SIGKILL after a deadline).
+
+import { spawn } from 'node:child_process';
+
+const kStartTimeoutMs = 15000;
+const kStopTimeoutMs = 10000;
+
+export class Gateway {
+  #bin;
+  #extraArgs;
+  #proc = null;
+  #exit = null; // resolves with {code, signal} when the current process exits
+  output = ''; // stdout + stderr of every run so far, for failure messages
+
+  constructor(bin, extraArgs = []) {
+    this.#bin = bin;
+    this.#extraArgs = extraArgs;
+  }
+
+  get running() {
+    return this.#proc !== null;
+  }
+
+  // Starts the gateway on 127.0.0.1:port; resolves to the port it listens on.
+  async start(port = 0) {
+    if (this.#proc) throw new Error('gateway already running');
+    const args = ['--listen', `127.0.0.1:${port}`, ...this.#extraArgs];
+    const proc = spawn(this.#bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#proc = proc;
+    this.#exit = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.#exit.then(() => {
+      if (this.#proc === proc) this.#proc = null;
+    });
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d) => (this.output += d));
+    proc.stdout.setEncoding('utf8');
+
+    return await new Promise((resolve, reject) => {
+      let line = '';
+      let settled = false;
+      const timer = setTimeout(() => fail(`no "listening" line within ${kStartTimeoutMs} ms`), kStartTimeoutMs);
+      const fail = (why) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        proc.kill('SIGKILL');
+        reject(new Error(`gateway ${this.#bin} ${args.join(' ')}: ${why}\n--- output ---\n${this.output}`));
+      };
+      proc.once('error', (err) => fail(`cannot start: ${err.message}`));
+      this.#exit.then(({ code, signal }) => fail(`exited early (code ${code}, signal ${signal})`));
+      proc.stdout.on('data', (d) => {
+        this.output += d;
+        line += d;
+        const m = /listening 127\.0\.0\.1:(\d+)/.exec(line);
+        if (m && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          line = '';
+          resolve(Number(m[1]));
+        }
+      });
+    });
+  }
+
+  // Sends SIGTERM and waits for the exit; resolves to {code, signal}. Kills after a deadline.
+  async stop() {
+    const proc = this.#proc;
+    if (!proc) return null;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), kStopTimeoutMs);
+    const result = await this.#exit;
+    clearTimeout(timer);
+    return result;
+  }
+}
