@@ -39,8 +39,12 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
   app.add_option("--workers", c.workers, "Worker threads, each with its own loop and listening socket (0: one per online CPU)")
       ->capture_default_str()->check(CLI::Range(0, 256));
   app.add_flag("--pin,!--no-pin", c.pin, "Pin each worker thread to one core")->capture_default_str();
-  app.add_option("--window-ms", c.window_ms, "Flush window in ms (0: flush on the next loop turn after a message arrives)")
-      ->capture_default_str()->check(CLI::Range(0.0, 10000.0));
+  app.add_option("--window-ms", c.window_ms, "Force a fixed flush window in ms (0: flush on the next loop turn); without it the window adapts to load")
+      ->check(CLI::Range(0.0, 10000.0));
+  app.add_option("--window-max-ms", c.window_max_ms, "Upper bound of the adaptive window in ms")
+      ->capture_default_str()->check(CLI::Range(1.0, 10000.0));
+  app.add_option("--target-cpu", c.target_cpu, "Loop busy fraction the adaptive window aims to stay under")
+      ->capture_default_str()->check(CLI::Range(0.05, 1.0));
   app.add_option("--history-bytes", c.history_bytes, "Bytes of recent batches each room's log keeps for slow and resuming clients")
       ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 40));
   app.add_option("--client-inflight", c.client_inflight, "Bytes a client may have written but not yet acknowledged by the kernel")

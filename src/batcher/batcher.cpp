@@ -74,10 +74,12 @@ void Batcher::stop_cb(uv_async_t* h) {
 }
 
 void Batcher::on_wake() {
-  uint64_t window_us = window_us_.load(std::memory_order_relaxed);
+  if (timer_armed_) return;  // a window is open: this event joins it
+  uint64_t window_us = policy_->window_at(mono_ns());
+  window_us_.store(window_us, std::memory_order_relaxed);
   if (window_us == 0) {
     flush();  // idle fast path: a lone message goes out now
-  } else if (!timer_armed_) {
+  } else {
     // The window opens with its first event. libuv timers have 1 ms resolution.
     uv_timer_start(&timer_, timer_cb, std::max<uint64_t>(1, (window_us + 500) / 1000), 0);
     timer_armed_ = true;
@@ -96,15 +98,31 @@ void Batcher::flush() {
   build_batches();
   for (BatchSink* sink : sinks_) sink->deliver(built_);
 
-  FlushStats stats;
-  stats.now_ns = mono_ns();
-  stats.events = pending_.size();
-  stats.batches = built_.size();
-  stats.encode_ns = stats.now_ns - start;
+  FlushStats stats = measure(start);
   window_us_.store(policy_->next_window_us(stats), std::memory_order_relaxed);
   TG_LOG(kTrace, "flush: %zu events in %zu batches", pending_.size(), built_.size());
   pending_.clear();
   built_.clear();
+}
+
+FlushStats Batcher::measure(uint64_t start_ns) {
+  FlushStats s;
+  s.now_ns = mono_ns();
+  s.events = pending_.size();
+  s.batches = built_.size();
+  s.encode_ns = s.now_ns - start_ns;
+  s.shards = static_cast<int>(sinks_.size());
+  uint64_t writes = 0;
+  for (BatchSink* sink : sinks_) {
+    SinkLoad l = sink->load();
+    writes += l.writes;
+    s.busy_sum += l.busy;
+    s.busy_max = std::max(s.busy_max, l.busy);
+    s.lag_ns = std::max(s.lag_ns, l.lag_ns);
+  }
+  s.writes = writes - writes_seen_;
+  writes_seen_ = writes;
+  return s;
 }
 
 void Batcher::build_batches() {

@@ -19,12 +19,20 @@
 
 namespace tg::batcher {
 
-// Where built batches go: every Shard is one. deliver() is called on the Batcher
-// thread and must only queue the batches and wake the Shard's loop.
+// How loaded a sink is, for the window policy.
+struct SinkLoad {
+  uint64_t writes = 0;  // client writes completed so far (cumulative)
+  double busy = 0;      // loop busy fraction, latest sample
+  uint64_t lag_ns = 0;  // peak batch-built -> write-completed time since the last call
+};
+
+// Where built batches go: every Shard is one. Both calls come from the Batcher thread;
+// deliver() must only queue the batches and wake the Shard's loop.
 class BatchSink {
  public:
   virtual ~BatchSink() = default;
   virtual void deliver(const std::vector<Batch>& batches) = 0;
+  virtual SinkLoad load() = 0;
 };
 
 class Batcher {
@@ -67,6 +75,7 @@ class Batcher {
   void on_wake();
   void flush();
   void build_batches();
+  FlushStats measure(uint64_t start_ns);
 
   Options opts_;
   std::unique_ptr<Sequencer> sequencer_;
@@ -87,6 +96,7 @@ class Batcher {
   std::vector<Inbound> pending_;  // events of this flush, reused
   std::unordered_map<std::string, std::vector<const Inbound*>> by_room_;  // reused
   std::vector<Batch> built_;                                              // reused
+  uint64_t writes_seen_ = 0;  // sum of the sinks' write counters at the last flush
   std::atomic<uint64_t> window_us_{0};
   std::atomic<int> json_clients_{0};
 };

@@ -16,7 +16,9 @@ struct Config {
   uint16_t listen_port = 8080;
   int workers = 0;  // 0: one per online CPU
   bool pin = true;
-  double window_ms = 0;
+  double window_ms = -1;  // < 0: adaptive (WindowController); >= 0: fixed
+  double window_max_ms = 100;
+  double target_cpu = 0.7;
   size_t history_bytes = 64u << 20;
   size_t client_inflight = 1u << 20;
   SlowPolicy slow_policy = SlowPolicy::kSkip;

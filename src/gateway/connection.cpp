@@ -207,8 +207,7 @@ void Connection::abort(CloseReason why) {
   if (state_ == State::kDead) return;
   bool was_ws = ws_ != nullptr;
   state_ = State::kDead;
-  ShardCounters& c = shard_.counters();
-  ++c.closed[static_cast<int>(why)];
+  shard_.counters().closed[static_cast<int>(why)].add();
   if (was_ws) {
     TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(),
            close_reason_name(why), (uv_now(shard_.loop()) - opened_ms_) / 1000.0);

@@ -24,7 +24,9 @@ void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
   proto_ = hs.proto;
   if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_add(1);
   ws_ = std::make_unique<WsSession>(*this, shard_.config().max_message_bytes);
-  ++shard_.counters().open;
+  ShardCounters& counters = shard_.counters();
+  counters.upgraded.add();
+  counters.open.set(counters.open.get() + 1);
   ctrl_ = std::move(hs.response);
 
   // The name comes first so the join event carries it.
@@ -105,7 +107,7 @@ void Connection::handle_msg(ClientCommand& cmd) {
   e.text = std::move(cmd.text);
   e.cid = std::move(cmd.cid);
   shard_.submit(std::move(e));
-  ++shard_.counters().messages_in;
+  shard_.counters().messages_in.add();
 }
 
 void Connection::handle_name(const std::string& name) {
@@ -159,7 +161,7 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
     uint64_t first_held = log.at(c.next_batch)->batch.first_msg;
     if (first_held > c.next_msg) {  // part of what was asked for is gone: say so now
       append_gap(ctrl_, name, c.next_msg, first_held - 1);
-      ++shard_.counters().gaps;
+      shard_.counters().gaps.add();
       c.next_msg = first_held;
     }
   }
@@ -202,7 +204,7 @@ void Connection::detach() {
   while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
   shard_.names().release(name_);
   if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);
-  --shard_.counters().open;
+  shard_.counters().open.set(shard_.counters().open.get() - 1);
 }
 
 }  // namespace tg::gateway

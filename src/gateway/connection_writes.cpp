@@ -88,7 +88,7 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
     }
     uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
     append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
-    ++shard_.counters().gaps;
+    shard_.counters().gaps.add();
     c.next_batch = log.first_seq();
     c.next_msg = first_held;
   }
@@ -112,6 +112,7 @@ void Connection::write_cb(uv_write_t* req, int status) {
 
 void Connection::on_written(int status) {
   out_.busy = false;
+  uint64_t newest_built_ns = out_.pins.empty() ? 0 : out_.pins.back().get()->batch.built_ns;
   out_.pins.clear();  // unpin: evicted entries are freed here
   size_t written = 0;
   for (const uv_buf_t& b : out_.bufs) written += b.len;
@@ -123,8 +124,10 @@ void Connection::on_written(int status) {
     return;
   }
   ShardCounters& c = shard_.counters();
-  c.deliveries += out_.msgs;
-  c.bytes_out += written;
+  c.deliveries.add(out_.msgs);
+  c.bytes_out.add(written);
+  c.writes.add();
+  if (newest_built_ns != 0) c.lag_ns.offer(uv_hrtime() - newest_built_ns);
   if (close_after_write_ && ctrl_.empty()) {
     // RFC 6455 7.1.1: once the close handshake is complete the server closes the TCP
     // connection first. Otherwise (HTTP answer, or our close not yet answered) send

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "batcher/window_controller.hpp"
 #include "common/log.hpp"
 
 namespace tg::gateway {
@@ -29,11 +30,16 @@ Server::Server(Config config) : config_(std::move(config)) {
     unsigned n = std::thread::hardware_concurrency();
     config_.workers = n > 0 ? static_cast<int>(n) : 1;
   }
-  auto window_us = static_cast<uint64_t>(config_.window_ms * 1000.0);
+  std::unique_ptr<batcher::WindowPolicy> policy;
+  if (config_.window_ms >= 0) {
+    policy = std::make_unique<batcher::FixedWindow>(static_cast<uint64_t>(config_.window_ms * 1000.0));
+  } else {
+    policy = std::make_unique<batcher::WindowController>(
+        batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu});
+  }
   batcher_ = std::make_unique<batcher::Batcher>(
       batcher::Batcher::Options{config_.workers, config_.zstd_level},
-      std::make_unique<batcher::LocalSequencer>(),
-      std::make_unique<batcher::FixedWindow>(window_us));
+      std::make_unique<batcher::LocalSequencer>(), std::move(policy));
   uint64_t epoch = epoch_now();
   for (int i = 0; i < config_.workers; ++i) {
     shards_.push_back(
@@ -89,8 +95,14 @@ void Server::start() {
     fds.push_back(bind_socket(i == 0 ? config_.listen_port : port_));
   batcher_->start();
   for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->start(fds[i]);
-  TG_LOG(kInfo, "listening on %s:%u with %d workers, window %.1f ms", config_.listen_host.c_str(),
-         port_, config_.workers, config_.window_ms);
+  if (config_.window_ms >= 0) {
+    TG_LOG(kInfo, "listening on %s:%u with %d workers, fixed window %.1f ms",
+           config_.listen_host.c_str(), port_, config_.workers, config_.window_ms);
+  } else {
+    TG_LOG(kInfo, "listening on %s:%u with %d workers, adaptive window up to %.0f ms at %.0f%% cpu",
+           config_.listen_host.c_str(), port_, config_.workers, config_.window_max_ms,
+           config_.target_cpu * 100);
+  }
 }
 
 template <typename Fn>
@@ -123,7 +135,7 @@ void Server::shutdown() {
   }
   for (auto& s : shards_) s->join();
   uint64_t delivered = 0;
-  for (auto& s : shards_) delivered += s->counters().deliveries;
+  for (auto& s : shards_) delivered += s->counters().deliveries.get();
   TG_LOG(kInfo, "stopped; %lu deliveries in total", delivered);
 }
 

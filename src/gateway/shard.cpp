@@ -15,6 +15,7 @@ namespace tg::gateway {
 
 namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
+constexpr uint64_t kBusySampleMs = 50;  // how often the loop's busy fraction is sampled
 
 int64_t wall_ms() {
   timespec ts{};
@@ -42,15 +43,18 @@ Shard::~Shard() {
 
 void Shard::start(int listen_fd) {
   if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &async_, async_cb) != 0 ||
-      uv_timer_init(&loop_, &drain_timer_) != 0 || uv_tcp_init(&loop_, &listener_) != 0)
+      uv_timer_init(&loop_, &drain_timer_) != 0 || uv_timer_init(&loop_, &busy_timer_) != 0 ||
+      uv_tcp_init(&loop_, &listener_) != 0)
     throw std::runtime_error("shard: libuv setup failed");
-  async_.data = drain_timer_.data = listener_.data = this;
+  async_.data = drain_timer_.data = busy_timer_.data = listener_.data = this;
   // libuv measures how long the loop sits idle in epoll; the window controller reads it.
   uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
   int rv = uv_tcp_open(&listener_, listen_fd);
   if (rv == 0) rv = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, connection_cb);
   if (rv != 0) throw std::runtime_error(std::string("shard: listen: ") + uv_strerror(rv));
   accepting_ = true;
+  busy_at_ns_ = uv_hrtime();
+  uv_timer_start(&busy_timer_, busy_timer_cb, kBusySampleMs, kBusySampleMs);
   thread_ = std::thread([this, listen_fd] { run(listen_fd); });
 }
 
@@ -79,6 +83,10 @@ void Shard::deliver(const std::vector<batcher::Batch>& batches) {
     mailbox_batches_.insert(mailbox_batches_.end(), batches.begin(), batches.end());
   }
   uv_async_send(&async_);
+}
+
+batcher::SinkLoad Shard::load() {
+  return {counters_.writes.get(), counters_.busy.get(), counters_.lag_ns.take()};
 }
 
 void Shard::post(std::function<void()> task) {
@@ -176,7 +184,7 @@ void Shard::connection_cb(uv_stream_t* server, int status) {
     TG_LOG(kWarn, "shard %d: accept: %s", self->index_, uv_strerror(status));
     return;
   }
-  ++self->counters_.accepted;
+  self->counters_.accepted.add();
   auto* c = new Connection(*self, self->next_client_id());
   c->accept(server);
 }
@@ -205,11 +213,26 @@ void Shard::drain_timer_cb(uv_timer_t* t) {
   for (Connection* c : all) c->abort(CloseReason::kShutdown);
 }
 
+void Shard::busy_timer_cb(uv_timer_t* t) {
+  auto* self = static_cast<Shard*>(t->data);
+  // libuv docs: uv_metrics_idle_time() is the time the loop spent waiting in the poll
+  // for events (needs UV_METRICS_IDLE_TIME); the rest of the wall time it was busy.
+  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&self->loop_);
+  uint64_t wall = now - self->busy_at_ns_, idle_delta = idle - self->busy_idle_ns_;
+  if (wall > 0) {
+    double busy = 1.0 - static_cast<double>(idle_delta) / static_cast<double>(wall);
+    self->counters_.busy.set(busy < 0 ? 0 : (busy > 1 ? 1 : busy));
+  }
+  self->busy_at_ns_ = now;
+  self->busy_idle_ns_ = idle;
+}
+
 void Shard::maybe_finish() {
   if (finished_ || !connections_.empty()) return;
   finished_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&busy_timer_), nullptr);
 }
 
 }  // namespace tg::gateway

@@ -19,6 +19,7 @@
 
 #include "batcher/batcher.hpp"
 #include "batcher/room_log.hpp"
+#include "common/counter.hpp"
 #include "gateway/config.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/names.hpp"
@@ -34,16 +35,20 @@ struct RoomState {
   bool dirty = false;  // got a batch in this delivery round
 };
 
-// Plain counters, written only by the Shard's thread (read racily for logs and, later,
-// gathered for metrics at scrape time).
+// What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
+// the window controller): see common/counter.hpp.
 struct ShardCounters {
-  uint64_t accepted = 0;
-  uint64_t open = 0;
-  uint64_t messages_in = 0;
-  uint64_t deliveries = 0;  // messages x clients, counted at write completion
-  uint64_t bytes_out = 0;
-  uint64_t gaps = 0;
-  uint64_t closed[static_cast<int>(CloseReason::kCount)] = {};
+  Counter accepted;
+  Counter upgraded;
+  Counter messages_in;
+  Counter deliveries;  // messages x clients, counted at write completion
+  Counter bytes_out;
+  Counter writes;      // completed socket writes (one per writev)
+  Counter gaps;
+  Counter closed[static_cast<int>(CloseReason::kCount)];
+  Gauge<int64_t> open;        // WebSocket clients now
+  Gauge<double> busy;         // loop busy fraction over the last sampling interval
+  PeakGauge lag_ns;           // batch built -> its write to a client completed, peak
 };
 
 class Shard final : public batcher::BatchSink {
@@ -59,6 +64,8 @@ class Shard final : public batcher::BatchSink {
   void start(int listen_fd);
   // Batcher thread: queues the batches and wakes the loop.
   void deliver(const std::vector<batcher::Batch>& batches) override;
+  // Batcher thread: this Shard's load, from its counters.
+  batcher::SinkLoad load() override;
   // Any thread: runs `task` on the loop thread, after any batches delivered before it.
   void post(std::function<void()> task);
   // Waits for the thread to end (after begin_drain() has been posted and done).
@@ -94,6 +101,7 @@ class Shard final : public batcher::BatchSink {
   static void async_cb(uv_async_t* h);
   static void connection_cb(uv_stream_t* server, int status);
   static void drain_timer_cb(uv_timer_t* t);
+  static void busy_timer_cb(uv_timer_t* t);
   void run(int listen_fd);
   void on_async();
   void apply_batches(std::vector<batcher::Batch>& batches);
@@ -110,6 +118,9 @@ class Shard final : public batcher::BatchSink {
   uv_tcp_t listener_{};
   uv_async_t async_{};
   uv_timer_t drain_timer_{};
+  uv_timer_t busy_timer_{};
+  uint64_t busy_idle_ns_ = 0;  // uv_metrics_idle_time at the last sample
+  uint64_t busy_at_ns_ = 0;    // uv_hrtime at the last sample
   std::thread thread_;
   bool accepting_ = false;
   bool draining_ = false;

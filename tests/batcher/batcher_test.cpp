@@ -21,6 +21,7 @@ class RecordingSink : public BatchSink {
     for (const Batch& b : batches) got_.push_back(b);
     cv_.notify_all();
   }
+  SinkLoad load() override { return {}; }
   // Waits (bounded) until `n` events arrived; returns what arrived.
   std::vector<Batch> wait_for_events(uint64_t n) {
     std::unique_lock lock(mu_);
