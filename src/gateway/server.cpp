@@ -93,8 +93,9 @@ void Server::start() {
   std::vector<int> fds;
   for (size_t i = 0; i < shards_.size(); ++i)
     fds.push_back(bind_socket(i == 0 ? config_.listen_port : port_));
+  for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->open(fds[i]);
   batcher_->start();
-  for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->start(fds[i]);
+  for (auto& shard : shards_) shard->start();
   if (config_.window_ms >= 0) {
     TG_LOG(kInfo, "listening on %s:%u with %d workers, fixed window %.1f ms",
            config_.listen_host.c_str(), port_, config_.workers, config_.window_ms);

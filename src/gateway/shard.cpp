@@ -41,7 +41,7 @@ Shard::~Shard() {
   ZSTD_freeDCtx(dctx_);
 }
 
-void Shard::start(int listen_fd) {
+void Shard::open(int listen_fd) {
   if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &async_, async_cb) != 0 ||
       uv_timer_init(&loop_, &drain_timer_) != 0 || uv_timer_init(&loop_, &busy_timer_) != 0 ||
       uv_tcp_init(&loop_, &listener_) != 0)
@@ -55,10 +55,11 @@ void Shard::start(int listen_fd) {
   accepting_ = true;
   busy_at_ns_ = uv_hrtime();
   uv_timer_start(&busy_timer_, busy_timer_cb, kBusySampleMs, kBusySampleMs);
-  thread_ = std::thread([this, listen_fd] { run(listen_fd); });
 }
 
-void Shard::run(int) {
+void Shard::start() { thread_ = std::thread([this] { run(); }); }
+
+void Shard::run() {
   if (config_.pin) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -59,9 +59,13 @@ class Shard final : public batcher::BatchSink {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // Starts the thread, which adopts `listen_fd` (bound, listening, non-blocking).
-  // Throws std::runtime_error when the loop cannot be set up.
-  void start(int listen_fd);
+  // Sets up the loop and its handles around `listen_fd` (bound, listening,
+  // non-blocking), on the calling thread. Throws std::runtime_error on failure. Every
+  // Shard is opened before any thread starts, so deliver() and post() from other
+  // threads always find initialised handles.
+  void open(int listen_fd);
+  // Starts the thread that runs the loop. Call once, after open().
+  void start();
   // Batcher thread: queues the batches and wakes the loop.
   void deliver(const std::vector<batcher::Batch>& batches) override;
   // Batcher thread: this Shard's load, from its counters.
@@ -102,7 +106,7 @@ class Shard final : public batcher::BatchSink {
   static void connection_cb(uv_stream_t* server, int status);
   static void drain_timer_cb(uv_timer_t* t);
   static void busy_timer_cb(uv_timer_t* t);
-  void run(int listen_fd);
+  void run();
   void on_async();
   void apply_batches(std::vector<batcher::Batch>& batches);
   void maybe_finish();

@@ -26,6 +26,7 @@ class Gateway:
     """The real binary on an ephemeral loopback port; always stopped."""
 
     def __init__(self, *args):
+        self.signalled = False
         self.proc = subprocess.Popen(
             [BIN, "--listen", "127.0.0.1:0", "--log-level", "warn", *args],
             stdout=subprocess.PIPE)
@@ -37,9 +38,14 @@ class Gateway:
         self.port = int(line.rsplit(":", 1)[1])
         self.url = "ws://127.0.0.1:%d/ws" % self.port
 
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc.poll() is None:
+    def send(self, sig=signal.SIGTERM):
+        """Sends `sig` once; a second SIGTERM during shutdown would be a different test."""
+        if self.proc.poll() is None and not self.signalled:
+            self.signalled = True
             self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        self.send(sig)
         try:
             return self.proc.wait(timeout)
         finally:
@@ -194,7 +200,7 @@ class PythonClients(unittest.TestCase):
 
     async def _sigterm(self, gw):
         clients = [await connect(gw.url, ZSTD if i % 2 else JSON) for i in range(10)]
-        gw.proc.send_signal(signal.SIGTERM)
+        gw.send(signal.SIGTERM)
         codes = []
         for c in clients:
             try:
