@@ -1,0 +1,147 @@
+// bot_loop.hpp -- one swarm thread: a libuv loop, the bots it owns, its decode cache and counters.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bots/batch_cache.hpp"
+#include "bots/bot.hpp"
+#include "bots/bot_spec.hpp"
+#include "bots/counters.hpp"
+#include "bots/frame_decoder.hpp"
+#include "bots/histogram.hpp"
+#include "bots/run_totals.hpp"
+#include "bots/swarm_config.hpp"
+#include "bots/ws_url.hpp"
+
+namespace tg::bots {
+
+// The phases of a run, driven by Swarm; each loop follows them in order.
+enum class Phase : int { connect, send, drain, close, stop };
+
+// What a loop publishes four times a second for the main thread.
+struct LoopSnapshot {
+  Counters counters;
+  Histogram latency_us;  // samples since the previous take()
+  Histogram ping_us;
+  std::vector<std::uint64_t> room_sent;
+  std::vector<std::uint64_t> room_members;   // counted bots
+  std::vector<std::uint64_t> room_received;  // by counted bots
+};
+
+// A thread with its own uv loop and its share of the bots. The main thread talks to it
+// only through set_phase() (a uv_async_t; coalesced wakeups are harmless because the
+// loop applies every phase up to the latest) and take() (under a mutex). Bots call
+// the loop-thread accessors.
+class BotLoop {
+ public:
+  BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
+          const std::vector<std::string>& rooms, std::uint64_t seed);
+  ~BotLoop();
+  BotLoop(const BotLoop&) = delete;
+  BotLoop& operator=(const BotLoop&) = delete;
+
+  // Before start() only.
+  void add_bot(const BotSpec& spec);
+  // Starts the thread, which begins the connect phase at once.
+  void start();
+  // Any thread: asks the loop to move to `phase` (phases only move forward).
+  void set_phase(Phase phase);
+  // Any thread: the latest published counters, plus the interval histograms since the
+  // previous take().
+  LoopSnapshot take();
+  // Waits for the thread to end (after Phase::stop).
+  void join();
+  // After join(): adds this loop's per-room send counts, then (second call) its clients
+  // and histograms to `totals`.
+  void add_sent_to(RunTotals& totals) const;
+  void add_clients_to(RunTotals& totals) const;
+
+  // Loop thread only, for bots.
+  uv_loop_t* uv() { return &loop_; }
+  const SwarmConfig& config() const { return config_; }
+  const WsUrl& url() const { return url_; }
+  std::string_view run() const { return run_; }
+  const std::string& room_name(std::uint32_t room) const { return rooms_[room]; }
+  bool json_mode() const { return json_mode_; }
+  // True while sending or draining: byte counters only count then, so the connect
+  // storm (hellos, join batches) does not inflate bytes per delivery.
+  bool measuring() const { return phase_ == Phase::send || phase_ == Phase::drain; }
+  Counters& counters() { return counters_; }
+  BatchCache& cache() { return cache_; }
+  FrameDecoder& decoder() { return decoder_; }
+  std::span<char> read_buffer() { return read_buffer_; }
+  std::mt19937_64& rng() { return rng_; }
+  static std::int64_t now_us();
+  // A slice of --size filler bytes (lowercase words), different per call.
+  std::string_view filler();
+  // The message scratch buffer bots format into (reused).
+  std::string& scratch() { return scratch_; }
+  void record_latency(std::int64_t us);
+  void record_ping(std::int64_t us);
+  void count_sent(std::uint32_t room) { ++room_sent_[room]; }
+  void count_received(std::uint32_t room, std::uint64_t n) { room_received_[room] += n; }
+  void count_member(std::uint32_t room, std::int64_t delta, std::uint64_t received);
+  // A connect attempt finished (opened or failed).
+  void connect_resolved();
+  void throttle(Bot& bot) { throttled_.push_back(&bot); }
+
+ private:
+  void run_thread();
+  void apply_phases();
+  void enter(Phase phase);
+  void on_tick();
+  void on_ping_tick();
+  void publish();
+  void close_all_handles();
+
+  static void async_cb(uv_async_t* handle);
+  static void tick_cb(uv_timer_t* timer);
+  static void ping_cb(uv_timer_t* timer);
+  static void publish_cb(uv_timer_t* timer);
+
+  const SwarmConfig& config_;
+  const WsUrl& url_;
+  std::string run_;
+  const std::vector<std::string>& rooms_;
+  bool json_mode_;
+  uv_loop_t loop_{};
+  uv_async_t async_{};
+  uv_timer_t tick_timer_{};
+  uv_timer_t ping_timer_{};
+  uv_timer_t publish_timer_{};
+  std::thread thread_;
+  std::atomic<int> requested_phase_{static_cast<int>(Phase::connect)};
+  Phase phase_ = Phase::connect;
+
+  std::vector<std::unique_ptr<Bot>> bots_;
+  std::size_t next_connect_ = 0;
+  std::uint32_t connecting_ = 0;
+  std::int64_t start_us_ = 0;
+  std::uint64_t ping_tick_ = 0;
+  std::vector<Bot*> throttled_;
+
+  Counters counters_;
+  Histogram latency_total_, latency_interval_, ping_total_, ping_interval_;
+  std::vector<std::uint64_t> room_sent_, room_members_, room_received_;
+  BatchCache cache_;
+  FrameDecoder decoder_;
+  std::vector<char> read_buffer_;
+  std::mt19937_64 rng_;
+  std::string filler_pool_;
+  std::string scratch_;
+
+  std::mutex mutex_;
+  LoopSnapshot published_;
+};
+
+}  // namespace tg::bots

@@ -1,0 +1,128 @@
+// client_handshake.cpp -- request building and response checking for the WebSocket upgrade.
+#include "bots/client_handshake.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+namespace tg::bots {
+namespace {
+
+constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
+
+std::string base64(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
+                                static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool contains_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+ClientHandshake::ClientHandshake(std::string host, std::string target, std::string subprotocol,
+                                 const std::array<std::uint8_t, 16>& key_bytes)
+    : key_(base64(key_bytes.data(), key_bytes.size())), offered_(std::move(subprotocol)) {
+  request_ = "GET " + target + " HTTP/1.1\r\nHost: " + host +
+             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
+             "\r\nSec-WebSocket-Version: 13\r\n";
+  if (!offered_.empty()) request_ += "Sec-WebSocket-Protocol: " + offered_ + "\r\n";
+  request_ += "\r\n";
+}
+
+std::string ClientHandshake::accept_for(std::string_view key) {
+  std::string input(key);
+  input += kGuid;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha1(), nullptr);
+  return base64(digest, length);
+}
+
+ClientHandshake::State ClientHandshake::feed(std::span<const std::uint8_t> bytes) {
+  if (state_ != State::need_more) return state_;
+  const std::size_t old = buffer_.size();
+  buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const std::size_t from = old >= 3 ? old - 3 : 0;
+  const auto end = buffer_.find("\r\n\r\n", from);
+  if (end == std::string::npos) {
+    return buffer_.size() > kMaxResponseBytes ? fail("response header too large")
+                                              : State::need_more;
+  }
+  head_end_ = end + 4;
+  if (head_end_ > kMaxResponseBytes) return fail("response header too large");
+  state_ = parse_head(std::string_view(buffer_).substr(0, end));
+  return state_;
+}
+
+std::span<const std::uint8_t> ClientHandshake::leftover() const {
+  if (state_ != State::done) return {};
+  return {reinterpret_cast<const std::uint8_t*>(buffer_.data()) + head_end_,
+          buffer_.size() - head_end_};
+}
+
+ClientHandshake::State ClientHandshake::fail(std::string reason) {
+  error_ = std::move(reason);
+  state_ = State::failed;
+  return state_;
+}
+
+ClientHandshake::State ClientHandshake::parse_head(std::string_view head) {
+  auto eol = head.find("\r\n");
+  const std::string_view status_line = head.substr(0, eol);
+  // "HTTP/1.1 101 Switching Protocols" (RFC 9112 §4).
+  if (!status_line.starts_with("HTTP/1.1 ") || status_line.size() < 12) {
+    return fail("malformed status line");
+  }
+  status_ = std::atoi(std::string(status_line.substr(9, 3)).c_str());
+  if (status_ != 101) return fail("status " + std::to_string(status_));
+  bool upgrade = false, connection = false, accepted = false;
+  while (eol != std::string_view::npos) {
+    head.remove_prefix(eol + 2);
+    eol = head.find("\r\n");
+    const std::string_view line = head.substr(0, eol);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return fail("malformed header line");
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
+    if (iequals(name, "connection")) connection = contains_token(value, "upgrade");
+    if (iequals(name, "sec-websocket-accept")) accepted = value == accept_for(key_);
+    if (iequals(name, "sec-websocket-protocol")) protocol_ = std::string(value);
+  }
+  if (!upgrade || !connection) return fail("missing Upgrade/Connection headers");
+  if (!accepted) return fail("wrong Sec-WebSocket-Accept");
+  // §4.1 item 6: a protocol we did not offer fails the connection.
+  if (!protocol_.empty() && !contains_token(offered_, protocol_)) {
+    return fail("server chose a sub-protocol not offered");
+  }
+  return State::done;
+}
+
+}  // namespace tg::bots

@@ -1,0 +1,32 @@
+// counters.cpp -- summing Counters across loops.
+#include "bots/counters.hpp"
+
+namespace tg::bots {
+
+void Counters::add(const Counters& o) {
+  connected += o.connected;
+  pending += o.pending;
+  connects += o.connects;
+  connect_failures += o.connect_failures;
+  disconnects += o.disconnects;
+  server_closes += o.server_closes;
+  policy_closes += o.policy_closes;
+  errors += o.errors;
+  messages_sent += o.messages_sent;
+  deliveries += o.deliveries;
+  echoes += o.echoes;
+  frames += o.frames;
+  bytes += o.bytes;
+  batch_bytes += o.batch_bytes;
+  gap_notices += o.gap_notices;
+  announced_lost += o.announced_lost;
+  holes += o.holes;
+  hole_msgs += o.hole_msgs;
+  order_errors += o.order_errors;
+  pings_sent += o.pings_sent;
+  pongs += o.pongs;
+  decodes += o.decodes;
+  cache_hits += o.cache_hits;
+}
+
+}  // namespace tg::bots

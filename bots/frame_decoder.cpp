@@ -1,0 +1,166 @@
+// frame_decoder.cpp -- zstd decompression and rapidjson parsing of server messages.
+#include "bots/frame_decoder.hpp"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "bots/cid.hpp"
+
+namespace tg::bots {
+namespace {
+
+using rapidjson::Value;
+
+std::string_view str(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+const Value* member(const Value& object, const char* name) {
+  const auto it = object.FindMember(name);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::uint64_t uint_or(const Value& object, const char* name, std::uint64_t fallback) {
+  const Value* v = member(object, name);
+  return v != nullptr && v->IsUint64() ? v->GetUint64() : fallback;
+}
+
+std::string string_or_empty(const Value& object, const char* name) {
+  const Value* v = member(object, name);
+  return v != nullptr && v->IsString() ? std::string(str(*v)) : std::string();
+}
+
+Notice::Type notice_type(std::string_view t) {
+  if (t == "hello") return Notice::Type::hello;
+  if (t == "pong") return Notice::Type::pong;
+  if (t == "gap") return Notice::Type::gap;
+  if (t == "error") return Notice::Type::error;
+  if (t == "joined") return Notice::Type::joined;
+  if (t == "left") return Notice::Type::left;
+  if (t == "named") return Notice::Type::named;
+  return Notice::Type::other;
+}
+
+void fill_notice(const Value& doc, std::string_view t, Notice& n) {
+  n = Notice{};
+  n.type = notice_type(t);
+  n.seq = uint_or(doc, "seq", 0);
+  n.id = uint_or(doc, "id", 0);
+  n.from = uint_or(doc, "from", 0);
+  n.to = uint_or(doc, "to", 0);
+  const Value* w = member(doc, "window_ms");
+  n.window_ms = w != nullptr && w->IsNumber() ? w->GetDouble() : 0.0;
+  n.room = string_or_empty(doc, "room");
+  n.code = string_or_empty(doc, "code");
+}
+
+// Fills `b` from the "msgs" array; false if an entry has no integer seq.
+bool fill_messages(const Value& msgs, std::string_view run, DecodedBatch& b) {
+  for (const Value& m : msgs.GetArray()) {
+    if (!m.IsObject()) return false;
+    const Value* seq = member(m, "seq");
+    if (seq == nullptr || !seq->IsUint64()) return false;
+    const std::uint64_t s = seq->GetUint64();
+    if (b.msg_count == 0) b.first_seq = s;
+    else if (s != b.last_seq + 1) b.consecutive = false;
+    b.last_seq = s;
+    ++b.msg_count;
+    const Value* t = member(m, "t");
+    if (t != nullptr && (!t->IsString() || str(*t) != "msg")) continue;
+    const Value* cid = member(m, "cid");
+    if (cid == nullptr || !cid->IsString()) continue;
+    if (const auto parsed = Cid::parse(str(*cid), run)) {
+      ++b.run_msgs;
+      b.own.push_back({parsed->bot, parsed->sent_us});
+    }
+  }
+  std::stable_sort(b.own.begin(), b.own.end(),
+                   [](const OwnMessage& x, const OwnMessage& y) { return x.bot < y.bot; });
+  return true;
+}
+
+}  // namespace
+
+FrameDecoder::FrameDecoder(std::string run) : run_(std::move(run)), dctx_(ZSTD_createDCtx()) {
+  if (dctx_ == nullptr) std::abort();  // out of memory
+}
+
+FrameDecoder::~FrameDecoder() { ZSTD_freeDCtx(dctx_); }
+
+FrameDecoder::Kind FrameDecoder::invalid(const char* why) {
+  error_ = why;
+  return Kind::invalid;
+}
+
+FrameDecoder::Kind FrameDecoder::decode(bool binary, std::span<const std::uint8_t> data,
+                                        DecodedBatch& batch, Notice& notice) {
+  if (binary) {
+    if (!decompress(data)) return Kind::invalid;
+  } else {
+    text_.assign(reinterpret_cast<const char*>(data.data()), data.size());
+  }
+  return parse(binary, batch, notice);
+}
+
+bool FrameDecoder::decompress(std::span<const std::uint8_t> data) {
+  const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR) return fail("not a zstd frame");
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN) return decompress_stream(data);
+  if (size > kMaxDecodedBytes) return fail("zstd frame too large");
+  text_.resize(size);
+  const std::size_t n =
+      ZSTD_decompressDCtx(dctx_, text_.data(), text_.size(), data.data(), data.size());
+  if (ZSTD_isError(n) || n != size) return fail("zstd decompression failed");
+  return true;
+}
+
+bool FrameDecoder::decompress_stream(std::span<const std::uint8_t> data) {
+  // No content size in the frame header: stream it through the same context (zstd.h:
+  // ZSTD_DCtx and ZSTD_DStream are the same object since v1.3.0).
+  ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
+  text_.clear();
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  char chunk[16384];
+  while (true) {
+    ZSTD_outBuffer out{chunk, sizeof chunk, 0};
+    const std::size_t rv = ZSTD_decompressStream(dctx_, &out, &in);
+    if (ZSTD_isError(rv)) return fail("zstd decompression failed");
+    text_.append(chunk, out.pos);
+    if (text_.size() > kMaxDecodedBytes) return fail("zstd frame too large");
+    if (rv == 0) return in.pos == in.size || fail("trailing bytes after the zstd frame");
+    if (in.pos == in.size && out.pos < out.size) return fail("truncated zstd frame");
+  }
+}
+
+bool FrameDecoder::fail(const char* why) {
+  error_ = why;
+  return false;
+}
+
+FrameDecoder::Kind FrameDecoder::parse(bool binary, DecodedBatch& batch, Notice& notice) {
+  rapidjson::Document doc;
+  doc.ParseInsitu(text_.data());
+  if (doc.HasParseError() || !doc.IsObject()) return invalid("not a JSON object");
+  const Value* t = member(doc, "t");
+  if (t == nullptr || !t->IsString()) return invalid("no \"t\"");
+  if (str(*t) != "batch") {
+    if (binary) return invalid("binary message is not a batch");
+    fill_notice(doc, str(*t), notice);
+    return Kind::notice;
+  }
+  const Value* room = member(doc, "room");
+  const Value* seq = member(doc, "seq");
+  const Value* msgs = member(doc, "msgs");
+  if (room == nullptr || !room->IsString() || seq == nullptr || !seq->IsUint64() ||
+      msgs == nullptr || !msgs->IsArray()) {
+    return invalid("batch without room, seq or msgs");
+  }
+  batch = DecodedBatch{};
+  batch.room = std::string(str(*room));
+  batch.batch_seq = seq->GetUint64();
+  if (!fill_messages(*msgs, run_, batch)) return invalid("batch message without seq");
+  return Kind::batch;
+}
+
+}  // namespace tg::bots

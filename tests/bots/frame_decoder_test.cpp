@@ -1,0 +1,137 @@
+// frame_decoder_test.cpp -- zstd and json batches, notices and bad input through FrameDecoder.
+#include "bots/frame_decoder.hpp"
+
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <string>
+
+namespace tg::bots {
+namespace {
+
+constexpr const char* kRun = "0badcafe";
+
+const char* kBatch =
+    R"({"t":"batch","room":"bots-0","seq":7,"online":3,"msgs":[)"
+    R"({"seq":41,"t":"msg","from":"a","text":"x","ts":1,"cid":"0badcafe.9.1000"},)"
+    R"({"seq":42,"t":"join","from":"b","ts":2},)"
+    R"({"seq":43,"t":"msg","from":"c","text":"y","ts":3,"cid":"0badcafe.2.2000"},)"
+    R"({"seq":44,"t":"msg","from":"d","text":"z","ts":4,"cid":"ffffffff.2.2000"},)"
+    R"({"seq":45,"t":"msg","from":"a","text":"w","ts":5,"cid":"0badcafe.9.3000"}]})";
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string compress(const std::string& text, bool with_size) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, with_size ? 1 : 0);
+  std::string out(ZSTD_compressBound(text.size()), '\0');
+  std::size_t n = 0;
+  if (with_size) {
+    n = ZSTD_compress2(cctx, out.data(), out.size(), text.data(), text.size());
+  } else {
+    ZSTD_inBuffer in{text.data(), text.size(), 0};
+    ZSTD_outBuffer o{out.data(), out.size(), 0};
+    n = ZSTD_compressStream2(cctx, &o, &in, ZSTD_e_end);
+    EXPECT_EQ(n, 0u);
+    n = o.pos;
+  }
+  ZSTD_freeCCtx(cctx);
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+void expect_sample_batch(const DecodedBatch& b) {
+  EXPECT_EQ(b.room, "bots-0");
+  EXPECT_EQ(b.batch_seq, 7u);
+  EXPECT_EQ(b.first_seq, 41u);
+  EXPECT_EQ(b.last_seq, 45u);
+  EXPECT_EQ(b.msg_count, 5u);
+  EXPECT_EQ(b.run_msgs, 3u);  // the join and the other run's message don't count
+  EXPECT_TRUE(b.consecutive);
+  ASSERT_EQ(b.own.size(), 3u);
+  EXPECT_EQ(b.own[0].bot, 2u);  // sorted by bot, stable within a bot
+  EXPECT_EQ(b.own[1].bot, 9u);
+  EXPECT_EQ(b.own[1].sent_us, 1000);
+  EXPECT_EQ(b.own[2].sent_us, 3000);
+  EXPECT_EQ(b.sent_by(9).size(), 2u);
+  EXPECT_EQ(b.sent_by(2).size(), 1u);
+  EXPECT_TRUE(b.sent_by(5).empty());
+}
+
+TEST(FrameDecoder, DecodesAJsonBatch) {
+  FrameDecoder d(kRun);
+  DecodedBatch b;
+  Notice n;
+  ASSERT_EQ(d.decode(false, bytes(kBatch), b, n), FrameDecoder::Kind::batch) << d.error();
+  expect_sample_batch(b);
+}
+
+TEST(FrameDecoder, DecodesZstdBatchesWithAndWithoutContentSize) {
+  FrameDecoder d(kRun);
+  for (bool with_size : {true, false, true}) {  // the context is reused across frames
+    DecodedBatch b;
+    Notice n;
+    ASSERT_EQ(d.decode(true, bytes(compress(kBatch, with_size)), b, n), FrameDecoder::Kind::batch)
+        << d.error();
+    expect_sample_batch(b);
+  }
+}
+
+TEST(FrameDecoder, FlagsNonConsecutiveSeqsInsideABatch) {
+  FrameDecoder d(kRun);
+  DecodedBatch b;
+  Notice n;
+  const std::string batch = R"({"t":"batch","room":"r","seq":1,"msgs":[{"seq":1},{"seq":3}]})";
+  ASSERT_EQ(d.decode(false, bytes(batch), b, n), FrameDecoder::Kind::batch);
+  EXPECT_FALSE(b.consecutive);
+}
+
+TEST(FrameDecoder, DecodesNotices) {
+  FrameDecoder d(kRun);
+  DecodedBatch b;
+  Notice n;
+  ASSERT_EQ(d.decode(false, bytes(R"({"t":"hello","id":17,"name":"guest-17","room":"bots-1","seq":98210,"window_ms":0,"proto":"zstd"})"), b, n),
+            FrameDecoder::Kind::notice);
+  EXPECT_EQ(n.type, Notice::Type::hello);
+  EXPECT_EQ(n.seq, 98210u);
+  EXPECT_EQ(n.room, "bots-1");
+  ASSERT_EQ(d.decode(false, bytes(R"({"t":"pong","id":7,"window_ms":2.5})"), b, n),
+            FrameDecoder::Kind::notice);
+  EXPECT_EQ(n.type, Notice::Type::pong);
+  EXPECT_EQ(n.id, 7u);
+  EXPECT_DOUBLE_EQ(n.window_ms, 2.5);
+  ASSERT_EQ(d.decode(false, bytes(R"({"t":"gap","room":"r","from":10,"to":20})"), b, n),
+            FrameDecoder::Kind::notice);
+  EXPECT_EQ(n.type, Notice::Type::gap);
+  EXPECT_EQ(n.from, 10u);
+  EXPECT_EQ(n.to, 20u);
+  ASSERT_EQ(d.decode(false, bytes(R"({"t":"error","code":"bad_room","reason":"no"})"), b, n),
+            FrameDecoder::Kind::notice);
+  EXPECT_EQ(n.type, Notice::Type::error);
+  EXPECT_EQ(n.code, "bad_room");
+}
+
+TEST(FrameDecoder, RejectsBadInput) {
+  FrameDecoder d(kRun);
+  DecodedBatch b;
+  Notice n;
+  EXPECT_EQ(d.decode(true, bytes("not zstd at all"), b, n), FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(true, bytes(compress(R"({"t":"pong","id":1})", true)), b, n),
+            FrameDecoder::Kind::invalid);  // binary frames carry batches only
+  std::string truncated = compress(kBatch, false);
+  truncated.resize(truncated.size() / 2);
+  EXPECT_EQ(d.decode(true, bytes(truncated), b, n), FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(false, bytes("{\"t\":"), b, n), FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(false, bytes("[1,2]"), b, n), FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(false, bytes(R"({"t":"batch","room":"r","msgs":[]})"), b, n),
+            FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(false, bytes(R"({"t":"batch","room":"r","seq":1,"msgs":[{"t":"msg"}]})"), b, n),
+            FrameDecoder::Kind::invalid);
+  EXPECT_FALSE(d.error().empty());
+}
+
+}  // namespace
+}  // namespace tg::bots

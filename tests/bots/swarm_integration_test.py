@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""swarm_integration_test.py -- runs tidegate-bots against a gateway on 127.0.0.1:0 and checks its JSON report.
+
+Modes:
+  --mode gateway  (default) the real tidegate: a few hundred clients for a few seconds,
+                  over zstd and json; asserts zero loss, every message delivered to
+                  every client, and that the report's counts add up.
+  --mode faults   tests/bots/fake_gateway.py with injected faults: silently dropped
+                  batches must fail the swarm (exit 1), announced gaps must not.
+No timing is asserted. Every wait is bounded. Stdlib only.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+LISTENING = re.compile(r"listening 127\.0\.0\.1:(\d+)")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+class Gateway:
+    """A gateway process on 127.0.0.1:0 whose port is read back from its stdout."""
+
+    def __init__(self, cmd, log_path, timeout=15.0):
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.lines = []
+        found = threading.Event()
+        self.port = None
+
+        def pump():  # keeps reading so the gateway never blocks on a full pipe
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                self.log.write(line)
+                m = LISTENING.search(line)
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                    found.set()
+            found.set()
+
+        self.thread = threading.Thread(target=pump, daemon=True)
+        self.thread.start()
+        if not found.wait(timeout) or self.port is None:
+            self.stop()
+            raise Failure("gateway printed no 'listening 127.0.0.1:PORT' line within %.0fs "
+                          "(exit %s): %s" % (timeout, self.proc.poll(), "".join(self.lines[-5:])))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=15.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise Failure("gateway did not exit within %.0fs of SIGTERM" % timeout)
+        self.thread.join(5)
+        self.log.close()
+        return self.proc.returncode
+
+
+def run_swarm(swarm, port, workdir, name, extra, timeout=90.0):
+    report = os.path.join(workdir, name + ".json")
+    if os.path.exists(report):
+        os.remove(report)
+    cmd = [swarm, "--url", "ws://127.0.0.1:%d/ws" % port, "--json", report,
+           "--csv", os.path.join(workdir, name + ".csv")] + extra
+    print("+ " + " ".join(cmd), flush=True)
+    try:
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure("swarm %s did not finish within %.0fs" % (name, timeout))
+    print(done.stdout[-3000:], flush=True)
+    check(os.path.exists(report), "swarm %s wrote no JSON report (exit %d)" % (name, done.returncode))
+    with open(report) as f:
+        return done.returncode, json.load(f)
+
+
+def check_counts_add_up(r, name):
+    rooms = r["rooms"]
+    check(sum(x["sent"] for x in rooms) == r["messages_sent"],
+          "%s: per-room sent does not add up to messages_sent" % name)
+    check(sum(x["members"] * x["sent"] for x in rooms) == r["deliveries_expected"],
+          "%s: members x sent does not add up to deliveries_expected" % name)
+    check(sum(x["received"] for x in rooms) == r["deliveries_received"],
+          "%s: per-room received does not add up to deliveries_received" % name)
+    check(r["deliveries_expected"] - r["deliveries_received"] == r["lost"],
+          "%s: expected - received != lost" % name)
+    check(r["deliveries_received"] + r["excluded_received"] == r["deliveries_all"],
+          "%s: counted + excluded deliveries != all deliveries" % name)
+    check(r["batch_decodes"] + r["batch_cache_hits"] <= r["frames_received"],
+          "%s: more batches than frames" % name)
+
+
+def check_clean(code, r, name, clients, ping):
+    check_counts_add_up(r, name)
+    check(r["connects"] == clients, "%s: %d of %d clients connected" % (name, r["connects"], clients))
+    check(r["connect_failures"] == 0 and r["disconnects"] == 0,
+          "%s: connect failures %d, disconnects %d" % (name, r["connect_failures"], r["disconnects"]))
+    check(r["messages_sent"] > 0, "%s: nothing was sent" % name)
+    check(r["unannounced_lost"] == 0 and r["holes"] == 0, "%s: unannounced loss" % name)
+    check(r["order_errors"] == 0, "%s: duplicated or reordered messages" % name)
+    check(r["gap_notices"] == 0, "%s: gap notices with no slow client" % name)
+    check(r["excluded_clients"] == 0, "%s: clients excluded from the count" % name)
+    # Every client of a room (bot i is in room i % rooms) must be counted, and must have
+    # received every message sent to its room.
+    k = len(r["rooms"])
+    for index, room in enumerate(r["rooms"]):
+        want = len(range(index, clients, k))
+        check(room["members"] == want, "%s: room %s counted %d members, want %d" %
+              (name, room["name"], room["members"], want))
+        check(room["received"] == room["members"] * room["sent"], "%s: room %s delivered %d of %d" %
+              (name, room["name"], room["received"], room["members"] * room["sent"]))
+    check(r["deliveries_received"] == r["deliveries_expected"],
+          "%s: delivered %d of %d" % (name, r["deliveries_received"], r["deliveries_expected"]))
+    check(r["latency_ms"]["count"] == r["messages_sent"],
+          "%s: %d of %d messages came back to their sender" % (name, r["latency_ms"]["count"],
+                                                                r["messages_sent"]))
+    check(r["errors"] == 0, "%s: %d protocol errors" % (name, r["errors"]))
+    if ping:
+        check(r["pongs"] > 0 and r["ping_ms"]["count"] == r["pongs"], "%s: no pongs" % name)
+    check(code == 0, "%s: swarm exit code %d" % (name, code))
+
+
+def mode_gateway(args):
+    gw = Gateway([args.gateway, "--listen", "127.0.0.1:0", "--workers", "2"],
+                 os.path.join(args.workdir, "gateway.log"))
+    try:
+        runs = [
+            ("zstd", 300, ["--clients", "300", "--rooms", "3", "--senders", "30", "--rate", "5",
+                           "--duration", "3", "--ramp", "1", "--threads", "2", "--ping",
+                           "--subprotocol", "zstd", "--quiet"], True),
+            ("json", 200, ["--clients", "200", "--rooms", "1", "--senders", "20", "--rate", "4",
+                           "--size", "100", "--duration", "3", "--ramp", "1", "--threads", "1",
+                           "--subprotocol", "json", "--quiet"], False),
+        ]
+        for name, clients, extra, ping in runs:
+            code, report = run_swarm(args.swarm, gw.port, args.workdir, name, extra)
+            check(gw.alive(), "gateway died during the %s run" % name)
+            check_clean(code, report, name, clients, ping)
+    finally:
+        rc = gw.stop()
+    if rc != 0:
+        print("note: gateway exited %s after SIGTERM (DESIGN.md wants 0)" % rc)
+
+
+def mode_faults(args):
+    fake = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_gateway.py")
+    common = ["--clients", "20", "--senders", "5", "--rate", "5", "--duration", "2",
+              "--ramp", "0.2", "--threads", "1", "--quiet"]
+    for name, fault, want in [("faults-clean", [], 0), ("faults-gap", ["--gap-every", "3"], 0),
+                              ("faults-drop", ["--drop-every", "3"], 1)]:
+        gw = Gateway([sys.executable, fake, "--listen", "127.0.0.1:0"] + fault,
+                     os.path.join(args.workdir, name + ".gateway.log"))
+        try:
+            code, r = run_swarm(args.swarm, gw.port, args.workdir, name, common)
+        finally:
+            gw.stop()
+        check_counts_add_up(r, name)
+        check(code == want, "%s: swarm exit %d, want %d" % (name, code, want))
+        if name == "faults-gap":
+            check(r["gap_notices"] > 0 and r["announced_lost"] > 0, "%s: no gap seen" % name)
+            check(r["unannounced_lost"] == 0, "%s: announced gaps counted as loss" % name)
+        if name == "faults-drop":
+            check(r["unannounced_lost"] > 0 and r["holes"] > 0, "%s: loss not detected" % name)
+            check(r["failed"], "%s: report not marked failed" % name)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gateway", help="tidegate binary (mode gateway)")
+    parser.add_argument("--swarm", required=True, help="tidegate-bots binary")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--mode", choices=["gateway", "faults"], default="gateway")
+    args = parser.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    started = time.time()
+    try:
+        if args.mode == "gateway":
+            check(args.gateway and os.access(args.gateway, os.X_OK),
+                  "no gateway binary at %s (set TIDEGATE_BIN)" % args.gateway)
+            mode_gateway(args)
+        else:
+            mode_faults(args)
+    except Failure as e:
+        print("FAIL: %s" % e, flush=True)
+        return 1
+    print("ok (%.1fs)" % (time.time() - started))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

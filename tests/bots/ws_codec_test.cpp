@@ -1,0 +1,132 @@
+// ws_codec_test.cpp -- WsCodec fed scripted server frames (also byte by byte) and its masked output.
+#include "bots/ws_codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tg::bots {
+namespace {
+
+struct Recorder : WsCodec::Handler {
+  std::vector<std::pair<bool, std::string>> messages;
+  std::vector<std::uint16_t> closes;
+  void on_ws_message(bool binary, std::span<const std::uint8_t> data) override {
+    messages.emplace_back(binary, std::string(data.begin(), data.end()));
+  }
+  void on_ws_close(std::uint16_t status) override { closes.push_back(status); }
+};
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// An unmasked server frame (RFC 6455 §5.2).
+std::string frame(std::uint8_t opcode, const std::string& payload) {
+  std::string f;
+  f += static_cast<char>(0x80 | opcode);
+  if (payload.size() < 126) {
+    f += static_cast<char>(payload.size());
+  } else {
+    f += static_cast<char>(126);
+    f += static_cast<char>(payload.size() >> 8);
+    f += static_cast<char>(payload.size() & 0xFF);
+  }
+  return f + payload;
+}
+
+// Decodes one masked client frame; returns its unmasked payload.
+std::string unmask(const std::string& f, std::uint8_t* opcode) {
+  *opcode = static_cast<std::uint8_t>(f[0]) & 0x0F;
+  EXPECT_TRUE(static_cast<std::uint8_t>(f[1]) & 0x80) << "client frames must be masked";
+  const std::size_t len = static_cast<std::uint8_t>(f[1]) & 0x7F;
+  EXPECT_LT(len, 126u);
+  std::string out;
+  for (std::size_t i = 0; i < len; ++i) out += static_cast<char>(f[6 + i] ^ f[2 + i % 4]);
+  EXPECT_EQ(f.size(), 6 + len);
+  return out;
+}
+
+TEST(WsCodec, DeliversTextAndBinaryMessages) {
+  Recorder r;
+  WsCodec codec(r, 42);
+  const std::string big(300, 'z');
+  ASSERT_TRUE(codec.feed(bytes(frame(0x1, "hello") + frame(0x2, big))));
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0], std::make_pair(false, std::string("hello")));
+  EXPECT_EQ(r.messages[1], std::make_pair(true, big));
+}
+
+TEST(WsCodec, DeliversWhenFedOneByteAtATime) {
+  Recorder r;
+  WsCodec codec(r, 42);
+  const std::string wire = frame(0x1, "abc") + frame(0x2, std::string(200, 'q'));
+  for (char c : wire) ASSERT_TRUE(codec.feed(bytes(std::string(1, c))));
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0].second, "abc");
+  EXPECT_EQ(r.messages[1].second.size(), 200u);
+}
+
+TEST(WsCodec, ReassemblesFragments) {
+  Recorder r;
+  WsCodec codec(r, 1);
+  std::string first = frame(0x1, "hel");
+  first[0] = 0x01;  // FIN clear
+  ASSERT_TRUE(codec.feed(bytes(first + frame(0x0, "lo"))));
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].second, "hello");
+}
+
+TEST(WsCodec, QueuedTextIsOneMaskedFrame) {
+  Recorder r;
+  WsCodec codec(r, 99);
+  ASSERT_TRUE(codec.queue_text(R"({"t":"ping","id":1})"));
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  std::uint8_t opcode = 0;
+  EXPECT_EQ(unmask(out, &opcode), R"({"t":"ping","id":1})");
+  EXPECT_EQ(opcode, 0x1);
+  EXPECT_EQ(static_cast<std::uint8_t>(out[0]) & 0x80, 0x80);  // FIN
+}
+
+TEST(WsCodec, AnswersPingWithPong) {
+  Recorder r;
+  WsCodec codec(r, 5);
+  ASSERT_TRUE(codec.feed(bytes(frame(0x9, "p1"))));
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  std::uint8_t opcode = 0;
+  EXPECT_EQ(unmask(out, &opcode), "p1");
+  EXPECT_EQ(opcode, 0xA);
+}
+
+TEST(WsCodec, ServerCloseIsReportedAndAnswered) {
+  Recorder r;
+  WsCodec codec(r, 5);
+  ASSERT_TRUE(codec.feed(bytes(frame(0x8, std::string("\x03\xe9", 2)))));  // 1001
+  ASSERT_EQ(r.closes.size(), 1u);
+  EXPECT_EQ(r.closes[0], 1001);
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  std::uint8_t opcode = 0;
+  unmask(out, &opcode);
+  EXPECT_EQ(opcode, 0x8);
+  EXPECT_TRUE(codec.finished());
+}
+
+TEST(WsCodec, MaskedServerFrameIsAProtocolError) {
+  Recorder r;
+  WsCodec codec(r, 5);
+  std::string f = frame(0x1, "hi");
+  f[1] = static_cast<char>(0x80 | 2);
+  f.insert(2, std::string(4, '\0'));  // RFC 6455 §5.1: a client closes on a masked frame
+  const bool ok = codec.feed(bytes(f));
+  std::string out;
+  const bool drained = codec.drain(out);
+  EXPECT_TRUE(r.messages.empty());
+  EXPECT_TRUE(!ok || (drained && !out.empty() && (static_cast<std::uint8_t>(out[0]) & 0x0F) == 0x8));
+}
+
+}  // namespace
+}  // namespace tg::bots
