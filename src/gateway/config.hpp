@@ -26,6 +26,7 @@ struct Config {
   size_t max_header_bytes = 8u << 10;
   uint32_t handshake_timeout_ms = 10000;
   uint32_t drain_timeout_ms = 5000;
+  uint32_t slow_close_grace_ms = 10000;
   int socket_sndbuf = 0;  // 0: kernel default
   int zstd_level = 1;
   size_t max_rooms_per_client = 16;

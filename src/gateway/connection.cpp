@@ -193,6 +193,20 @@ void Connection::linger() {
 
 void Connection::shutdown_cb(uv_shutdown_t*, int) {}
 
+void Connection::close_slow() {
+  // It fell off the log: it is served no more. It still gets the rest of the write in
+  // flight, then close 1008 on a frame boundary, if it reads within the grace period;
+  // after that the TCP connection is dropped (possibly mid-frame: it stopped reading).
+  close_reason_ = CloseReason::kSlow;
+  while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
+  ws_->close(1008, "slow consumer: fell behind the log", ctrl_);
+  state_ = State::kClosing;
+  close_after_write_ = true;
+  uv_timer_start(&timer_, timer_cb, shard_.config().slow_close_grace_ms, 0);
+  TG_LOG(kDebug, "conn %lu %s fell behind the log: closing with 1008", id_, name_.c_str());
+  pump();
+}
+
 void Connection::close_for_shutdown() {
   if (state_ == State::kHttp) {
     abort(CloseReason::kShutdown);

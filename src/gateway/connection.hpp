@@ -77,6 +77,7 @@ class Connection final : public WsSession::Handler {
   void upgrade(Handshake& hs, const char* rest, size_t rest_len);
   void respond_and_close(std::string response);
   void on_written(int status);
+  void close_slow();
   void linger();
 
   void on_ws_text(std::string_view payload) override;

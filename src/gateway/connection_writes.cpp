@@ -19,12 +19,14 @@ uv_buf_t buf_of(const char* data, size_t len) {
 
 void Connection::pump() {
   if (state_ == State::kDead || lingering_) return;
-  if (out_.busy) {
-    // A stalled reader's write never completes; under --slow-policy close it must not
-    // wait for that to be found out.
-    if (shard_.config().slow_policy == SlowPolicy::kClose && fell_off_log()) abort(CloseReason::kSlow);
+  if (state_ == State::kOpen && shard_.config().slow_policy == SlowPolicy::kClose &&
+      fell_off_log()) {
+    // Checked even while a write is in flight: a stalled reader's write never
+    // completes, and it must not take that long to be found out.
+    close_slow();
     return;
   }
+  if (out_.busy) return;
   if (!compose()) {
     if (state_ != State::kDead && close_after_write_) linger();  // nothing left to write
     return;
@@ -81,11 +83,8 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
   batcher::RoomLog& log = c.room->log;
   const size_t budget = shard_.config().client_inflight;
   if (c.next_batch < log.next_seq() && c.next_batch < log.first_seq()) {
-    // Its next batch was evicted while it was behind (see fell_off_log).
-    if (shard_.config().slow_policy == SlowPolicy::kClose) {
-      abort(CloseReason::kSlow);
-      return false;
-    }
+    // Its next batch was evicted while it was behind (see fell_off_log); under
+    // --slow-policy close pump() has closed it before we get here.
     uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
     append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
     shard_.counters().gaps.add();
