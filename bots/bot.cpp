@@ -256,6 +256,7 @@ void Bot::on_notice(const Notice& notice) {
       if (notice.id != 0 && notice.id <= ping_id_ && ping_id_ - notice.id < ping_sent_us_.size()) {
         loop_.record_ping(BotLoop::now_us() - ping_sent_us_[notice.id % ping_sent_us_.size()]);
         ++c.pongs;
+        c.pong_window_us += static_cast<std::uint64_t>(notice.window_ms * 1000.0 + 0.5);
       }
       return;
     case Notice::Type::gap: {

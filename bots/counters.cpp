@@ -25,6 +25,7 @@ void Counters::add(const Counters& o) {
   order_errors += o.order_errors;
   pings_sent += o.pings_sent;
   pongs += o.pongs;
+  pong_window_us += o.pong_window_us;
   decodes += o.decodes;
   cache_hits += o.cache_hits;
 }

@@ -29,6 +29,7 @@ struct Counters {
   std::uint64_t order_errors = 0;      // duplicates or steps back
   std::uint64_t pings_sent = 0;
   std::uint64_t pongs = 0;
+  std::uint64_t pong_window_us = 0;    // sum of the server's window_ms (as us) over pongs
   std::uint64_t decodes = 0;           // batch frames decoded (cache misses)
   std::uint64_t cache_hits = 0;        // batch frames served from the cache
 

@@ -14,7 +14,7 @@ Progress::Progress(const std::string& csv_path, bool ping) : ping_(ping) {
   if (csv_path.empty()) return;
   csv_ = std::fopen(csv_path.c_str(), "w");
   if (csv_ == nullptr) throw std::runtime_error("cannot open " + csv_path);
-  std::fputs("second,phase,sent,received,p50_ms,p99_ms,connected,gaps,holes,errors,ping_p99_ms\n",
+  std::fputs("second,phase,sent,received,p50_ms,p99_ms,connected,gaps,holes,errors,ping_p99_ms,window_ms\n",
              csv_);
 }
 
@@ -50,14 +50,18 @@ void Progress::tick(double t_s, const char* phase, const Counters& now,
     std::fflush(stdout);
   }
   if (csv_ != nullptr) {
-    std::fprintf(csv_, "%.1f,%s,%llu,%llu,%.3f,%.3f,%llu,%llu,%llu,%llu,%.3f\n", t_s, phase,
+    // The server's flush window, averaged over this second's pongs (ping mode only).
+    std::uint64_t pongs = now.pongs - prev_.pongs;
+    double window_ms =
+        pongs > 0 ? (now.pong_window_us - prev_.pong_window_us) / 1000.0 / pongs : 0.0;
+    std::fprintf(csv_, "%.1f,%s,%llu,%llu,%.3f,%.3f,%llu,%llu,%llu,%llu,%.3f,%.3f\n", t_s, phase,
                  (unsigned long long)(now.messages_sent - prev_.messages_sent),
                  (unsigned long long)(now.deliveries - prev_.deliveries),
                  ms(latency_us.percentile(50)), ms(latency_us.percentile(99)),
                  (unsigned long long)now.connected, (unsigned long long)now.gap_notices,
                  (unsigned long long)now.holes,
                  (unsigned long long)(now.errors + now.connect_failures + now.disconnects),
-                 ms(ping_us.percentile(99)));
+                 ms(ping_us.percentile(99)), window_ms);
     std::fflush(csv_);
   }
   prev_ = now;

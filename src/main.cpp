@@ -45,6 +45,8 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->capture_default_str()->check(CLI::Range(1.0, 10000.0));
   app.add_option("--target-cpu", c.target_cpu, "Loop busy fraction the adaptive window aims to stay under")
       ->capture_default_str()->check(CLI::Range(0.05, 1.0));
+  app.add_option("--latency-weight", c.latency_weight, "What 1 ms of added latency is worth to the adaptive window, in percent of a core: higher keeps windows narrower, lower saves more CPU under load")
+      ->capture_default_str()->check(CLI::Range(0.001, 1000.0));
   app.add_option("--history-bytes", c.history_bytes, "Bytes of recent batches each room's log keeps for slow and resuming clients")
       ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 40));
   app.add_option("--client-inflight", c.client_inflight, "Bytes a client may have written but not yet acknowledged by the kernel")

@@ -10,13 +10,13 @@ namespace {
 constexpr double kRateTau = 0.25;     // s: how fast the event rate estimate follows
 constexpr double kCostTau = 1.0;      // s: the per-write cost changes slowly
 constexpr double kRiseTau = 0.10;     // s: the window widens quickly under pressure...
-constexpr double kFallTau = 0.30;     // s: ...and narrows a little more carefully
+constexpr double kFallTau = 0.25;     // s: ...and narrows a little more carefully
 constexpr double kIdleReset = 1.0;    // s without a flush: the load is gone
 constexpr double kBoostGain = 4.0;    // per second per unit of busy-fraction excess
 constexpr double kBoostMax = 8.0;
 constexpr double kLagLimit = 0.050;   // s: deliveries lagging this much count as pressure
 constexpr double kBoostStep = 0.002;  // s of window per unit of boost above 1
-constexpr double kSnapToZero = 0.0005;  // s: below this the window is simply 0
+constexpr double kSnapToZero = 0.001;  // s: libuv timers tick in ms: below, just 0
 
 // Weight of a new sample after `dt` seconds for an EWMA with time constant `tau`.
 double alpha(double dt, double tau) { return 1.0 - std::exp(-dt / tau); }
@@ -56,10 +56,13 @@ void WindowController::observe(const FlushStats& s, double dt) {
 }
 
 double WindowController::model_window_s(int shards) const {
-  double cost_per_flush = writes_per_flush_ * cost_per_write_;
+  double cost_per_flush = writes_per_flush_ * cost_per_write_;  // C, loop-seconds
   if (cost_per_flush <= 0 || rate_ <= 0) return 0;
-  double affordable = opts_.target_cpu * std::max(shards, 1) / cost_per_flush;  // F*
-  return std::max(0.0, 1.0 / affordable - 1.0 / rate_);
+  // lambda in loop-seconds per second per second of latency: 1% of a core per ms = 10.
+  double lambda = std::max(opts_.latency_weight, 1e-3) * 10.0;
+  double economy = std::sqrt(2.0 * cost_per_flush / lambda);
+  double budget = cost_per_flush / (opts_.target_cpu * std::max(shards, 1));
+  return std::max(0.0, std::max(economy, budget) - 1.0 / rate_);
 }
 
 uint64_t WindowController::next_window_us(const FlushStats& s) {

@@ -1,14 +1,20 @@
 // window_controller.hpp -- WindowController: the adaptive flush window. Pure: no I/O and
 // no clock of its own; it is told what happened and returns the next window.
 //
-// Model (docs/ADAPTIVE.md): a flush costs about W client writes x c loop-seconds each,
-// W and c measured live (c = loop busy time / writes completed). The loops can afford
-// F* = target x shards / (W c) flushes per second. With R events per second and a window
-// w, flushes happen R / (1 + R w) times a second, so the smallest window that keeps
-// within budget is w = 1/F* - 1/R, and 0 when that is negative: no window while the
-// load is light. A feedback factor widens it further while the busiest loop is above the
-// target or deliveries lag, and relaxes back as they recover. The output is smoothed
-// so a steady load settles on a steady window.
+// Model (docs/ADAPTIVE.md): a flush costs C = W client writes x c loop-seconds each,
+// W and c measured live (c = loop busy time / writes completed). With R events per
+// second and a window w, flushes happen R / (1 + R w) times a second, costing
+// CPU(w) = C R / (1 + R w) loop-seconds per second, and the window adds about w/2 of
+// latency. Two windows follow:
+//   - economy: the w minimising CPU(w) + lambda w/2, where lambda (--latency-weight)
+//     says what a second of latency is worth in loop-seconds per second:
+//     w = sqrt(2 C / lambda) - 1/R (the square-root law of batching);
+//   - budget: the smallest w keeping CPU(w) under target x shards:
+//     w = C / (target x shards) - 1/R.
+// The window is the larger, clamped to [0, max]: 0 while the load is light, growing
+// continuously with rate and fan-out. A feedback factor widens it further while the
+// busiest loop is above the target or deliveries lag, and relaxes as they recover. The
+// output is smoothed so a steady load settles on a steady window.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +28,7 @@ class WindowController final : public WindowPolicy {
   struct Options {
     double max_ms = 100;      // --window-max-ms
     double target_cpu = 0.7;  // --target-cpu: loop busy fraction to stay under
+    double latency_weight = 1.0;  // --latency-weight: % of a core 1 ms of latency is worth
   };
   explicit WindowController(Options options);
 

@@ -19,6 +19,7 @@ struct Config {
   double window_ms = -1;  // < 0: adaptive (WindowController); >= 0: fixed
   double window_max_ms = 100;
   double target_cpu = 0.7;
+  double latency_weight = 1.0;
   size_t history_bytes = 64u << 20;
   size_t client_inflight = 1u << 20;
   SlowPolicy slow_policy = SlowPolicy::kSkip;

@@ -35,7 +35,8 @@ Server::Server(Config config) : config_(std::move(config)) {
     policy = std::make_unique<batcher::FixedWindow>(static_cast<uint64_t>(config_.window_ms * 1000.0));
   } else {
     policy = std::make_unique<batcher::WindowController>(
-        batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu});
+        batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu,
+                                           config_.latency_weight});
   }
   batcher_ = std::make_unique<batcher::Batcher>(
       batcher::Batcher::Options{config_.workers, config_.zstd_level},

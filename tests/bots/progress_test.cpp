@@ -51,6 +51,8 @@ TEST(Progress, WritesOneCsvRowPerTick) {
     p.tick(1.0, "send", c, h, h, true);
     c.messages_sent = 12;
     c.deliveries = 120;
+    c.pongs = 4;                 // four pongs this second...
+    c.pong_window_us = 4 * 2500;  // ...each saying the window is 2.5 ms
     p.tick(2.0, "send", c, h, h, true);
   }
   std::ifstream in(path);
@@ -62,6 +64,9 @@ TEST(Progress, WritesOneCsvRowPerTick) {
   EXPECT_EQ(header.rfind("second,phase,sent,received,p50_ms,p99_ms,connected", 0), 0u);
   EXPECT_EQ(first.rfind("1.0,send,5,50,", 0), 0u) << first;
   EXPECT_EQ(second.rfind("2.0,send,7,70,", 0), 0u) << second;
+  EXPECT_NE(header.find(",window_ms"), std::string::npos);
+  EXPECT_EQ(first.substr(first.rfind(',') + 1), "0.000") << first;  // no pongs: 0
+  EXPECT_EQ(second.substr(second.rfind(',') + 1), "2.500") << second;
   std::remove(path.c_str());
 }
 
