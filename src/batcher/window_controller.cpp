@@ -32,11 +32,20 @@ void WindowController::reset() {
 }
 
 uint64_t WindowController::window_at(uint64_t now_ns) {
-  if (last_ns_ != 0 && now_ns > last_ns_ && (now_ns - last_ns_) * 1e-9 > kIdleReset) {
+  if (last_ns_ == 0 || now_ns <= last_ns_) return static_cast<uint64_t>(window_s_ * 1e6);
+  double gap = (now_ns - last_ns_) * 1e-9;
+  if (gap > kIdleReset) {
     reset();  // nothing flushed for a while: a lone message goes out at once
     last_ns_ = now_ns;
+    return 0;
   }
-  return static_cast<uint64_t>(window_s_ * 1e6);
+  // Flushes update the estimates, and none happen while it is quiet: judge the rate
+  // as if this event ended the gap, so that after a burst a lone message does not wait
+  // for a window sized for the burst. Never wider than the window in force.
+  double rate = rate_ + alpha(gap, kRateTau) * (1.0 / gap - rate_);
+  double w = model_window_s(shards_, rate) * boost_ + (boost_ - 1.0) * kBoostStep;
+  if (w < kSnapToZero) return 0;
+  return static_cast<uint64_t>(std::min(w, window_s_) * 1e6);
 }
 
 void WindowController::observe(const FlushStats& s, double dt) {
@@ -55,14 +64,14 @@ void WindowController::observe(const FlushStats& s, double dt) {
   boost_ = std::clamp(boost_ * std::exp(kBoostGain * excess * dt), 1.0, kBoostMax);
 }
 
-double WindowController::model_window_s(int shards) const {
+double WindowController::model_window_s(int shards, double rate) const {
   double cost_per_flush = writes_per_flush_ * cost_per_write_;  // C, loop-seconds
-  if (cost_per_flush <= 0 || rate_ <= 0) return 0;
+  if (cost_per_flush <= 0 || rate <= 0) return 0;
   // lambda in loop-seconds per second per second of latency: 1% of a core per ms = 10.
   double lambda = std::max(opts_.latency_weight, 1e-3) * 10.0;
   double economy = std::sqrt(2.0 * cost_per_flush / lambda);
   double budget = cost_per_flush / (opts_.target_cpu * std::max(shards, 1));
-  return std::max(0.0, std::max(economy, budget) - 1.0 / rate_);
+  return std::max(0.0, std::max(economy, budget) - 1.0 / rate);
 }
 
 uint64_t WindowController::next_window_us(const FlushStats& s) {
@@ -75,9 +84,10 @@ uint64_t WindowController::next_window_us(const FlushStats& s) {
   if (dt > kIdleReset) reset();
   dt = std::min(dt, kIdleReset);
   observe(s, dt);
+  shards_ = s.shards;
 
   double max_s = opts_.max_ms / 1000.0;
-  double target = model_window_s(s.shards) * boost_ + (boost_ - 1.0) * kBoostStep;
+  double target = model_window_s(s.shards, rate_) * boost_ + (boost_ - 1.0) * kBoostStep;
   target = std::clamp(target, 0.0, max_s);
   double tau = target > window_s_ ? kRiseTau : kFallTau;
   window_s_ += alpha(dt, tau) * (target - window_s_);

@@ -43,11 +43,12 @@ class WindowController final : public WindowPolicy {
 
  private:
   void observe(const FlushStats& s, double dt);
-  double model_window_s(int shards) const;
+  double model_window_s(int shards, double rate) const;
   void reset();
 
   Options opts_;
   uint64_t last_ns_ = 0;          // time of the previous observation
+  int shards_ = 1;
   double rate_ = 0;               // EWMA of events per second
   double writes_per_flush_ = 0;   // EWMA
   double cost_per_write_ = 0;     // EWMA, loop-seconds per client write

@@ -161,6 +161,14 @@ TEST(WindowController, AfterSilenceALoneMessageGoesOutAtOnce) {
   EXPECT_EQ(sim.window_after_idle(2.0), 0.0);  // a real silence resets it
 }
 
+TEST(WindowController, AfterABurstALoneMessageDoesNotWaitForTheBurstsWindow) {
+  Simulation sim(kOpts, Plant{});
+  auto burst = sim.run(100, 2);  // e.g. a crowd joining
+  ASSERT_GT(burst.back().window, 5.0);
+  // Half a second later one message: at that rate, batching buys nothing.
+  EXPECT_EQ(sim.window_after_idle(0.5), 0.0);
+}
+
 TEST(WindowController, SteadyLoadSettlesWithoutOscillating) {
   Simulation sim(kOpts, Plant{});
   sim.run(600, 3);
