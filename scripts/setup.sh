@@ -10,6 +10,7 @@ packages=(
   libuv1-dev libwslay-dev libzstd-dev prometheus-cpp-dev libcli11-dev libgtest-dev
   libhttp-parser-dev libssl-dev rapidjson-dev
   python3 python3-websockets python3-zstandard
+  clang libclang-rt-dev
 )
 
 missing=()
