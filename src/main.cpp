@@ -69,6 +69,8 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->capture_default_str()->check(CLI::Range(-5, 19));
   app.add_option("--max-rooms-per-client", c.max_rooms_per_client, "Rooms one connection may be in at once")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--metrics-listen", c.metrics_listen, "Address to serve Prometheus metrics on (GET /metrics), HOST:PORT (port 0: any free port, printed as `metrics HOST:PORT`); empty or off: no metrics")
+      ->capture_default_str();
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
@@ -77,7 +79,8 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
 
 int main(int argc, char** argv) {
   CLI::App app{"tidegate: a WebSocket broadcast gateway for chat traffic.\n"
-               "Serves the chat page at /, WebSocket at /ws, /healthz and /readyz."};
+               "Serves the chat page at /, WebSocket at /ws, /healthz, /readyz and /stats;\n"
+               "Prometheus metrics at /metrics on --metrics-listen."};
   Config config;
   std::string listen = "127.0.0.1:8080", slow = "skip", level = "info";
   add_flags(app, config, listen, slow, level);
@@ -85,6 +88,12 @@ int main(int argc, char** argv) {
 
   if (!split_listen(listen, config)) {
     fprintf(stderr, "tidegate: --listen wants HOST:PORT, got '%s'\n", listen.c_str());
+    return 2;
+  }
+  if (Config m; !config.metrics_listen.empty() && config.metrics_listen != "off" &&
+                !split_listen(config.metrics_listen, m)) {
+    fprintf(stderr, "tidegate: --metrics-listen wants HOST:PORT, empty or off, got '%s'\n",
+            config.metrics_listen.c_str());
     return 2;
   }
   config.slow_policy = slow == "close" ? tg::gateway::SlowPolicy::kClose
@@ -99,6 +108,10 @@ int main(int argc, char** argv) {
     return server.run_until_signal([&] {
       // Machine-readable, for scripts and tests that start us on port 0.
       printf("listening %s:%u\n", config.listen_host.c_str(), server.port());
+      if (server.metrics_port() != 0) {
+        const std::string& m = config.metrics_listen;
+        printf("metrics %s:%u\n", m.substr(0, m.rfind(':')).c_str(), server.metrics_port());
+      }
       fflush(stdout);
     });
   } catch (const std::exception& e) {

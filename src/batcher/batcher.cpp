@@ -96,9 +96,11 @@ void Batcher::flush() {
 
   uint64_t start = mono_ns();
   build_batches();
+  uint64_t built = mono_ns();
   for (BatchSink* sink : sinks_) sink->deliver(built_);
 
   FlushStats stats = measure(start);
+  count_flush(built - start, stats.now_ns - start);
   window_us_.store(policy_->next_window_us(stats), std::memory_order_relaxed);
   TG_LOG(kTrace, "flush: %zu events in %zu batches", pending_.size(), built_.size());
   pending_.clear();
@@ -147,8 +149,30 @@ void Batcher::build_batches() {
     }
     auto assigned = sequencer_->assign(room, events.size(), delta);
     built_.push_back(encoder_.encode(room, assigned, events, with_json));
+    built_.back().first_recv_ns = events.front()->recv_ns;  // events are in receive order
     ++it;
   }
+}
+
+void Batcher::count_flush(uint64_t encode_ns, uint64_t flush_ns) {
+  BatcherCounters& c = counters_;
+  c.flushes.add();
+  c.events.add(pending_.size());
+  c.batches.add(built_.size());
+  for (const Batch& b : built_) {
+    c.raw_bytes.add(b.raw_bytes);
+    c.compressed_bytes.add(b.zstd.size());
+    c.batch_msgs.observe(b.msg_count());
+    c.batch_bytes.observe(b.zstd.size());
+    if (b.online > 0) {
+      occupied_rooms_.insert(b.room);
+    } else {
+      occupied_rooms_.erase(b.room);
+    }
+  }
+  c.rooms.set(occupied_rooms_.size());
+  c.encode_ns.observe(encode_ns);
+  c.flush_ns.observe(flush_ns);
 }
 
 }  // namespace tg::batcher

@@ -10,9 +10,11 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "batcher/batch_encoder.hpp"
+#include "batcher/batcher_counters.hpp"
 #include "batcher/inbox.hpp"
 #include "batcher/sequencer.hpp"
 #include "batcher/window_policy.hpp"
@@ -67,6 +69,8 @@ class Batcher {
   double window_ms() const { return window_us_.load(std::memory_order_relaxed) / 1000.0; }
   // Number of JSON-subprotocol clients connected; while 0, no JSON frame is built.
   std::atomic<int>& json_clients() { return json_clients_; }
+  // What the Batcher thread counted; any thread may read it (metrics scrapes).
+  const BatcherCounters& counters() const { return counters_; }
 
  private:
   static void wake_cb(uv_async_t* h);
@@ -76,6 +80,7 @@ class Batcher {
   void flush();
   void build_batches();
   FlushStats measure(uint64_t start_ns);
+  void count_flush(uint64_t encode_ns, uint64_t flush_ns);  // into counters_
 
   Options opts_;
   std::unique_ptr<Sequencer> sequencer_;
@@ -99,6 +104,8 @@ class Batcher {
   uint64_t writes_seen_ = 0;  // sum of the sinks' write counters at the last flush
   std::atomic<uint64_t> window_us_{0};
   std::atomic<int> json_clients_{0};
+  BatcherCounters counters_;
+  std::unordered_set<std::string> occupied_rooms_;  // for counters_.rooms
 };
 
 }  // namespace tg::batcher

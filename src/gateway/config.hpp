@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/log.hpp"
 
@@ -32,6 +33,7 @@ struct Config {
   int zstd_level = 1;
   size_t max_rooms_per_client = 16;
   LogLevel log_level = LogLevel::kInfo;
+  std::string metrics_listen = "127.0.0.1:9464";  // HOST:PORT of /metrics; empty: none
 };
 
 }  // namespace tg::gateway

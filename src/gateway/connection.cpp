@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "gateway/assets.hpp"
+#include "gateway/gateway_stats.hpp"
 #include "gateway/http_response.hpp"
 #include "gateway/notice.hpp"
 #include "gateway/shard.hpp"
@@ -45,6 +46,8 @@ const char* close_reason_name(CloseReason r) {
     case CloseReason::kSlow: return "slow";
     case CloseReason::kShutdown: return "shutdown";
     case CloseReason::kIoError: return "io_error";
+    case CloseReason::kTooBig: return "too_big";
+    case CloseReason::kRateLimit: return "rate_limit";
     case CloseReason::kCount: break;
   }
   return "unknown";
@@ -83,7 +86,9 @@ void Connection::read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (nread > 0) {
     self->on_read(buf->base, static_cast<size_t>(nread));
   } else if (nread < 0) {
-    self->abort(nread == UV_EOF ? CloseReason::kClient : CloseReason::kIoError);
+    // While lingering the reason was decided already; the peer's FIN only ends it.
+    CloseReason eof = self->lingering_ ? self->close_reason_ : CloseReason::kClient;
+    self->abort(nread == UV_EOF ? eof : CloseReason::kIoError);
   }
 }
 
@@ -97,7 +102,7 @@ void Connection::on_read(const char* data, size_t len) {
       if (!ws_) return;  // an HTTP response is on its way out; ignore the rest
       auto fed = ws_->feed(reinterpret_cast<const uint8_t*>(data), len, ctrl_);
       if (!fed) {  // wslay failed the session; write its close frame, then drop
-        close_reason_ = CloseReason::kProtocol;
+        close_reason_ = reason_for_close_sent();
         state_ = State::kClosing;
         close_after_write_ = true;
         pump();
@@ -106,9 +111,7 @@ void Connection::on_read(const char* data, size_t len) {
       if (ws_->close_sent() && state_ == State::kOpen) {
         state_ = State::kClosing;
         close_after_write_ = true;
-        uint16_t code = ws_->close_code_sent();
-        close_reason_ = (code == 1000 || ws_->close_received()) ? CloseReason::kClient
-                                                                : CloseReason::kProtocol;
+        close_reason_ = reason_for_close_sent();
       }
       if (ws_->close_received() && ws_->close_sent() && ctrl_.empty() && !out_.busy) {
         abort(close_reason_);  // close handshake complete, nothing left to write
@@ -122,12 +125,21 @@ void Connection::on_read(const char* data, size_t len) {
   }
 }
 
+// Why the session is ending, from the close code we sent (RFC 6455 7.4.1).
+CloseReason Connection::reason_for_close_sent() const {
+  uint16_t code = ws_->close_code_sent();
+  if (code == 1009) return CloseReason::kTooBig;  // over --max-message-bytes (wslay)
+  if (code == 1000 || ws_->close_received()) return CloseReason::kClient;
+  return CloseReason::kProtocol;
+}
+
 void Connection::on_http(const char* data, size_t len) {
   size_t used = 0;
   auto st = http_->feed(data, len, &used);
   if (st == HttpRequestParser::State::kIncomplete) return;
   if (st == HttpRequestParser::State::kError) {
     close_reason_ = CloseReason::kHttpError;
+    shard_.counters().handshake_failed[handshake_status_slot(http_->error_status())].add();
     respond_and_close(http_error(http_->error_status()));
     return;
   }
@@ -142,6 +154,7 @@ void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len
     if (hs.status == 101 && !shard_.accepting()) hs.response = http_error(503), hs.status = 503;
     if (hs.status != 101) {
       close_reason_ = CloseReason::kHttpError;
+      shard_.counters().handshake_failed[handshake_status_slot(hs.status)].add();
       TG_LOG(kDebug, "conn %lu: upgrade refused with %d", id_, hs.status);
       respond_and_close(std::move(hs.response));
       return;
@@ -158,6 +171,9 @@ void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len
     bool ready = shard_.accepting();
     respond_and_close(http_response(ready ? 200 : 503, "text/plain",
                                     ready ? "ready\n" : "shutting down\n", {}, !head));
+  } else if (req.path == "/stats" && shard_.stats()) {
+    respond_and_close(http_response(200, "application/json", shard_.stats()->stats_body(),
+                                    "Cache-Control: no-store\r\n", !head));
   } else if (const Asset* a = find_asset(req.path)) {
     respond_and_close(http_response(200, a->content_type, {a->data, a->size}, {}, !head));
   } else {
@@ -222,6 +238,8 @@ void Connection::abort(CloseReason why) {
   bool was_ws = ws_ != nullptr;
   state_ = State::kDead;
   shard_.counters().closed[static_cast<int>(why)].add();
+  if (why == CloseReason::kTooBig)  // the message that was too big is a rejected one too
+    shard_.counters().rejected[static_cast<int>(RejectReason::kTooBig)].add();
   if (was_ws) {
     TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(),
            close_reason_name(why), (uv_now(shard_.loop()) - opened_ms_) / 1000.0);

@@ -33,6 +33,8 @@ struct Cursor {
 // Why a connection ended; the Shard counts them.
 enum class CloseReason : uint8_t {
   kClient, kHttpDone, kHandshakeTimeout, kHttpError, kProtocol, kSlow, kShutdown, kIoError,
+  kTooBig,    // sent close 1009
+  kRateLimit, // flooding (hardening issue); not produced yet
   kCount
 };
 const char* close_reason_name(CloseReason r);
@@ -59,6 +61,10 @@ class Connection final : public WsSession::Handler {
   // callback, never inside the caller's stack.
   void abort(CloseReason why);
 
+  // True while an open WebSocket client has batches due that are not yet written (its
+  // write is in flight or over --client-inflight). Loop thread only.
+  bool behind() const;
+
   bool pump_queued = false;  // set by the Shard while the connection is in its ready list
 
  private:
@@ -78,6 +84,8 @@ class Connection final : public WsSession::Handler {
   void respond_and_close(std::string response);
   void on_written(int status);
   void close_slow();
+  void count_write(size_t written, uint64_t oldest_recv_ns);
+  CloseReason reason_for_close_sent() const;
   void linger();
 
   void on_ws_text(std::string_view payload) override;

@@ -85,7 +85,10 @@ void Connection::on_ws_text(std::string_view payload) {
     case CommandKind::kPing:
       append_pong(ctrl_, cmd.ping_id, shard_.batcher().window_ms());
       break;
-    case CommandKind::kInvalid: append_error(ctrl_, "bad_request", cmd.error); break;
+    case CommandKind::kInvalid:
+      append_error(ctrl_, "bad_request", cmd.error);
+      shard_.counters().rejected[static_cast<int>(RejectReason::kBadRequest)].add();
+      break;
   }
 }
 
@@ -94,10 +97,12 @@ void Connection::handle_msg(ClientCommand& cmd) {
                                : cursor_for(cmd.room);
   if (!c) {
     append_error(ctrl_, "not_joined", "join the room before sending to it");
+    shard_.counters().rejected[static_cast<int>(RejectReason::kNotJoined)].add();
     return;
   }
   if (!shard_.accepting()) {
     append_error(ctrl_, "shutting_down", "the server is shutting down; message not sent");
+    shard_.counters().rejected[static_cast<int>(RejectReason::kShuttingDown)].add();
     return;
   }
   batcher::Inbound e;
@@ -162,6 +167,7 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
     if (first_held > c.next_msg) {  // part of what was asked for is gone: say so now
       append_gap(ctrl_, name, c.next_msg, first_held - 1);
       shard_.counters().gaps.add();
+      shard_.counters().skipped_msgs.add(first_held - c.next_msg);
       c.next_msg = first_held;
     }
   }

@@ -69,6 +69,13 @@ bool Connection::compose() {
   return !out_.bufs.empty();
 }
 
+bool Connection::behind() const {
+  if (state_ != State::kOpen) return false;
+  for (const Cursor& c : cursors_)
+    if (c.next_batch < c.room->log.next_seq()) return true;
+  return false;
+}
+
 bool Connection::fell_off_log() const {
   for (const Cursor& c : cursors_) {
     const batcher::RoomLog& log = c.room->log;
@@ -88,6 +95,7 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
     uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
     append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
     shard_.counters().gaps.add();
+    shard_.counters().skipped_msgs.add(first_held - c.next_msg);
     c.next_batch = log.first_seq();
     c.next_msg = first_held;
   }
@@ -112,6 +120,7 @@ void Connection::write_cb(uv_write_t* req, int status) {
 void Connection::on_written(int status) {
   out_.busy = false;
   uint64_t newest_built_ns = out_.pins.empty() ? 0 : out_.pins.back().get()->batch.built_ns;
+  uint64_t oldest_recv_ns = out_.pins.empty() ? 0 : out_.pins.front().get()->batch.first_recv_ns;
   out_.pins.clear();  // unpin: evicted entries are freed here
   size_t written = 0;
   for (const uv_buf_t& b : out_.bufs) written += b.len;
@@ -122,11 +131,8 @@ void Connection::on_written(int status) {
     abort(CloseReason::kIoError);
     return;
   }
-  ShardCounters& c = shard_.counters();
-  c.deliveries.add(out_.msgs);
-  c.bytes_out.add(written);
-  c.writes.add();
-  if (newest_built_ns != 0) c.lag_ns.offer(uv_hrtime() - newest_built_ns);
+  if (newest_built_ns != 0) shard_.counters().lag_ns.offer(uv_hrtime() - newest_built_ns);
+  count_write(written, oldest_recv_ns);
   if (close_after_write_ && ctrl_.empty()) {
     // RFC 6455 7.1.1: once the close handshake is complete the server closes the TCP
     // connection first. Otherwise (HTTP answer, or our close not yet answered) send
@@ -139,6 +145,16 @@ void Connection::on_written(int status) {
     return;
   }
   pump();
+}
+
+// Counts a completed write. The latency sample is the oldest batch's first event: the
+// longest any message of this write waited, observed once per write (not per message).
+void Connection::count_write(size_t written, uint64_t oldest_recv_ns) {
+  ShardCounters& c = shard_.counters();
+  c.deliveries.add(out_.msgs);
+  c.bytes_out.add(written);
+  c.writes.add();
+  if (oldest_recv_ns != 0) c.latency_ns.observe(uv_hrtime() - oldest_recv_ns);
 }
 
 }  // namespace tg::gateway

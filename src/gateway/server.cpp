@@ -12,12 +12,40 @@
 #include <stdexcept>
 #include <string>
 
+#include <prometheus/exposer.h>
+
 #include "batcher/window_controller.hpp"
 #include "common/log.hpp"
 
 namespace tg::gateway {
 
 namespace {
+// Connects to HOST:PORT and closes at once (blocking; loopback, so immediate). A wildcard
+// host is reached on loopback.
+void poke(std::string host, uint16_t port) {
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  socklen_t len = sizeof *v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+  } else {
+    return;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  (void)connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  close(fd);
+}
+
 uint64_t epoch_now() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -47,6 +75,10 @@ Server::Server(Config config) : config_(std::move(config)) {
         std::make_unique<Shard>(i, config_, *batcher_, names_, next_client_id_, epoch));
     batcher_->add_sink(shards_.back().get());
   }
+  std::vector<Shard*> shards;
+  for (auto& s : shards_) shards.push_back(s.get());
+  stats_ = std::make_unique<GatewayStats>(std::move(shards), *batcher_);
+  for (auto& s : shards_) s->set_stats(stats_.get());
 }
 
 Server::~Server() {
@@ -90,10 +122,53 @@ int Server::bind_socket(uint16_t port) {
   return fd;
 }
 
+// prometheus-cpp's Exposer (civetweb) serves GET /metrics on its own thread; every scrape
+// calls MetricsCollector::Collect(), which reads the counters then.
+void Server::start_metrics() {
+  const std::string& addr = config_.metrics_listen;
+  if (addr.empty() || addr == "off") return;
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(addr, 1);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot serve metrics on " + addr + " (--metrics-listen): " +
+                             e.what());
+  }
+  collector_ = std::make_shared<MetricsCollector>(*stats_);
+  exposer_->RegisterCollectable(collector_);
+  auto ports = exposer_->GetListeningPorts();
+  metrics_port_ = ports.empty() ? 0 : static_cast<uint16_t>(ports.front());
+  TG_LOG(kInfo, "metrics on http://%s/metrics (port %u)", addr.c_str(), metrics_port_);
+}
+
+// The Exposer's thread reads the Shards' counters: it is stopped while they exist.
+// civetweb's accept thread sees the stop only when its poll() returns, which takes up to
+// its 2 s quantum when idle; connections make it return at once.
+void Server::stop_metrics() {
+  if (!exposer_) return;
+  std::atomic<bool> stopped{false};
+  std::string host = config_.metrics_listen.substr(0, config_.metrics_listen.rfind(':'));
+  std::thread waker([&] {
+    for (int i = 0; i < 200 && !stopped.load(); ++i) {  // bounded: 200 x 10 ms
+      poke(host, metrics_port_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  exposer_.reset();
+  stopped = true;
+  waker.join();
+}
+
 void Server::start() {
   std::vector<int> fds;
   for (size_t i = 0; i < shards_.size(); ++i)
     fds.push_back(bind_socket(i == 0 ? config_.listen_port : port_));
+  try {
+    start_metrics();
+  } catch (...) {
+    for (int fd : fds) close(fd);
+    port_ = 0;  // nothing started: nothing for ~Server to shut down
+    throw;
+  }
   for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->open(fds[i]);
   batcher_->start();
   for (auto& shard : shards_) shard->start();
@@ -136,6 +211,7 @@ void Server::shutdown() {
     shard->post([shard] { shard->begin_drain(); });
   }
   for (auto& s : shards_) s->join();
+  stop_metrics();
   uint64_t delivered = 0;
   for (auto& s : shards_) delivered += s->counters().deliveries.get();
   TG_LOG(kInfo, "stopped; %lu deliveries in total", delivered);

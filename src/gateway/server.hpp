@@ -8,8 +8,14 @@
 #include <memory>
 #include <vector>
 
+namespace prometheus {
+class Exposer;
+}
+
 #include "batcher/batcher.hpp"
 #include "gateway/config.hpp"
+#include "gateway/gateway_stats.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/names.hpp"
 #include "gateway/shard.hpp"
 
@@ -22,11 +28,14 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds one SO_REUSEPORT socket per worker and starts every thread. Throws
-  // std::runtime_error with a readable message (bad address, port in use, ...).
+  // Binds one SO_REUSEPORT socket per worker, serves /metrics on --metrics-listen (unless
+  // empty) and starts every thread. Throws std::runtime_error with a readable message
+  // (bad address, port in use, ...).
   void start();
   // The bound port (useful with --listen HOST:0).
   uint16_t port() const { return port_; }
+  // The bound metrics port (useful with --metrics-listen HOST:0); 0 when metrics are off.
+  uint16_t metrics_port() const { return metrics_port_; }
   // Calls `on_ready` once signal handlers are in place, blocks until SIGINT or
   // SIGTERM, then: stop accepting, flush the pending window,
   // close every client with 1001, drain up to --drain-timeout-ms. Returns the exit code.
@@ -36,6 +45,8 @@ class Server {
 
  private:
   int bind_socket(uint16_t port);
+  void start_metrics();
+  void stop_metrics();
   template <typename Fn>
   void on_every_shard_and_wait(Fn fn);
 
@@ -44,7 +55,11 @@ class Server {
   std::atomic<uint64_t> next_client_id_{1};
   std::unique_ptr<batcher::Batcher> batcher_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<GatewayStats> stats_;
+  std::shared_ptr<MetricsCollector> collector_;
+  std::unique_ptr<prometheus::Exposer> exposer_;  // after collector_: stops first
   uint16_t port_ = 0;
+  uint16_t metrics_port_ = 0;
   bool stopped_ = false;
 };
 

@@ -16,6 +16,7 @@ namespace tg::gateway {
 namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr uint64_t kBusySampleMs = 50;  // how often the loop's busy fraction is sampled
+constexpr unsigned kGaugeEvery = 20;    // busy samples per sample_gauges() (about 1 s)
 
 int64_t wall_ms() {
   timespec ts{};
@@ -23,6 +24,24 @@ int64_t wall_ms() {
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 }  // namespace
+
+const char* reject_reason_name(RejectReason r) {
+  switch (r) {
+    case RejectReason::kBadRequest: return "bad_request";
+    case RejectReason::kNotJoined: return "not_joined";
+    case RejectReason::kShuttingDown: return "shutting_down";
+    case RejectReason::kTooBig: return "too_big";
+    case RejectReason::kRateLimit: return "rate_limit";
+    case RejectReason::kCount: break;
+  }
+  return "unknown";
+}
+
+size_t handshake_status_slot(int status) {
+  for (size_t i = 0; i < std::size(kHandshakeStatuses); ++i)
+    if (kHandshakeStatuses[i] == status) return i;
+  return kHandshakeStatusSlots - 1;
+}
 
 Shard::Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
              std::atomic<uint64_t>& next_client_id, uint64_t epoch)
@@ -226,6 +245,15 @@ void Shard::busy_timer_cb(uv_timer_t* t) {
   }
   self->busy_at_ns_ = now;
   self->busy_idle_ns_ = idle;
+  if (++self->busy_ticks_ % kGaugeEvery == 0) self->sample_gauges();
+}
+
+void Shard::sample_gauges() {
+  uint64_t behind = 0, bytes = 0;
+  for (const Connection* c : connections_) behind += c->behind() ? 1 : 0;
+  for (const auto& [name, room] : rooms_) bytes += room->log.bytes();
+  counters_.clients_behind.set(behind);
+  counters_.log_bytes.set(bytes);
 }
 
 void Shard::maybe_finish() {

@@ -140,7 +140,8 @@ def check_clean(code, r, name, clients, ping):
 
 
 def mode_gateway(args):
-    gw = Gateway([args.gateway, "--listen", "127.0.0.1:0", "--workers", "2"],
+    gw = Gateway([args.gateway, "--listen", "127.0.0.1:0", "--workers", "2",
+                  "--metrics-listen", "127.0.0.1:0"],
                  os.path.join(args.workdir, "gateway.log"))
     try:
         runs = [

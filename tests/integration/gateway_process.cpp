@@ -25,7 +25,9 @@ GatewayProcess::GatewayProcess(const std::string& binary, const std::vector<std:
   pid_ = fork();
   if (pid_ == 0) {
     dup2(fds[1], STDOUT_FILENO);
-    std::vector<std::string> all = {binary, "--listen", "127.0.0.1:0", "--log-level", "warn"};
+    // Metrics on a free port too: the default 127.0.0.1:9464 would collide between tests.
+    std::vector<std::string> all = {binary, "--listen", "127.0.0.1:0", "--log-level", "warn",
+                                    "--metrics-listen", "127.0.0.1:0"};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());

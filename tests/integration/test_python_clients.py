@@ -28,7 +28,8 @@ class Gateway:
     def __init__(self, *args):
         self.signalled = False
         self.proc = subprocess.Popen(
-            [BIN, "--listen", "127.0.0.1:0", "--log-level", "warn", *args],
+            [BIN, "--listen", "127.0.0.1:0", "--log-level", "warn",
+             "--metrics-listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE)
         ready, _, _ = select.select([self.proc.stdout], [], [], 15)
         line = self.proc.stdout.readline().decode() if ready else ""

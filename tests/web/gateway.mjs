@@ -26,7 +26,8 @@ export class Gateway {
   // Starts the gateway on 127.0.0.1:port; resolves to the port it listens on.
   async start(port = 0) {
     if (this.#proc) throw new Error('gateway already running');
-    const args = ['--listen', `127.0.0.1:${port}`, ...this.#extraArgs];
+    // Metrics on a free port: the default 127.0.0.1:9464 would collide between gateways.
+    const args = ['--listen', `127.0.0.1:${port}`, '--metrics-listen', '127.0.0.1:0', ...this.#extraArgs];
     const proc = spawn(this.#bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
     this.#exit = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));

@@ -1,0 +1,84 @@
+// metrics_test.cpp -- the metric families built from a snapshot (src/gateway/metrics.cpp),
+// checked in Prometheus's text format as a scrape would see them.
+#include "gateway/metrics.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <string>
+
+namespace tg::gateway {
+namespace {
+
+std::string scrape(const StatsSnapshot& s) {
+  return prometheus::TextSerializer().Serialize(metric_families(s));
+}
+
+StatsSnapshot sample() {
+  StatsSnapshot s;
+  s.workers.resize(2);
+  s.workers[1].open = 3;
+  s.workers[0].closed[static_cast<size_t>(CloseReason::kSlow)] = 2;
+  s.workers[1].closed[static_cast<size_t>(CloseReason::kSlow)] = 1;
+  s.workers[0].handshake_failed[handshake_status_slot(426)] = 4;
+  s.workers[0].handshake_failed[handshake_status_slot(418)] = 1;
+  s.window_ms = 5;
+  Histogram h({1000000, 2000000});  // 1 ms, 2 ms in ns
+  h.observe(500000);
+  h.observe(1500000);
+  h.observe(9000000);
+  s.latency_ns = h.snapshot();
+  return s;
+}
+
+TEST(MetricFamilies, PerWorkerValuesCarryAWorkerLabel) {
+  std::string text = scrape(sample());
+  EXPECT_NE(text.find("tidegate_connections_open{worker=\"0\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tidegate_connections_open{worker=\"1\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_loop_busy_ratio{worker=\"1\"}"), std::string::npos);
+}
+
+TEST(MetricFamilies, ReasonsAndStatusesAreSummedOverWorkersAndAllPresent) {
+  std::string text = scrape(sample());
+  EXPECT_NE(text.find("tidegate_connections_closed_total{reason=\"slow\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tidegate_connections_closed_total{reason=\"rate_limit\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_messages_rejected_total{reason=\"too_big\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_handshake_failures_total{status=\"426\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_handshake_failures_total{status=\"other\"} 1\n"),
+            std::string::npos);
+}
+
+TEST(MetricFamilies, HistogramsAreCumulativeInSecondsWithAnInfBucket) {
+  std::string text = scrape(sample());
+  EXPECT_NE(text.find("tidegate_delivery_latency_seconds_bucket{le=\"0.001\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tidegate_delivery_latency_seconds_bucket{le=\"0.002\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_delivery_latency_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_delivery_latency_seconds_count 3\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_delivery_latency_seconds_sum 0.011\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_window_seconds 0.005\n"), std::string::npos);
+}
+
+TEST(MetricFamilies, CountersEndInTotalAndNoLabelIsPerClientOrRoom) {
+  for (const auto& f : metric_families(sample())) {
+    if (f.type == prometheus::MetricType::Counter) {
+      EXPECT_TRUE(f.name.ends_with("_total")) << f.name;
+    }
+    EXPECT_EQ(f.name.rfind("tidegate_", 0), 0u) << f.name;
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        EXPECT_TRUE(l.name == "worker" || l.name == "reason" || l.name == "status")
+            << f.name << " " << l.name;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tg::gateway

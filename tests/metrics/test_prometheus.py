@@ -1,0 +1,337 @@
+"""The dashboard against a real Prometheus: every PromQL expression returns data.
+
+Starts the real gateway (TIDEGATE_BIN) on 127.0.0.1 with --metrics-listen 127.0.0.1:0
+(it prints `metrics 127.0.0.1:PORT`), Debian's prometheus on a free loopback port with
+temporary storage and grafana/prometheus.yml turned into a 1 s scrape of that port, and a short load of python3-websockets
+clients. While the load runs it polls Prometheus's HTTP API (/api/v1/query) until every
+`expr` of grafana/dashboards/tidegate.json returns a non-empty result and a few key
+values are positive, within a bounded deadline; then `promtool check metrics` must pass
+on a scrape. Both processes are always stopped. Run with /usr/bin/python3.
+"""
+import asyncio
+import json
+import math
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import websockets
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DASHBOARD = os.path.join(HERE, "..", "..", "grafana", "dashboards", "tidegate.json")
+SCRAPE_CONFIG = os.path.join(HERE, "..", "..", "grafana", "prometheus.yml")
+BIN = os.environ.get("TIDEGATE_BIN", "build/tidegate")
+PROMETHEUS = os.environ.get("PROMETHEUS_BIN", "/usr/bin/prometheus")
+PROMTOOL = os.environ.get("PROMTOOL_BIN", "/usr/bin/promtool")
+START_TIMEOUT = 30
+QUERY_DEADLINE = 90
+# Grafana's built-in variables, as Grafana would expand them for a short range.
+GRAFANA_VARS = {"$__rate_interval": "15s", "$__interval": "5s", "$__range": "5m"}
+# Values that must be positive while the load runs (not just present).
+POSITIVE = [
+    "sum(tidegate_messages_received_total)",
+    "sum(tidegate_deliveries_total)",
+    "sum(tidegate_written_bytes_total)",
+    "tidegate_batches_total",
+    "tidegate_delivery_latency_seconds_count",
+    "sum(tidegate_connections_open)",
+    "sum(rate(tidegate_messages_received_total[15s]))",
+    "histogram_quantile(0.99, sum by (le) (rate(tidegate_delivery_latency_seconds_bucket[15s])))",
+    "sum(rate(tidegate_batch_raw_bytes_total[15s])) / sum(rate(tidegate_batch_compressed_bytes_total[15s]))",
+    'tidegate_messages_rejected_total{reason="bad_request"}',
+    'tidegate_handshake_failures_total{status="426"}',
+]
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def stop(proc, timeout=15):
+    """SIGTERM, bounded wait, then SIGKILL; returns the exit status (None: no process)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def start_gateway():
+    proc = subprocess.Popen(
+        [BIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--workers", "2",
+         "--log-level", "warn"], stdout=subprocess.PIPE)
+    # Raw reads (not readline) so that select() sees every byte: both lines may come at once.
+    buf, lines, deadline = b"", {}, time.monotonic() + START_TIMEOUT
+    while len(lines) < 2 and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 1)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+        *done, buf = buf.split(b"\n")
+        for line in done:
+            word, _, addr = line.decode().strip().partition(" ")
+            lines[word] = int(addr.rsplit(":", 1)[1])
+    if "listening" not in lines or "metrics" not in lines:
+        stop(proc)
+        raise RuntimeError("gateway did not print its ports: %r" % lines)
+    return proc, lines["listening"], lines["metrics"]
+
+
+def start_prometheus(tmp, metrics_port):
+    port = free_port()
+    # The shipped scrape config, pointed at this gateway and scraping every second.
+    with open(SCRAPE_CONFIG) as f:
+        text = f.read()
+    if "127.0.0.1:9464" not in text or ": 5s" not in text:
+        raise AssertionError("grafana/prometheus.yml changed shape; update this test")
+    text = text.replace("127.0.0.1:9464", "127.0.0.1:%d" % metrics_port).replace(": 5s", ": 1s")
+    config = os.path.join(tmp, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write(text)
+    r = subprocess.run([PROMTOOL, "check", "config", config], capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("promtool check config: " + (r.stdout + r.stderr).decode())
+    proc = subprocess.Popen(
+        [PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + os.path.join(tmp, "data"),
+         "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "prometheus.log"), "w"))
+    base = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("prometheus exited with %s" % proc.returncode)
+        try:
+            if http_get(base + "/-/ready", 2)[0] == 200:
+                return proc, base
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError("prometheus not ready within %d s" % START_TIMEOUT)
+
+
+class Load:
+    """A few clients in two rooms, each sending ~40 messages/s, until stopped."""
+
+    def __init__(self, port, clients=6):
+        self.url = "ws://127.0.0.1:%d/ws" % port
+        self.port = port
+        self.clients = clients
+        self.stopping = threading.Event()
+        self.received = 0
+        self.error = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        try:
+            asyncio.run(self.main())
+        except Exception as e:  # reported by the test, not lost in the thread
+            self.error = e
+
+    async def main(self):
+        await self.bad_requests()
+        await asyncio.gather(*(self.client(i) for i in range(self.clients)))
+
+    async def bad_requests(self):
+        # An invalid command (rejected bad_request) and a plain GET /ws (426).
+        async with websockets.connect(self.url, open_timeout=10) as ws:
+            await ws.send('{"t":"nope"}')
+            await asyncio.wait_for(ws.recv(), 10)
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        writer.write(b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+
+    async def client(self, i):
+        proto = ["tidegate.v1.zstd"] if i % 2 else ["tidegate.v1.json"]
+        async with websockets.connect("%s?room=r%d" % (self.url, i % 2), subprotocols=proto,
+                                      open_timeout=10, max_size=None) as ws:
+            reader = asyncio.create_task(self.drain(ws))
+            n, deadline = 0, time.monotonic() + 120  # bounded even if never stopped
+            while not self.stopping.is_set() and time.monotonic() < deadline:
+                await ws.send(json.dumps({"t": "msg", "text": "load %d-%d" % (i, n)}))
+                n += 1
+                await asyncio.sleep(0.025)
+            reader.cancel()
+
+    async def drain(self, ws):
+        async for _ in ws:
+            self.received += 1
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(30)
+
+
+def dashboard_exprs():
+    with open(DASHBOARD) as f:
+        doc = json.load(f)
+    out = []
+
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []):
+                if t.get("expr"):
+                    out.append((p.get("title", "?"), t["expr"]))
+            walk(p.get("panels", []))
+    walk(doc.get("panels", []))
+    return out
+
+
+def expand(expr):
+    for k, v in GRAFANA_VARS.items():
+        expr = expr.replace(k, v)
+    if "$" in expr:
+        raise AssertionError("unexpanded Grafana variable in %r" % expr)
+    return expr
+
+
+def query(base, expr):
+    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        _, body = http_get(url)
+    except urllib.error.HTTPError as e:  # 400: the expression does not parse
+        return {"status": "error", "error": e.read().decode(errors="replace")}
+    return json.loads(body)
+
+
+def result_values(resp):
+    if resp.get("status") != "success":
+        return None
+    return [float(r["value"][1]) for r in resp["data"]["result"]]
+
+
+def wait_for_queries(base, exprs, positive):
+    pending = {e: None for e in exprs}
+    pending.update({e: None for e in positive})
+    deadline = time.monotonic() + QUERY_DEADLINE
+    while pending and time.monotonic() < deadline:
+        for expr in list(pending):
+            resp = query(base, expr)
+            values = result_values(resp)
+            ok = bool(values)
+            if ok and expr in positive:
+                ok = all(math.isfinite(v) and v > 0 for v in values)
+            if ok:
+                del pending[expr]
+            else:
+                pending[expr] = resp
+        if pending:
+            time.sleep(1)
+    return pending
+
+
+def check_promtool(metrics_port):
+    _, body = http_get("http://127.0.0.1:%d/metrics" % metrics_port)
+    r = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+
+def check_stats(port):
+    status, body = http_get("http://127.0.0.1:%d/stats" % port)
+    doc = json.loads(body)
+    for key in ("clients", "rooms", "window_ms", "messages_per_s"):
+        if key not in doc:
+            raise AssertionError("/stats has no %r: %r" % (key, doc))
+    if status != 200 or doc["clients"] < 1 or doc["rooms"] < 1 or doc["messages_total"] < 1:
+        raise AssertionError("/stats does not show the load: %r" % doc)
+    return doc
+
+
+def run(tmp):
+    exprs = [expand(e) for _, e in dashboard_exprs()]
+    if len(exprs) < 10:
+        raise AssertionError("dashboard has only %d expressions" % len(exprs))
+    gw = prom = load = None
+    try:
+        gw, port, metrics_port = start_gateway()
+        log("gateway on %d, metrics on %d" % (port, metrics_port))
+        prom, base = start_prometheus(tmp, metrics_port)
+        log("prometheus at %s" % base)
+        load = Load(port)
+        load.start()
+        pending = wait_for_queries(base, exprs, POSITIVE)
+        if load.error:
+            raise AssertionError("load failed: %r" % load.error)
+        log("/stats: %s" % check_stats(port))
+        for expr, resp in pending.items():
+            log("NO DATA: %s\n  last answer: %s" % (expr, json.dumps(resp)[:400]))
+        rc, out = check_promtool(metrics_port)
+        log("promtool check metrics: rc=%d %s" % (rc, out.strip()))
+        if pending:
+            raise AssertionError("%d of %d expressions returned no data" %
+                                 (len(pending), len(exprs) + len(POSITIVE)))
+        if rc != 0:
+            raise AssertionError("promtool check metrics failed")
+        log("all %d dashboard expressions and %d key values have data; %d frames received"
+            % (len(exprs), len(POSITIVE), load.received))
+    except BaseException:
+        path = os.path.join(tmp, "prometheus.log")
+        if os.path.exists(path):
+            with open(path) as f:
+                log("--- prometheus log (tail) ---\n" + f.read()[-2000:])
+        raise
+    finally:
+        if load:
+            load.stop()
+        stop(prom)
+        gw_status = stop(gw)
+    # SIGTERM with the metrics server running must still be a clean exit (and, in a
+    # sanitizer build, one without reports).
+    if gw_status != 0:
+        raise AssertionError("gateway exited with %s after SIGTERM" % gw_status)
+
+
+def main():
+    for path in (BIN, PROMETHEUS, PROMTOOL):
+        if not os.access(path, os.X_OK):
+            log("FAIL: %s is missing (scripts/setup.sh installs prometheus)" % path)
+            return 1
+    tmp = tempfile.mkdtemp(prefix="tidegate-prom-")
+    try:
+        run(tmp)
+    except (AssertionError, RuntimeError) as e:
+        log("FAIL: %s" % e)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
