@@ -71,6 +71,11 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1024}));
   app.add_option("--metrics-listen", c.metrics_listen, "Address to serve Prometheus metrics on (GET /metrics), HOST:PORT (port 0: any free port, printed as `metrics HOST:PORT`); empty or off: no metrics")
       ->capture_default_str();
+  app.add_option("--rate-limit", c.rate_limit, "Messages per second one client may send (0: no limit); over it messages are dropped with an error notice, and after 5 s of that the client is closed with 1008")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  app.add_option("--rate-burst", c.rate_burst, "Messages a client may send at once before --rate-limit applies")
+      ->capture_default_str()->check(CLI::Range(1.0, 1e6));
+  app.add_option("--allowed-origin", c.allowed_origins, "A browser Origin allowed to open the WebSocket, e.g. https://chat.example.com (repeatable; * allows any). Default: only pages served by this host; clients that send no Origin are always allowed");
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }

@@ -32,6 +32,9 @@ struct Config {
   int socket_sndbuf = 0;  // 0: kernel default
   int zstd_level = 1;
   size_t max_rooms_per_client = 16;
+  double rate_limit = 20;   // frames per second per client; 0: no limit
+  double rate_burst = 40;
+  std::vector<std::string> allowed_origins;  // empty: the page's own host only
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen = "127.0.0.1:9464";  // HOST:PORT of /metrics; empty: none
 };

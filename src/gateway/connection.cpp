@@ -14,6 +14,7 @@ namespace tg::gateway {
 
 namespace {
 constexpr uint64_t kLingerMs = 2000;  // wait for the peer's FIN after our last bytes
+constexpr uint64_t kFloodCloseMs = 5000;  // refused this long without a pause: close 1008
 
 Connection* self_of(uv_handle_t* h) { return static_cast<Connection*>(h->data); }
 
@@ -53,7 +54,10 @@ const char* close_reason_name(CloseReason r) {
   return "unknown";
 }
 
-Connection::Connection(Shard& shard, uint64_t id) : shard_(shard), id_(id) {}
+Connection::Connection(Shard& shard, uint64_t id)
+    : shard_(shard),
+      id_(id),
+      limiter_(shard.config().rate_limit, shard.config().rate_burst, kFloodCloseMs) {}
 
 void Connection::accept(uv_stream_t* listener) {
   uv_tcp_init(shard_.loop(), &tcp_);
@@ -129,6 +133,7 @@ void Connection::on_read(const char* data, size_t len) {
 CloseReason Connection::reason_for_close_sent() const {
   uint16_t code = ws_->close_code_sent();
   if (code == 1009) return CloseReason::kTooBig;  // over --max-message-bytes (wslay)
+  if (code == 1008) return CloseReason::kRateLimit;  // flooding (on_ws_text)
   if (code == 1000 || ws_->close_received()) return CloseReason::kClient;
   return CloseReason::kProtocol;
 }
@@ -150,7 +155,7 @@ void Connection::on_http(const char* data, size_t len) {
 void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len) {
   close_reason_ = CloseReason::kHttpDone;
   if (req.path == "/ws") {
-    Handshake hs = evaluate_handshake(req);
+    Handshake hs = evaluate_handshake(req, shard_.config().allowed_origins);
     if (hs.status == 101 && !shard_.accepting()) hs.response = http_error(503), hs.status = 503;
     if (hs.status != 101) {
       close_reason_ = CloseReason::kHttpError;

@@ -14,6 +14,7 @@
 #include "batcher/room_log.hpp"
 #include "gateway/handshake.hpp"
 #include "gateway/http_request.hpp"
+#include "gateway/rate_limiter.hpp"
 #include "gateway/ws_session.hpp"
 
 namespace tg::gateway {
@@ -112,6 +113,7 @@ class Connection final : public WsSession::Handler {
 
   std::unique_ptr<HttpRequestParser> http_;  // freed once the request is parsed
   std::unique_ptr<WsSession> ws_;
+  RateLimiter limiter_;
   Subprotocol proto_ = Subprotocol::kJson;
   std::string name_;
   std::vector<Cursor> cursors_;

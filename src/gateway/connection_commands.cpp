@@ -62,6 +62,20 @@ void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
 }
 
 void Connection::on_ws_text(std::string_view payload) {
+  switch (limiter_.on_frame(uv_now(shard_.loop()))) {
+    case RateLimiter::Verdict::kAllow:
+      break;
+    case RateLimiter::Verdict::kRefuseAndNotify:
+      append_error(ctrl_, "rate_limited", "too many messages: slow down (dropped)");
+      [[fallthrough]];
+    case RateLimiter::Verdict::kRefuse:
+      shard_.counters().rejected[static_cast<int>(RejectReason::kRateLimit)].add();
+      return;
+    case RateLimiter::Verdict::kClose:  // over the limit for seconds on end: flooding
+      shard_.counters().rejected[static_cast<int>(RejectReason::kRateLimit)].add();
+      ws_->fail(1008, "flooding: over the message rate limit");
+      return;
+  }
   ClientCommand cmd = parse_client_command(payload);
   switch (cmd.kind) {
     case CommandKind::kMsg: handle_msg(cmd); break;

@@ -105,7 +105,20 @@ std::string websocket_accept(std::string_view key) {
   return std::string(reinterpret_cast<char*>(b64), n);
 }
 
-Handshake evaluate_handshake(const HttpRequest& req) {
+bool origin_allowed(const HttpRequest& req, const std::vector<std::string>& allowed) {
+  std::string_view origin = trim(req.header("origin"));
+  if (origin.empty()) return true;
+  for (const std::string& a : allowed)
+    if (a == "*" || iequals(a, origin)) return true;
+  if (!allowed.empty()) return false;
+  // Same host: "http://HOST[:PORT]" or "https://..." against the Host header.
+  size_t scheme = origin.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view host = trim(req.header("host"));
+  return !host.empty() && iequals(origin.substr(scheme + 3), host);
+}
+
+Handshake evaluate_handshake(const HttpRequest& req, const std::vector<std::string>& allowed_origins) {
   if (req.method != "GET") return fail(405, "Allow: GET\r\n");
   if (req.http_major != 1 || req.http_minor < 1) return fail(400);
   if (!has_token(req.header("upgrade"), "websocket") ||
@@ -115,6 +128,9 @@ Handshake evaluate_handshake(const HttpRequest& req) {
     return fail(426, "Sec-WebSocket-Version: 13\r\n");
   std::string_view key = trim(req.header("sec-websocket-key"));
   if (!valid_key(key)) return fail(400);
+  // RFC 6455 10.2: a server may refuse an Origin it does not trust; browsers always send
+  // one, so this stops other sites' pages from using a visitor's browser to connect.
+  if (!origin_allowed(req, allowed_origins)) return fail(403);
 
   Handshake h;
   if (!apply_query(req, h)) return fail(400);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/http_request.hpp"
 
@@ -33,8 +34,16 @@ struct Handshake {
   std::optional<uint64_t> epoch;  // ?epoch=: the server run `since` refers to
 };
 
+// Whether a browser page from the request's Origin may open a WebSocket here. A request
+// without Origin (not a browser) is allowed. With an empty allow-list only the page's
+// own host may connect (Origin's host equals Host); otherwise the Origin must be listed
+// exactly (case-insensitively), or the list holds "*".
+bool origin_allowed(const HttpRequest& req, const std::vector<std::string>& allowed);
+
 // Evaluates an upgrade request for /ws. Never throws; any problem is an error status:
-// 405 not GET, 426 no upgrade or wrong version, 400 bad key or bad query.
-Handshake evaluate_handshake(const HttpRequest& req);
+// 405 not GET, 426 no upgrade or wrong version, 400 bad key or bad query, 403 an
+// Origin not allowed by `allowed_origins` (see origin_allowed).
+Handshake evaluate_handshake(const HttpRequest& req,
+                             const std::vector<std::string>& allowed_origins = {});
 
 }  // namespace tg::gateway

@@ -39,6 +39,11 @@ class WsSession {
   // appended to `out`. Does nothing when a close frame was already sent.
   void close(uint16_t code, std::string_view reason, std::string& out);
 
+  // From within Handler::on_ws_text: fail the session with `code` (e.g. 1008 for a
+  // flooding client). Reading stops; the close frame is written by the feed() that
+  // delivered the message.
+  void fail(uint16_t code, std::string_view reason);
+
   bool close_sent() const;
   bool close_received() const;
   // The close code we sent (0 if none): how this session ended, for logs and metrics.
@@ -52,7 +57,6 @@ class WsSession {
                          void* user);
   static void msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
                      void* user);
-  void fail(uint16_t code, std::string_view reason);
   void flush(std::string& out);
 
   Handler& handler_;

@@ -69,6 +69,30 @@ TEST(Handshake, ReadsRoomSinceNameAndEpochFromTheQuery) {
   EXPECT_EQ(h.epoch, 5u);
 }
 
+TEST(Handshake, OriginMustBeTheSameHostUnlessAllowed) {
+  HttpRequest none = upgrade_request();  // no Origin: not a browser
+  EXPECT_EQ(evaluate_handshake(none).status, 101);
+
+  HttpRequest same = upgrade_request();
+  same.headers[0].second = "127.0.0.1:8080";
+  same.headers.emplace_back("origin", "http://127.0.0.1:8080");
+  EXPECT_EQ(evaluate_handshake(same).status, 101);
+
+  HttpRequest other = same;
+  other.headers.back().second = "https://evil.example";
+  Handshake refused = evaluate_handshake(other);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.response.find("403 Forbidden"), std::string::npos);
+  EXPECT_EQ(evaluate_handshake(other, {"https://Evil.Example"}).status, 101);
+  EXPECT_EQ(evaluate_handshake(other, {"*"}).status, 101);
+  // An allow-list replaces the same-host default.
+  EXPECT_EQ(evaluate_handshake(same, {"https://chat.example"}).status, 403);
+
+  HttpRequest port = same;  // same host name, another port: another origin
+  port.headers.back().second = "http://127.0.0.1:9999";
+  EXPECT_EQ(evaluate_handshake(port).status, 403);
+}
+
 TEST(Handshake, BadQueryIs400) {
   EXPECT_EQ(evaluate_handshake(upgrade_request("room=no spaces")).status, 400);
   EXPECT_EQ(evaluate_handshake(upgrade_request("since=-1")).status, 400);

@@ -14,7 +14,8 @@
 namespace tg::test {
 namespace {
 
-// Sends `request` and returns everything the server answers until it closes.
+// Sends `request` and returns everything the server answers until it closes (or, for
+// a 101, the response head).
 std::string exchange(uint16_t port, const std::string& request) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -30,6 +31,8 @@ std::string exchange(uint16_t port, const std::string& request) {
       ssize_t n = recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       got.append(buf, n);
+      // An upgraded connection stays open: its head is all there is to read.
+      if (got.rfind("HTTP/1.1 101", 0) == 0 && got.find("\r\n\r\n") != std::string::npos) break;
     }
   }
   close(fd);
@@ -71,6 +74,22 @@ TEST(Http, BadRequestsGetClearStatuses) {
   EXPECT_NE(wrong_version.find("Sec-WebSocket-Version: 13"), std::string::npos);
   std::string huge = "GET / HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n";
   EXPECT_EQ(status_line(exchange(gw.port(), huge)), "HTTP/1.1 431 Request Header Fields Too Large");
+}
+
+TEST(Http, CrossSiteOriginIsRefusedWith403) {
+  GatewayProcess gw(gateway_binary(), {"--workers", "1"});
+  ASSERT_TRUE(gw.ok());
+  auto upgrade = [&](const std::string& origin) {
+    std::string host = "127.0.0.1:" + std::to_string(gw.port());
+    return status_line(exchange(
+        gw.port(), "GET /ws HTTP/1.1\r\nHost: " + host +
+                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                       "Origin: " + origin + "\r\n\r\n"));
+  };
+  EXPECT_EQ(upgrade("https://evil.example"), "HTTP/1.1 403 Forbidden");
+  EXPECT_EQ(upgrade("http://127.0.0.1:" + std::to_string(gw.port())),
+            "HTTP/1.1 101 Switching Protocols");
 }
 
 TEST(Http, ClientSubprotocolIsEchoedAndJsonIsTheDefault) {

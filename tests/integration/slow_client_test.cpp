@@ -21,7 +21,7 @@ constexpr int kReaders = 5;
 // Small logs, windows and socket buffers, so a stalled reader falls off quickly.
 std::vector<std::string> slow_args(const char* policy) {
   return {"--workers", "2", "--history-bytes", "65536", "--client-inflight", "4096",
-          "--socket-sndbuf", "4096", "--slow-policy", policy, "--slow-close-grace-ms", "120000"};
+          "--socket-sndbuf", "4096", "--slow-policy", policy, "--slow-close-grace-ms", "120000", "--rate-limit", "0"};
 }
 
 // Random letters compress poorly, so the log fills with real bytes.

@@ -116,7 +116,7 @@ def noise(rng, n):
 
 class PythonClients(unittest.TestCase):
     def test_fifty_clients_ten_senders_every_message_once_in_one_order(self):
-        gw = Gateway("--workers", "2")
+        gw = Gateway("--workers", "2", "--rate-limit", "0")  # senders blast
         try:
             asyncio.run(self._fifty(gw))
         finally:
@@ -155,7 +155,8 @@ class PythonClients(unittest.TestCase):
             await r.ws.close()
 
     def test_stalled_reader_gets_a_gap_while_others_get_everything(self):
-        gw = Gateway("--workers", "2", "--history-bytes", "65536", "--client-inflight", "4096",
+        gw = Gateway("--workers", "2", "--rate-limit", "0", "--history-bytes", "65536",
+                     "--client-inflight", "4096",
                      "--socket-sndbuf", "4096")
         try:
             asyncio.run(self._stalled(gw))

@@ -159,6 +159,8 @@ void WsClient::close(uint16_t code) {
 std::optional<WsMessage> WsClient::recv(int timeout_ms) {
   int64_t deadline = now_ms() + timeout_ms;
   while (inbox_.empty()) {
+    // After a close frame wslay reads no more: the connection is over for us.
+    if (!wslay_event_want_read(ctx_)) eof_ = true;
     if (eof_) return std::nullopt;
     if (early_.empty()) {
       pollfd p{fd_, POLLIN, 0};

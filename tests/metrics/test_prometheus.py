@@ -182,7 +182,7 @@ class Load:
             while not self.stopping.is_set() and time.monotonic() < deadline:
                 await ws.send(json.dumps({"t": "msg", "text": "load %d-%d" % (i, n)}))
                 n += 1
-                await asyncio.sleep(0.025)
+                await asyncio.sleep(0.1)  # 10 msg/s: within the default --rate-limit
             reader.cancel()
 
     async def drain(self, ws):

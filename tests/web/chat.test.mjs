@@ -388,7 +388,7 @@ describe('chat page, when the server no longer holds what a page missed', { time
 
   before(async () => {
     await loadPlaywright();
-    gateway = new Gateway(requireEnv('TIDEGATE_BIN'), ['--history-bytes', String(kTinyHistoryBytes)]);
+    gateway = new Gateway(requireEnv('TIDEGATE_BIN'), ['--history-bytes', String(kTinyHistoryBytes), '--rate-limit', '0']);
     base = `http://127.0.0.1:${await gateway.start(0)}`;
     browser = await chromium.launch(kLaunch);
   });
