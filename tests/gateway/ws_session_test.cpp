@@ -6,37 +6,18 @@
 #include <string>
 #include <vector>
 
+#include "common/client_frames.hpp"
+
 namespace tg::gateway {
 namespace {
+
+using test::client_frame;
+using test::close_payload;
 
 struct Frame {
   uint8_t opcode;
   std::string payload;
 };
-
-// A client frame (RFC 6455 5.2), masked unless told otherwise.
-std::string client_frame(uint8_t opcode, const std::string& payload, bool fin = true,
-                         bool masked = true, uint8_t rsv = 0) {
-  std::string f;
-  f.push_back(static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | opcode));
-  uint8_t mask_bit = masked ? 0x80 : 0;
-  if (payload.size() < 126) {
-    f.push_back(static_cast<char>(mask_bit | payload.size()));
-  } else {
-    f.push_back(static_cast<char>(mask_bit | 126));
-    f.push_back(static_cast<char>(payload.size() >> 8));
-    f.push_back(static_cast<char>(payload.size() & 0xFF));
-  }
-  const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
-  if (masked) f.append(reinterpret_cast<const char*>(key), 4);
-  for (size_t i = 0; i < payload.size(); ++i)
-    f.push_back(static_cast<char>(payload[i] ^ (masked ? key[i % 4] : 0)));
-  return f;
-}
-
-std::string close_payload(uint16_t code) {
-  return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
-}
 
 // Splits unmasked server output into frames.
 std::vector<Frame> server_frames(const std::string& out) {

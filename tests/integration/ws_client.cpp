@@ -144,6 +144,21 @@ bool WsClient::flush_writes(int timeout_ms) {
   return true;
 }
 
+bool WsClient::send_raw(const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd_, POLLOUT, 0};
+      if (poll(&p, 1, 10000) <= 0) return false;
+      continue;
+    }
+    if (n < 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool WsClient::send_text(std::string_view text) {
   wslay_event_msg msg{WSLAY_TEXT_FRAME, reinterpret_cast<const uint8_t*>(text.data()),
                       text.size()};

@@ -34,6 +34,8 @@ class WsClient {
   const std::string& response_head() const { return head_; }
 
   bool send_text(std::string_view text);
+  // Writes `bytes` to the socket as they are (hand-made, possibly malformed, frames).
+  bool send_raw(const std::string& bytes);
   // The next message, or nullopt when none came within `timeout_ms` or the connection
   // ended (then closed() is true).
   std::optional<WsMessage> recv(int timeout_ms);
