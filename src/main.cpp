@@ -59,6 +59,8 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->capture_default_str()->check(CLI::Range(size_t{512}, size_t{1} << 20));
   app.add_option("--handshake-timeout-ms", c.handshake_timeout_ms, "Time a client has to send its HTTP request")
       ->capture_default_str()->check(CLI::Range(100u, 600000u));
+  app.add_option("--idle-timeout-s", c.idle_timeout_s, "A client silent this long is pinged; silent as long again, it is closed with 1001 (0: never)")
+      ->capture_default_str()->check(CLI::Range(0u, 86400u));
   app.add_option("--slow-close-grace-ms", c.slow_close_grace_ms, "Under --slow-policy close, how long a slow client has to read its close frame before the connection is dropped")
       ->capture_default_str()->check(CLI::Range(0u, 600000u));
   app.add_option("--drain-timeout-ms", c.drain_timeout_ms, "On SIGINT/SIGTERM, how long clients get to receive what is pending")

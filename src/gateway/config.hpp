@@ -29,6 +29,7 @@ struct Config {
   uint32_t handshake_timeout_ms = 10000;
   uint32_t drain_timeout_ms = 5000;
   uint32_t slow_close_grace_ms = 10000;
+  uint32_t idle_timeout_s = 60;  // 0: never ping idle clients
   int socket_sndbuf = 0;  // 0: kernel default
   int zstd_level = 1;
   size_t max_rooms_per_client = 16;

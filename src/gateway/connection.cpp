@@ -49,6 +49,7 @@ const char* close_reason_name(CloseReason r) {
     case CloseReason::kIoError: return "io_error";
     case CloseReason::kTooBig: return "too_big";
     case CloseReason::kRateLimit: return "rate_limit";
+    case CloseReason::kIdle: return "idle";
     case CloseReason::kCount: break;
   }
   return "unknown";
@@ -104,6 +105,8 @@ void Connection::on_read(const char* data, size_t len) {
     case State::kOpen:
     case State::kClosing: {
       if (!ws_) return;  // an HTTP response is on its way out; ignore the rest
+      last_heard_ms_ = uv_now(shard_.loop());
+      idle_pinged_ = false;
       auto fed = ws_->feed(reinterpret_cast<const uint8_t*>(data), len, ctrl_);
       if (!fed) {  // wslay failed the session; write its close frame, then drop
         close_reason_ = reason_for_close_sent();
@@ -196,9 +199,37 @@ void Connection::respond_and_close(std::string response) {
 
 void Connection::timer_cb(uv_timer_t* t) {
   auto* self = self_of(reinterpret_cast<uv_handle_t*>(t));
-  // Before the upgrade the timer is the handshake deadline, afterwards the linger.
+  // Before the upgrade the timer is the handshake deadline; while open, the idle check;
+  // once closing, the linger.
+  if (self->state_ == State::kOpen) {
+    self->on_idle_timer();
+    return;
+  }
   self->abort(self->state_ == State::kHttp ? CloseReason::kHandshakeTimeout
                                            : self->close_reason_);
+}
+
+void Connection::on_idle_timer() {
+  // Nothing heard for a whole --idle-timeout-s: ping (RFC 6455 5.5.2). Still nothing a
+  // whole period after the ping: the peer is gone, close.
+  uint64_t now = uv_now(shard_.loop());
+  uint64_t period = uint64_t{shard_.config().idle_timeout_s} * 1000;
+  if (now - last_heard_ms_ < period) {
+    uv_timer_start(&timer_, timer_cb, period - (now - last_heard_ms_), 0);
+    return;
+  }
+  if (idle_pinged_) {
+    close_reason_ = CloseReason::kIdle;
+    ws_->close(1001, "idle timeout: no answer to ping", ctrl_);
+    state_ = State::kClosing;
+    close_after_write_ = true;
+    uv_timer_start(&timer_, timer_cb, kLingerMs, 0);
+  } else {
+    idle_pinged_ = true;
+    ws_->ping(ctrl_);
+    uv_timer_start(&timer_, timer_cb, period, 0);
+  }
+  pump();
 }
 
 void Connection::linger() {

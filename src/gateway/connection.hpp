@@ -35,7 +35,8 @@ struct Cursor {
 enum class CloseReason : uint8_t {
   kClient, kHttpDone, kHandshakeTimeout, kHttpError, kProtocol, kSlow, kShutdown, kIoError,
   kTooBig,    // sent close 1009
-  kRateLimit, // flooding (hardening issue); not produced yet
+  kRateLimit, // flooding: over --rate-limit for seconds on end (close 1008)
+  kIdle,      // no answer to a ping after --idle-timeout-s of silence (close 1001)
   kCount
 };
 const char* close_reason_name(CloseReason r);
@@ -85,6 +86,7 @@ class Connection final : public WsSession::Handler {
   void respond_and_close(std::string response);
   void on_written(int status);
   void close_slow();
+  void on_idle_timer();
   void count_write(size_t written, uint64_t oldest_recv_ns);
   CloseReason reason_for_close_sent() const;
   void linger();
@@ -123,6 +125,8 @@ class Connection final : public WsSession::Handler {
   bool close_after_write_ = false;  // the last bytes are queued: then FIN and linger
   bool shutdown_pending_ = false;   // close 1001 once the cursors are caught up
   bool lingering_ = false;          // FIN sent; only reading until the peer's FIN
+  uint64_t last_heard_ms_ = 0;      // loop time of the last bytes from the client
+  bool idle_pinged_ = false;        // pinged for silence, no bytes since
   CloseReason close_reason_ = CloseReason::kClient;
 
   // The one write in flight and what it keeps alive until it completes; reused.

@@ -20,6 +20,9 @@ constexpr const char* kBadNameReason =
 
 void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
   uv_timer_stop(&timer_);
+  last_heard_ms_ = uv_now(shard_.loop());
+  if (shard_.config().idle_timeout_s > 0)
+    uv_timer_start(&timer_, timer_cb, uint64_t{shard_.config().idle_timeout_s} * 1000, 0);
   state_ = State::kOpen;
   proto_ = hs.proto;
   if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_add(1);

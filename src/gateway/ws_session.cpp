@@ -92,6 +92,11 @@ void WsSession::close(uint16_t code, std::string_view reason, std::string& out) 
   flush(out);
 }
 
+void WsSession::ping(std::string& out) {
+  wslay_event_msg msg{WSLAY_PING, reinterpret_cast<const uint8_t*>("idle"), 4};
+  if (wslay_event_queue_msg(ctx_, &msg) == 0) flush(out);
+}
+
 bool WsSession::close_sent() const { return wslay_event_get_close_sent(ctx_) != 0; }
 uint16_t WsSession::close_code_sent() const {
   return close_sent() ? wslay_event_get_status_code_sent(ctx_) : 0;

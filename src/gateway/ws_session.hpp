@@ -44,6 +44,9 @@ class WsSession {
   // delivered the message.
   void fail(uint16_t code, std::string_view reason);
 
+  // Sends a ping (to check an idle peer is there); the frame is appended to `out`.
+  void ping(std::string& out);
+
   bool close_sent() const;
   bool close_received() const;
   // The close code we sent (0 if none): how this session ended, for logs and metrics.

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,28 @@ TEST(WsErrors, ARequestSentTooSlowlyIsCutAfterTheHandshakeTimeout) {
   char buf[64];
   EXPECT_LE(recv(fd, buf, sizeof buf, 0), 0);  // closed, with nothing said
   close(fd);
+}
+
+}  // namespace tg::test
+
+namespace tg::test {
+
+TEST(WsErrors, ASilentClientIsPingedThenClosedOneThatAnswersStays) {
+  GatewayProcess gw(gateway_binary(), {"--workers", "1", "--idle-timeout-s", "1"});
+  ASSERT_TRUE(gw.ok());
+  ChatClient silent, alive;
+  ASSERT_TRUE(silent.connect(gw.port(), "", true));
+  ASSERT_TRUE(alive.connect(gw.port(), "", true));
+  // `alive` reads for 3.5 s; its wslay answers each ping with a pong.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
+  while (std::chrono::steady_clock::now() < until) alive.read_one(100);
+  EXPECT_FALSE(alive.ws().closed());
+  // `silent` never read, so never answered: it was closed with 1001.
+  EXPECT_EQ(silent.read_until_closed(10000), 1001);
+  // `alive` still works.
+  ASSERT_TRUE(alive.send("still here"));
+  while (alive.msgs().empty()) ASSERT_TRUE(alive.read_one(10000));
+  EXPECT_EQ(alive.msgs().back().text, "still here");
 }
 
 }  // namespace tg::test
