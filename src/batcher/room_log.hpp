@@ -56,6 +56,9 @@ class RoomLog {
   // Seq of the room's last message (0 before any batch).
   uint64_t last_msg_seq() const { return last_msg_; }
 
+  // True when batch `seq` existed but has been evicted: a cursor at it fell off the log.
+  bool evicted(uint64_t seq) const { return !entries_.empty() && seq < first_seq_; }
+
   // The entry with batch seq `seq`, or nullptr when it is not held.
   LogEntry* at(uint64_t seq) const;
 

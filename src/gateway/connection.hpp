@@ -87,7 +87,7 @@ class Connection final : public WsSession::Handler {
   void on_written(int status);
   void close_slow();
   void on_idle_timer();
-  void count_write(size_t written, uint64_t oldest_recv_ns);
+  void count_write(size_t written, uint64_t latency_ns);
   CloseReason reason_for_close_sent() const;
   void linger();
 

@@ -52,9 +52,7 @@ bool Connection::compose() {
     for (Cursor& c : cursors_) {
       if (!add_frames(c, bytes)) return false;  // closed as too slow
     }
-    bool caught_up = true;
-    for (const Cursor& c : cursors_) caught_up &= c.next_batch == c.room->log.next_seq();
-    if (shutdown_pending_ && caught_up) {
+    if (shutdown_pending_ && !behind()) {
       ws_->close(1001, "server shutting down", out_.tail);
       state_ = State::kClosing;
       close_after_write_ = true;
@@ -77,10 +75,8 @@ bool Connection::behind() const {
 }
 
 bool Connection::fell_off_log() const {
-  for (const Cursor& c : cursors_) {
-    const batcher::RoomLog& log = c.room->log;
-    if (c.next_batch < log.next_seq() && c.next_batch < log.first_seq()) return true;
-  }
+  for (const Cursor& c : cursors_)
+    if (c.room->log.evicted(c.next_batch)) return true;
   return false;
 }
 
@@ -89,8 +85,8 @@ bool Connection::fell_off_log() const {
 bool Connection::add_frames(Cursor& c, size_t& bytes) {
   batcher::RoomLog& log = c.room->log;
   const size_t budget = shard_.config().client_inflight;
-  if (c.next_batch < log.next_seq() && c.next_batch < log.first_seq()) {
-    // Its next batch was evicted while it was behind (see fell_off_log); under
+  if (log.evicted(c.next_batch)) {
+    // Its next batch was evicted while it was behind; under
     // --slow-policy close pump() has closed it before we get here.
     uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
     append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
@@ -131,8 +127,9 @@ void Connection::on_written(int status) {
     abort(CloseReason::kIoError);
     return;
   }
-  if (newest_built_ns != 0) shard_.counters().lag_ns.offer(uv_hrtime() - newest_built_ns);
-  count_write(written, oldest_recv_ns);
+  uint64_t now = uv_hrtime();
+  if (newest_built_ns != 0) shard_.counters().lag_ns.offer(now - newest_built_ns);
+  count_write(written, oldest_recv_ns == 0 ? 0 : now - oldest_recv_ns);
   if (close_after_write_ && ctrl_.empty()) {
     // RFC 6455 7.1.1: once the close handshake is complete the server closes the TCP
     // connection first. Otherwise (HTTP answer, or our close not yet answered) send
@@ -147,14 +144,15 @@ void Connection::on_written(int status) {
   pump();
 }
 
-// Counts a completed write. The latency sample is the oldest batch's first event: the
-// longest any message of this write waited, observed once per write (not per message).
-void Connection::count_write(size_t written, uint64_t oldest_recv_ns) {
+// Counts a completed write. `latency_ns` is how long the oldest batch's first event
+// waited from receive to now: the longest any message of this write waited, observed
+// once per write (not per message); 0 when the write carried no batch.
+void Connection::count_write(size_t written, uint64_t latency_ns) {
   ShardCounters& c = shard_.counters();
   c.deliveries.add(out_.msgs);
   c.bytes_out.add(written);
   c.writes.add();
-  if (oldest_recv_ns != 0) c.latency_ns.observe(uv_hrtime() - oldest_recv_ns);
+  if (latency_ns != 0) c.latency_ns.observe(latency_ns);
 }
 
 }  // namespace tg::gateway

@@ -45,6 +45,9 @@ TEST(RoomLog, EvictsOldestWhenOverBudget) {
   EXPECT_EQ(log.first_seq(), 2u);
   EXPECT_EQ(log.at(1), nullptr);
   EXPECT_EQ(log.bytes(), 200u);
+  EXPECT_TRUE(log.evicted(1));
+  EXPECT_FALSE(log.evicted(2));
+  EXPECT_FALSE(log.evicted(4));  // not yet built: not evicted either
 }
 
 TEST(RoomLog, KeepsTheNewestBatchEvenWhenItAloneIsOverBudget) {
