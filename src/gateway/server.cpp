@@ -20,26 +20,37 @@
 namespace tg::gateway {
 
 namespace {
+// Fills `ss`/`len` with numeric IPv4 or IPv6 `host` and `port`. False when `host` is
+// neither.
+bool make_sockaddr(const std::string& host, uint16_t port, sockaddr_storage& ss,
+                   socklen_t& len) {
+  ss = {};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
 // Connects to HOST:PORT and closes at once (blocking; loopback, so immediate). A wildcard
 // host is reached on loopback.
 void poke(std::string host, uint16_t port) {
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
-  sockaddr_storage ss{};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  socklen_t len = sizeof *v4;
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-  } else {
-    return;
-  }
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!make_sockaddr(host, port, ss, len)) return;
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   (void)connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
@@ -86,21 +97,10 @@ Server::~Server() {
 }
 
 int Server::bind_socket(uint16_t port) {
-  sockaddr_storage ss{};
+  sockaddr_storage ss;
   socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, config_.listen_host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, config_.listen_host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-  } else {
+  if (!make_sockaddr(config_.listen_host, port, ss, len))
     throw std::runtime_error("--listen: not a numeric IP address: " + config_.listen_host);
-  }
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
   int one = 1;
@@ -115,7 +115,8 @@ int Server::bind_socket(uint16_t port) {
   }
   if (port == 0) {
     getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    port_ = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+    port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                          : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
   } else {
     port_ = port;
   }
