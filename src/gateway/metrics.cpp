@@ -42,6 +42,21 @@ MetricFamily per_worker(const StatsSnapshot& s, const char* name, const char* he
   return f;
 }
 
+// One counter per value of `label` (slots 0..n-1, named by `name_of(slot)`), each the sum
+// over workers of `get(worker, slot)`: reasons and statuses, not per worker, to keep label
+// cardinality low.
+template <typename NameOf, typename Get>
+MetricFamily summed_by(const StatsSnapshot& s, const char* name, const char* help,
+                       const char* label, size_t n, NameOf name_of, Get get) {
+  MetricFamily f = family(name, help, MetricType::Counter);
+  for (size_t slot = 0; slot < n; ++slot) {
+    uint64_t sum = 0;
+    for (const Worker& w : s.workers) sum += get(w, slot);
+    add_value(f, {{label, name_of(slot)}}, static_cast<double>(sum));
+  }
+  return f;
+}
+
 MetricFamily single(const char* name, const char* help, MetricType type, double v) {
   MetricFamily f = family(name, help, type);
   add_value(f, {}, v);
@@ -74,41 +89,31 @@ void connection_families(const StatsSnapshot& s, std::vector<MetricFamily>& out)
   out.push_back(per_worker(s, "tidegate_connections_upgraded_total",
                            "Connections upgraded to WebSocket", MetricType::Counter,
                            [](const Worker& w) { return w.upgraded; }));
-  MetricFamily closed = family("tidegate_connections_closed_total", "Connections closed, by reason",
-                               MetricType::Counter);
-  for (size_t r = 0; r < StatsSnapshot::kCloseReasons; ++r) {
-    uint64_t n = 0;
-    for (const Worker& w : s.workers) n += w.closed[r];
-    add_value(closed, {{"reason", close_reason_name(static_cast<CloseReason>(r))}},
-              static_cast<double>(n));
-  }
-  out.push_back(std::move(closed));
-  MetricFamily failed = family(
-      "tidegate_handshake_failures_total",
-      "Requests refused before or at the WebSocket upgrade, by HTTP status", MetricType::Counter);
-  for (size_t i = 0; i < kHandshakeStatusSlots; ++i) {
-    uint64_t n = 0;
-    for (const Worker& w : s.workers) n += w.handshake_failed[i];
-    std::string status =
-        i < std::size(kHandshakeStatuses) ? std::to_string(kHandshakeStatuses[i]) : "other";
-    add_value(failed, {{"status", status}}, static_cast<double>(n));
-  }
-  out.push_back(std::move(failed));
+  out.push_back(summed_by(
+      s, "tidegate_connections_closed_total", "Connections closed, by reason", "reason",
+      StatsSnapshot::kCloseReasons,
+      [](size_t r) { return std::string(close_reason_name(static_cast<CloseReason>(r))); },
+      [](const Worker& w, size_t r) { return w.closed[r]; }));
+  out.push_back(summed_by(
+      s, "tidegate_handshake_failures_total",
+      "Requests refused before or at the WebSocket upgrade, by HTTP status", "status",
+      kHandshakeStatusSlots,
+      [](size_t i) {
+        return i < std::size(kHandshakeStatuses) ? std::to_string(kHandshakeStatuses[i])
+                                                 : std::string("other");
+      },
+      [](const Worker& w, size_t i) { return w.handshake_failed[i]; }));
 }
 
 void message_families(const StatsSnapshot& s, std::vector<MetricFamily>& out) {
   out.push_back(per_worker(s, "tidegate_messages_received_total",
                            "Chat messages accepted from clients", MetricType::Counter,
                            [](const Worker& w) { return w.messages_in; }));
-  MetricFamily rejected = family("tidegate_messages_rejected_total",
-                                 "Client messages not sent on, by reason", MetricType::Counter);
-  for (size_t r = 0; r < StatsSnapshot::kRejectReasons; ++r) {
-    uint64_t n = 0;
-    for (const Worker& w : s.workers) n += w.rejected[r];
-    add_value(rejected, {{"reason", reject_reason_name(static_cast<RejectReason>(r))}},
-              static_cast<double>(n));
-  }
-  out.push_back(std::move(rejected));
+  out.push_back(summed_by(
+      s, "tidegate_messages_rejected_total", "Client messages not sent on, by reason", "reason",
+      StatsSnapshot::kRejectReasons,
+      [](size_t r) { return std::string(reject_reason_name(static_cast<RejectReason>(r))); },
+      [](const Worker& w, size_t r) { return w.rejected[r]; }));
   out.push_back(per_worker(s, "tidegate_deliveries_total",
                            "Events delivered to clients (events x clients), at write completion",
                            MetricType::Counter, [](const Worker& w) { return w.deliveries; }));
