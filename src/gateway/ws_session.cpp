@@ -74,12 +74,17 @@ void WsSession::flush(std::string& out) {
 }
 
 Result<void> WsSession::feed(const uint8_t* data, size_t len, std::string& out) {
-  in_ = data;
-  in_len_ = len;
-  // wslay queues close 1002 (protocol error) or 1009 (too big) by itself and stops
-  // reading; flush() then writes that close frame.
-  int rv = wslay_event_want_read(ctx_) ? wslay_event_recv(ctx_) : 0;
-  in_len_ = 0;
+  int rv = 0;
+  if (wslay_event_want_read(ctx_)) {
+    // wslay is given only the bytes before a frame it would fail without a status code.
+    in_ = data;
+    in_len_ = check_.scan(data, len);
+    // wslay queues close 1002 (protocol error) or 1009 (too big) by itself and stops
+    // reading; flush() then writes that close frame.
+    rv = wslay_event_recv(ctx_);
+    in_len_ = 0;
+    if (rv == 0 && check_.violation()) fail(WSLAY_CODE_PROTOCOL_ERROR, check_.violation());
+  }
   flush(out);
   if (rv != 0) return Errc::kProtocol;
   return {};

@@ -1,7 +1,8 @@
 // ws_session.hpp -- WsSession: the receive side of one server WebSocket (wslay's event
 // API), sans-I/O: fed the bytes read from the socket, it reassembles messages, checks
 // them (masking, opcodes, sizes, UTF-8) and produces wslay's own replies (pong, close)
-// as bytes for the caller to write.
+// as bytes for the caller to write. The few frame-level violations wslay would answer
+// without a status code are caught first (FrameHeaderCheck) and answered with 1002.
 #pragma once
 
 #include <wslay/wslay.h>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "gateway/ws_frame_check.hpp"
 
 namespace tg::gateway {
 
@@ -64,6 +66,7 @@ class WsSession {
 
   Handler& handler_;
   wslay_event_context_ptr ctx_ = nullptr;
+  FrameHeaderCheck check_;       // sees every byte before wslay does
   const uint8_t* in_ = nullptr;  // bytes of the current feed() not yet given to wslay
   size_t in_len_ = 0;
   std::string* out_ = nullptr;   // where send_cb appends, during feed()/close()

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -38,6 +40,7 @@ std::vector<Frame> server_frames(const std::string& out) {
 }
 
 uint16_t close_code(const Frame& f) {
+  if (f.payload.size() < 2) return 1005;  // no status code (RFC 6455 7.1.5)
   return static_cast<uint16_t>((static_cast<uint8_t>(f.payload[0]) << 8) |
                                static_cast<uint8_t>(f.payload[1]));
 }
@@ -121,17 +124,65 @@ TEST_F(WsSessionTest, UnknownOpcodeIsProtocolError) {
   EXPECT_EQ(sent_close(), 1002);
 }
 
-TEST_F(WsSessionTest, OversizedControlFrameFailsTheSessionWithAClose) {
-  // wslay (Debian 1.1.1) treats this as a frame-level error: it queues a close without
-  // a status code and fails recv. The session must report the failure and still
-  // produce the close frame for the caller to write before dropping the connection.
-  std::string f = client_frame(0x9, std::string(126, 'p'));
-  auto r = session.feed(reinterpret_cast<const uint8_t*>(f.data()), f.size(), out);
-  EXPECT_FALSE(r);
-  EXPECT_TRUE(session.close_sent());
-  auto frames = server_frames(out);
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(frames[0].opcode, 0x8);
+// Frames RFC 6455 makes protocol errors, which wslay alone would answer with a close
+// frame carrying no status at all: the session answers them with 1002, whole or split
+// at any byte, after delivering the message that came before.
+TEST(WsSessionViolations, ControlFrameAndLengthViolationsAre1002) {
+  struct Case {
+    const char* what;
+    std::string frame;
+  };
+  std::string top_bit = client_frame(0x1, "");
+  top_bit[1] = static_cast<char>(0x80 | 127);
+  top_bit.insert(2, std::string("\x80\0\0\0\0\0\0\x05", 8));
+  const std::vector<Case> cases = {
+      {"ping of 126 bytes", client_frame(0x9, std::string(126, 'p'))},
+      {"fragmented ping", client_frame(0x9, "p", false)},
+      {"fragmented close", client_frame(0x8, close_payload(1000), false)},
+      {"close with a one-byte body", client_frame(0x8, "x")},
+      {"64-bit length with the top bit set", top_bit},
+  };
+  for (const Case& c : cases) {
+    for (bool bytewise : {false, true}) {
+      Recorder rec;
+      WsSession session(rec, 1024);
+      std::string out;
+      std::string bytes = client_frame(0x1, "before") + c.frame + client_frame(0x1, "after");
+      size_t step = bytewise ? 1 : bytes.size();
+      for (size_t i = 0; i < bytes.size(); i += step)
+        ASSERT_TRUE(session.feed(reinterpret_cast<const uint8_t*>(bytes.data() + i),
+                                 std::min(step, bytes.size() - i), out))
+            << c.what;
+      EXPECT_EQ(rec.texts, (std::vector<std::string>{"before"})) << c.what;
+      auto frames = server_frames(out);
+      ASSERT_EQ(frames.size(), 1u) << c.what;
+      ASSERT_EQ(frames[0].opcode, 0x8) << c.what;
+      EXPECT_EQ(close_code(frames[0]), 1002) << c.what << (bytewise ? " (bytewise)" : "");
+      EXPECT_EQ(session.close_code_sent(), 1002) << c.what;
+    }
+  }
+}
+
+TEST(WsSessionViolations, CloseCodesOnlyTheRfcAllowsAreEchoed) {
+  // RFC 6455 7.4: 1000-1003, 1007-1011 and 3000-4999 may be sent; 1004-1006, 1015 and
+  // anything below 1000 or from 5000 on may not.
+  for (uint16_t code : {999, 1004, 1005, 1006, 1012, 1015, 2999, 5000}) {
+    Recorder rec;
+    WsSession session(rec, 1024);
+    std::string out;
+    std::string f = client_frame(0x8, close_payload(code));
+    ASSERT_TRUE(session.feed(reinterpret_cast<const uint8_t*>(f.data()), f.size(), out));
+    EXPECT_EQ(session.close_code_sent(), 1002) << code;
+  }
+  for (uint16_t code : {1000, 1001, 1008, 3000, 4999}) {
+    Recorder rec;
+    WsSession session(rec, 1024);
+    std::string out;
+    std::string f = client_frame(0x8, close_payload(code));
+    ASSERT_TRUE(session.feed(reinterpret_cast<const uint8_t*>(f.data()), f.size(), out));
+    EXPECT_EQ(session.close_code_sent(), code);
+    EXPECT_TRUE(session.finished());
+  }
 }
 
 TEST_F(WsSessionTest, MessageOverTheLimitIs1009) {
