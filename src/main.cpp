@@ -71,6 +71,10 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->capture_default_str()->check(CLI::Range(-5, 19));
   app.add_option("--max-rooms-per-client", c.max_rooms_per_client, "Rooms one connection may be in at once")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--max-connections", c.max_connections, "Connections served at once, WebSocket or HTTP; more are answered 503 (0: as many as the open-file limit allows, which is raised to its hard limit)")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip", c.max_connections_per_ip, "Connections served at once from one source address (an IPv6 /64 counts as one); more are answered 429 (0: no limit; mind clients behind one NAT or proxy)")
+      ->capture_default_str();
   app.add_option("--metrics-listen", c.metrics_listen, "Address to serve Prometheus metrics on (GET /metrics), HOST:PORT (port 0: any free port, printed as `metrics HOST:PORT`); empty or off: no metrics")
       ->capture_default_str();
   app.add_option("--rate-limit", c.rate_limit, "Messages per second one client may send (0: no limit); over it messages are dropped with an error notice, and after 5 s of that the client is closed with 1008")

@@ -33,6 +33,8 @@ struct Config {
   int socket_sndbuf = 0;  // 0: kernel default
   int zstd_level = 1;
   size_t max_rooms_per_client = 16;
+  size_t max_connections = 0;         // 0: as many as the open-file limit allows
+  size_t max_connections_per_ip = 0;  // 0: no limit per source address
   double rate_limit = 20;   // frames per second per client; 0: no limit
   double rate_burst = 40;
   std::vector<std::string> allowed_origins;  // empty: the page's own host only

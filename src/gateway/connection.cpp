@@ -18,18 +18,15 @@ constexpr uint64_t kFloodCloseMs = 5000;  // refused this long without a pause: 
 
 Connection* self_of(uv_handle_t* h) { return static_cast<Connection*>(h->data); }
 
-std::string peer_name(uv_tcp_t* tcp) {
-  sockaddr_storage ss{};
-  int len = sizeof ss;
+std::string peer_name(const sockaddr_storage& ss) {
   char host[64] = "?";
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
   int port = 0;
   if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
     uv_ip4_name(a, host, sizeof host);
     port = ntohs(a->sin_port);
   } else if (ss.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
     uv_ip6_name(a, host, sizeof host);
     port = ntohs(a->sin6_port);
   }
@@ -50,6 +47,7 @@ const char* close_reason_name(CloseReason r) {
     case CloseReason::kTooBig: return "too_big";
     case CloseReason::kRateLimit: return "rate_limit";
     case CloseReason::kIdle: return "idle";
+    case CloseReason::kOverLimit: return "over_limit";
     case CloseReason::kCount: break;
   }
   return "unknown";
@@ -75,7 +73,20 @@ void Connection::accept(uv_stream_t* listener) {
     int size = shard_.config().socket_sndbuf;
     uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(&tcp_), &size);
   }
-  peer_ = peer_name(&tcp_);
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    peer_ = peer_name(ss);
+    addr_ = addr_key(ss);
+  } else {
+    peer_ = "?";
+  }
+  ticket_ = shard_.admission().admit(addr_);
+  if (ticket_.verdict != Admission::Verdict::kAdmit && !ticket_.answer) {
+    shard_.note_refused(ticket_.verdict);  // so many refusals under way: not answered
+    abort(CloseReason::kOverLimit);
+    return;
+  }
   opened_ms_ = uv_now(shard_.loop());
   http_ = std::make_unique<HttpRequestParser>(shard_.config().max_header_bytes);
   uv_timer_start(&timer_, timer_cb, shard_.config().handshake_timeout_ms, 0);
@@ -157,6 +168,10 @@ void Connection::on_http(const char* data, size_t len) {
 
 void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len) {
   close_reason_ = CloseReason::kHttpDone;
+  if (ticket_.verdict != Admission::Verdict::kAdmit && req.path != "/healthz") {
+    refuse_over_limit(req);  // /healthz still answers: the process is alive, only full
+    return;
+  }
   if (req.path == "/ws") {
     Handshake hs = evaluate_handshake(req, shard_.config().allowed_origins);
     if (hs.status == 101 && !shard_.accepting()) hs.response = http_error(503), hs.status = 503;
@@ -187,6 +202,20 @@ void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len
   } else {
     respond_and_close(http_error(404));
   }
+}
+
+void Connection::refuse_over_limit(const HttpRequest& req) {
+  // 503: the server as a whole is full. 429: this address has too many connections
+  // (RFC 6585 4). Either way, try again later.
+  bool full = ticket_.verdict == Admission::Verdict::kServerFull;
+  int status = full ? 503 : 429;
+  shard_.note_refused(ticket_.verdict);
+  close_reason_ = CloseReason::kOverLimit;
+  if (req.path == "/ws") shard_.counters().handshake_failed[handshake_status_slot(status)].add();
+  std::string body = full ? "server full: too many connections, try again later\n"
+                          : "too many connections from your address, try again later\n";
+  respond_and_close(http_response(status, "text/plain; charset=utf-8", body,
+                                  "Retry-After: 10\r\n", req.method != "HEAD"));
 }
 
 void Connection::respond_and_close(std::string response) {
@@ -273,6 +302,8 @@ void Connection::abort(CloseReason why) {
   if (state_ == State::kDead) return;
   bool was_ws = ws_ != nullptr;
   state_ = State::kDead;
+  shard_.admission().release(addr_, ticket_);
+  ticket_ = {};
   shard_.counters().closed[static_cast<int>(why)].add();
   if (why == CloseReason::kTooBig)  // the message that was too big is a rejected one too
     shard_.counters().rejected[static_cast<int>(RejectReason::kTooBig)].add();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "batcher/room_log.hpp"
+#include "gateway/admission.hpp"
 #include "gateway/handshake.hpp"
 #include "gateway/http_request.hpp"
 #include "gateway/rate_limiter.hpp"
@@ -37,6 +38,7 @@ enum class CloseReason : uint8_t {
   kTooBig,    // sent close 1009
   kRateLimit, // flooding: over --rate-limit for seconds on end (close 1008)
   kIdle,      // no answer to a ping after --idle-timeout-s of silence (close 1001)
+  kOverLimit, // over --max-connections or --max-connections-per-ip (503/429, or dropped)
   kCount
 };
 const char* close_reason_name(CloseReason r);
@@ -84,6 +86,7 @@ class Connection final : public WsSession::Handler {
   void route(const HttpRequest& req, const char* rest, size_t rest_len);
   void upgrade(Handshake& hs, const char* rest, size_t rest_len);
   void respond_and_close(std::string response);
+  void refuse_over_limit(const HttpRequest& req);
   void on_written(int status);
   void close_slow();
   void on_idle_timer();
@@ -112,6 +115,8 @@ class Connection final : public WsSession::Handler {
   int open_handles_ = 0;
   uint64_t opened_ms_ = 0;
   std::string peer_;
+  AddrKey addr_{};             // what the per-address limit counts
+  Admission::Ticket ticket_;   // what Admission counted for us; given back in abort()
 
   std::unique_ptr<HttpRequestParser> http_;  // freed once the request is parsed
   std::unique_ptr<WsSession> ws_;

@@ -27,6 +27,9 @@ StatsSnapshot::Worker read_worker(ShardCounters& c) {
   w.clients_behind = c.clients_behind.get();
   w.log_bytes = c.log_bytes.get();
   w.busy = c.busy.get();
+  w.refused_full = c.refused_full.get();
+  w.refused_addr = c.refused_addr.get();
+  w.accept_errors = c.accept_errors.get();
   for (size_t i = 0; i < w.closed.size(); ++i) w.closed[i] = c.closed[i].get();
   for (size_t i = 0; i < w.rejected.size(); ++i) w.rejected[i] = c.rejected[i].get();
   for (size_t i = 0; i < w.handshake_failed.size(); ++i)
@@ -35,8 +38,12 @@ StatsSnapshot::Worker read_worker(ShardCounters& c) {
 }
 }  // namespace
 
-GatewayStats::GatewayStats(std::vector<Shard*> shards, const batcher::Batcher& batcher)
-    : shards_(std::move(shards)), batcher_(batcher), rate_at_ns_(uv_hrtime()) {}
+GatewayStats::GatewayStats(std::vector<Shard*> shards, const batcher::Batcher& batcher,
+                           const Admission& admission)
+    : shards_(std::move(shards)),
+      batcher_(batcher),
+      admission_(admission),
+      rate_at_ns_(uv_hrtime()) {}
 
 StatsSnapshot GatewayStats::snapshot() const {
   StatsSnapshot s;
@@ -45,6 +52,8 @@ StatsSnapshot GatewayStats::snapshot() const {
     s.workers.push_back(read_worker(c));
     s.latency_ns.merge(c.latency_ns.snapshot());
   }
+  s.connection_limit = admission_.max_total();
+  s.connections_counted = admission_.open();
   const batcher::BatcherCounters& b = batcher_.counters();
   s.window_ms = batcher_.window_ms();
   s.flushes = b.flushes.get();

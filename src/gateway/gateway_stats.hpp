@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "batcher/batcher.hpp"
+#include "gateway/admission.hpp"
 #include "gateway/stats_snapshot.hpp"
 
 namespace tg::gateway {
@@ -16,8 +17,9 @@ class Shard;
 
 class GatewayStats {
  public:
-  // `shards` (index = worker) and `batcher` must outlive this object.
-  GatewayStats(std::vector<Shard*> shards, const batcher::Batcher& batcher);
+  // `shards` (index = worker), `batcher` and `admission` must outlive this object.
+  GatewayStats(std::vector<Shard*> shards, const batcher::Batcher& batcher,
+               const Admission& admission);
   GatewayStats(const GatewayStats&) = delete;
   GatewayStats& operator=(const GatewayStats&) = delete;
 
@@ -34,6 +36,7 @@ class GatewayStats {
 
   std::vector<Shard*> shards_;
   const batcher::Batcher& batcher_;
+  const Admission& admission_;
   std::mutex rate_mu_;  // GET /stats only; never on the data path
   uint64_t rate_total_ = 0;
   uint64_t rate_at_ns_;

@@ -103,6 +103,20 @@ void connection_families(const StatsSnapshot& s, std::vector<MetricFamily>& out)
                                                  : std::string("other");
       },
       [](const Worker& w, size_t i) { return w.handshake_failed[i]; }));
+  out.push_back(summed_by(
+      s, "tidegate_connections_refused_total",
+      "Connections refused for being over a limit (answered 503 or 429, or dropped when too "
+      "many refusals were under way), by the limit they were over", "reason", 2,
+      [](size_t i) { return std::string(i == 0 ? "max_connections" : "max_connections_per_ip"); },
+      [](const Worker& w, size_t i) { return i == 0 ? w.refused_full : w.refused_addr; }));
+  out.push_back(single("tidegate_connection_limit", "Connections allowed at once (--max-connections)",
+                       MetricType::Gauge, double(s.connection_limit)));
+  out.push_back(single("tidegate_connections_counted",
+                       "Connections counted against the limit now (WebSocket clients and "
+                       "requests still in HTTP)", MetricType::Gauge, double(s.connections_counted)));
+  out.push_back(per_worker(s, "tidegate_accept_errors_total",
+                           "Accepts that failed even after libuv shed the fd limit (EMFILE)",
+                           MetricType::Counter, [](const Worker& w) { return w.accept_errors; }));
 }
 
 void message_families(const StatsSnapshot& s, std::vector<MetricFamily>& out) {

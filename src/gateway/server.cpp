@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,6 +58,41 @@ void poke(std::string host, uint16_t port) {
   close(fd);
 }
 
+// File descriptors kept for other than client sockets: listeners, epoll, eventfds, the
+// metrics server and its scrapes, logs.
+constexpr size_t kSpareFds = 64;
+// Connections over a limit that may be answered (503/429) at once; each holds a socket.
+constexpr size_t kRefusalSlots = 256;
+
+// Raises the soft open-file limit as far as `max_connections` needs (up to the hard
+// limit) and returns the connection limit to enforce: `max_connections`, or when that
+// is 0, as many as the limit allows. Warns when an explicit limit cannot be met: accept
+// then meets EMFILE first, which libuv survives by closing the newest connections.
+size_t plan_open_files(size_t max_connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return max_connections;
+  const rlim_t reserve = kSpareFds + kRefusalSlots;
+  rlim_t want = max_connections > 0 ? max_connections + reserve : rl.rlim_max;
+  if (want == RLIM_INFINITY || want > (rlim_t{1} << 20)) want = rlim_t{1} << 20;
+  if (rl.rlim_cur < want) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  size_t room = rl.rlim_cur > reserve ? static_cast<size_t>(rl.rlim_cur - reserve) : 1;
+  if (max_connections == 0) {
+    TG_LOG(kInfo, "connection limit %zu (open-file limit %lu)", room,
+           static_cast<unsigned long>(rl.rlim_cur));
+    return room;
+  }
+  if (max_connections > room)
+    TG_LOG(kWarn, "--max-connections %zu wants an open-file limit of %zu, but it is %lu and "
+           "cannot be raised: accept will meet EMFILE first and shed new connections "
+           "(raise ulimit -n)", max_connections, max_connections + static_cast<size_t>(reserve),
+           static_cast<unsigned long>(rl.rlim_cur));
+  return max_connections;
+}
+
 uint64_t epoch_now() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -80,15 +116,17 @@ Server::Server(Config config) : config_(std::move(config)) {
   batcher_ = std::make_unique<batcher::Batcher>(
       batcher::Batcher::Options{config_.workers, config_.zstd_level},
       std::make_unique<batcher::LocalSequencer>(), std::move(policy));
+  admission_ = std::make_unique<Admission>(plan_open_files(config_.max_connections),
+                                           config_.max_connections_per_ip, kRefusalSlots);
   uint64_t epoch = epoch_now();
   for (int i = 0; i < config_.workers; ++i) {
-    shards_.push_back(
-        std::make_unique<Shard>(i, config_, *batcher_, names_, next_client_id_, epoch));
+    shards_.push_back(std::make_unique<Shard>(i, config_, *batcher_, names_, *admission_,
+                                              next_client_id_, epoch));
     batcher_->add_sink(shards_.back().get());
   }
   std::vector<Shard*> shards;
   for (auto& s : shards_) shards.push_back(s.get());
-  stats_ = std::make_unique<GatewayStats>(std::move(shards), *batcher_);
+  stats_ = std::make_unique<GatewayStats>(std::move(shards), *batcher_, *admission_);
   for (auto& s : shards_) s->set_stats(stats_.get());
 }
 

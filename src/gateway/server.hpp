@@ -13,6 +13,7 @@ class Exposer;
 }
 
 #include "batcher/batcher.hpp"
+#include "gateway/admission.hpp"
 #include "gateway/config.hpp"
 #include "gateway/gateway_stats.hpp"
 #include "gateway/metrics.hpp"
@@ -53,6 +54,7 @@ class Server {
   Config config_;
   NameRegistry names_;
   std::atomic<uint64_t> next_client_id_{1};
+  std::unique_ptr<Admission> admission_;
   std::unique_ptr<batcher::Batcher> batcher_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<GatewayStats> stats_;

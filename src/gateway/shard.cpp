@@ -17,6 +17,8 @@ namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr uint64_t kBusySampleMs = 50;  // how often the loop's busy fraction is sampled
 constexpr unsigned kGaugeEvery = 20;    // busy samples per sample_gauges() (about 1 s)
+constexpr uint64_t kRefusalLogEveryMs = 10000;  // at most one log line this often for each
+                                                // of refusals and accept errors
 
 int64_t wall_ms() {
   timespec ts{};
@@ -44,11 +46,12 @@ size_t handshake_status_slot(int status) {
 }
 
 Shard::Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
-             std::atomic<uint64_t>& next_client_id, uint64_t epoch)
+             Admission& admission, std::atomic<uint64_t>& next_client_id, uint64_t epoch)
     : index_(index),
       config_(config),
       batcher_(batcher),
       names_(names),
+      admission_(admission),
       next_client_id_(next_client_id),
       epoch_(epoch),
       read_buf_(new char[kReadBufferBytes]),
@@ -201,12 +204,38 @@ void Shard::remove_connection(Connection* c) {
 void Shard::connection_cb(uv_stream_t* server, int status) {
   auto* self = static_cast<Shard*>(server->data);
   if (status < 0) {
-    TG_LOG(kWarn, "shard %d: accept: %s", self->index_, uv_strerror(status));
+    // libuv sheds EMFILE itself (it keeps a spare descriptor to accept and close the
+    // pending connections with); an error reaches us only when even that failed.
+    self->counters_.accept_errors.add();
+    uint64_t now = uv_now(&self->loop_);
+    if (self->accept_error_logged_ms_ == 0 ||
+        now - self->accept_error_logged_ms_ >= kRefusalLogEveryMs) {
+      self->accept_error_logged_ms_ = now;
+      TG_LOG(kWarn, "shard %d: accept: %s", self->index_, uv_strerror(status));
+    }
     return;
   }
   self->counters_.accepted.add();
   auto* c = new Connection(*self, self->next_client_id());
   c->accept(server);
+}
+
+void Shard::note_refused(Admission::Verdict verdict) {
+  bool full = verdict == Admission::Verdict::kServerFull;
+  (full ? counters_.refused_full : counters_.refused_addr).add();
+  ++refusals_unlogged_;
+  uint64_t now = uv_now(&loop_);
+  if (refusal_logged_ms_ != 0 && now - refusal_logged_ms_ < kRefusalLogEveryMs) return;
+  refusal_logged_ms_ = now;
+  if (full) {
+    TG_LOG(kWarn, "shard %d: refused %lu connection(s) since the last report: server full "
+           "(--max-connections %zu)", index_, refusals_unlogged_, admission_.max_total());
+  } else {
+    TG_LOG(kWarn, "shard %d: refused %lu connection(s) since the last report: a source address "
+           "is at --max-connections-per-ip %zu", index_, refusals_unlogged_,
+           admission_.max_per_addr());
+  }
+  refusals_unlogged_ = 0;
 }
 
 void Shard::stop_intake() {

@@ -22,6 +22,7 @@
 #include "batcher/room_log.hpp"
 #include "common/counter.hpp"
 #include "common/histogram.hpp"
+#include "gateway/admission.hpp"
 #include "gateway/config.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/names.hpp"
@@ -49,7 +50,7 @@ const char* reject_reason_name(RejectReason r);
 
 // The HTTP statuses a WebSocket handshake (or a malformed request) is refused with; any
 // other status is counted as the last slot, "other".
-inline constexpr int kHandshakeStatuses[] = {400, 405, 426, 431, 503};
+inline constexpr int kHandshakeStatuses[] = {400, 403, 405, 426, 429, 431, 503};
 inline constexpr size_t kHandshakeStatusSlots = std::size(kHandshakeStatuses) + 1;
 size_t handshake_status_slot(int status);
 
@@ -67,6 +68,9 @@ struct ShardCounters {
   Counter writes;      // completed socket writes (one per writev)
   Counter gaps;
   Counter closed[static_cast<int>(CloseReason::kCount)];
+  Counter refused_full;  // connections over --max-connections (answered 503 or dropped)
+  Counter refused_addr;  // connections over --max-connections-per-ip (429 or dropped)
+  Counter accept_errors;  // failed accepts libuv reported (e.g. EMFILE it could not shed)
   Gauge<int64_t> open;        // WebSocket clients now
   Gauge<double> busy;         // loop busy fraction over the last sampling interval
   PeakGauge lag_ns;           // batch built -> its write to a client completed, peak
@@ -81,7 +85,7 @@ struct ShardCounters {
 class Shard final : public batcher::BatchSink {
  public:
   Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
-        std::atomic<uint64_t>& next_client_id, uint64_t epoch);
+        Admission& admission, std::atomic<uint64_t>& next_client_id, uint64_t epoch);
   ~Shard() override;
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -114,6 +118,10 @@ class Shard final : public batcher::BatchSink {
   const Config& config() const { return config_; }
   batcher::Batcher& batcher() { return batcher_; }
   NameRegistry& names() { return names_; }
+  Admission& admission() { return admission_; }
+  // Counts a connection refused for being over a limit, and says so in the log at most
+  // every few seconds (a full server would otherwise log every attempt).
+  void note_refused(Admission::Verdict verdict);
   ShardCounters& counters() { return counters_; }
   // Every Shard's and the Batcher's numbers, for GET /stats; null until the Server set it
   // (before start()).
@@ -147,6 +155,7 @@ class Shard final : public batcher::BatchSink {
   const Config& config_;
   batcher::Batcher& batcher_;
   NameRegistry& names_;
+  Admission& admission_;
   std::atomic<uint64_t>& next_client_id_;
   uint64_t epoch_;
 
@@ -155,6 +164,9 @@ class Shard final : public batcher::BatchSink {
   uv_async_t async_{};
   uv_timer_t drain_timer_{};
   uv_timer_t busy_timer_{};
+  uint64_t refusal_logged_ms_ = 0;      // loop time of the last refusal log line
+  uint64_t refusals_unlogged_ = 0;      // refusals since then
+  uint64_t accept_error_logged_ms_ = 0;  // loop time of the last accept error log line
   uint64_t busy_idle_ns_ = 0;  // uv_metrics_idle_time at the last sample
   uint64_t busy_at_ns_ = 0;    // uv_hrtime at the last sample
   unsigned busy_ticks_ = 0;    // busy samples taken; every kGaugeEvery-th samples gauges

@@ -30,6 +30,9 @@ struct StatsSnapshot {
     uint64_t clients_behind = 0;
     uint64_t log_bytes = 0;
     double busy = 0;
+    uint64_t refused_full = 0;
+    uint64_t refused_addr = 0;
+    uint64_t accept_errors = 0;
     std::array<uint64_t, kCloseReasons> closed{};
     std::array<uint64_t, kRejectReasons> rejected{};
     std::array<uint64_t, kHandshakeStatusSlots> handshake_failed{};
@@ -37,6 +40,8 @@ struct StatsSnapshot {
 
   std::vector<Worker> workers;
   Histogram::Snapshot latency_ns;  // every Shard's, added up
+  uint64_t connection_limit = 0;     // --max-connections in force (0: none)
+  uint64_t connections_counted = 0;  // connections counted against it now (WebSocket or HTTP)
 
   // The Batcher's (see BatcherCounters).
   double window_ms = 0;

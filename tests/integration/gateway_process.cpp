@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,12 +20,17 @@ std::string gateway_binary() {
   return bin ? bin : "tidegate";
 }
 
-GatewayProcess::GatewayProcess(const std::string& binary, const std::vector<std::string>& args) {
+GatewayProcess::GatewayProcess(const std::string& binary, const std::vector<std::string>& args,
+                               int open_files) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
     dup2(fds[1], STDOUT_FILENO);
+    if (open_files > 0) {
+      rlimit rl{rlim_t(open_files), rlim_t(open_files)};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+    }
     // Metrics on a free port too: the default 127.0.0.1:9464 would collide between tests.
     std::vector<std::string> all = {binary, "--listen", "127.0.0.1:0", "--log-level", "warn",
                                     "--metrics-listen", "127.0.0.1:0"};

@@ -13,8 +13,10 @@ namespace tg::test {
 class GatewayProcess {
  public:
   // Starts `binary` with --listen 127.0.0.1:0 plus `args`, and waits (bounded) for its
-  // "listening" line. ok() tells whether it came up.
-  GatewayProcess(const std::string& binary, const std::vector<std::string>& args);
+  // "listening" line. ok() tells whether it came up. `open_files` > 0 sets the process's
+  // open-file limit, soft and hard, to that (so that it cannot raise it).
+  GatewayProcess(const std::string& binary, const std::vector<std::string>& args,
+                 int open_files = 0);
   ~GatewayProcess();  // SIGKILLs the process if it still runs
 
   bool ok() const { return port_ != 0; }

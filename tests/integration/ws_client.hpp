@@ -31,6 +31,9 @@ class WsClient {
   // HTTP status (101 on success, 0 when the connection failed).
   int connect(uint16_t port, const std::string& target, const std::string& subprotocol,
               int rcvbuf = 0);
+  // Connect from this local address (another loopback one, e.g. 127.0.0.2) rather than
+  // the one the kernel picks. Call before connect().
+  void set_source(const std::string& ip) { source_ = ip; }
   const std::string& response_head() const { return head_; }
 
   bool send_text(std::string_view text);
@@ -53,6 +56,7 @@ class WsClient {
   bool flush_writes(int timeout_ms);
 
   int fd_ = -1;
+  std::string source_;
   wslay_event_context_ptr ctx_ = nullptr;
   std::string head_;
   std::string early_;  // bytes that came with the 101 response

@@ -22,6 +22,9 @@ StatsSnapshot sample() {
   s.workers[1].closed[static_cast<size_t>(CloseReason::kSlow)] = 1;
   s.workers[0].handshake_failed[handshake_status_slot(426)] = 4;
   s.workers[0].handshake_failed[handshake_status_slot(418)] = 1;
+  s.workers[0].refused_addr = 2;
+  s.workers[1].refused_addr = 5;
+  s.connection_limit = 1000;
   s.window_ms = 5;
   Histogram h({1000000, 2000000});  // 1 ms, 2 ms in ns
   h.observe(500000);
@@ -49,6 +52,11 @@ TEST(MetricFamilies, ReasonsAndStatusesAreSummedOverWorkersAndAllPresent) {
   EXPECT_NE(text.find("tidegate_handshake_failures_total{status=\"426\"} 4\n"), std::string::npos);
   EXPECT_NE(text.find("tidegate_handshake_failures_total{status=\"other\"} 1\n"),
             std::string::npos);
+  EXPECT_NE(text.find("tidegate_connections_refused_total{reason=\"max_connections_per_ip\"} 7\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_connections_refused_total{reason=\"max_connections\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_connection_limit 1000\n"), std::string::npos);
 }
 
 TEST(MetricFamilies, HistogramsAreCumulativeInSecondsWithAnInfBucket) {
