@@ -212,6 +212,39 @@ class PythonClients(unittest.TestCase):
                 codes.append(e.code)
         return codes
 
+    def test_a_full_server_answers_503_and_a_place_frees_up(self):
+        gw = Gateway("--workers", "2", "--max-connections", "2")
+        try:
+            statuses, retry_after, got_in = asyncio.run(self._full(gw))
+        finally:
+            gw.stop()
+        self.assertEqual(statuses, [503, 503])
+        self.assertEqual(retry_after, "10")
+        self.assertTrue(got_in, "no client got in after one left")
+
+    async def _full(self, gw):
+        inside = [await connect(gw.url, ZSTD), await connect(gw.url, JSON)]
+        statuses, retry_after = [], None
+        for _ in range(2):
+            try:
+                ws = await websockets.connect(gw.url, subprotocols=[JSON])
+                await ws.close()
+                statuses.append(101)
+            except websockets.InvalidStatusCode as e:  # websockets 10: the legacy client
+                statuses.append(e.status_code)
+                retry_after = e.headers.get("Retry-After")
+        await inside[0].ws.close()
+        late = None
+        for _ in range(100):  # the gateway sees the close a moment later
+            try:
+                late = await connect(gw.url, ZSTD)
+                break
+            except websockets.InvalidStatusCode:
+                await asyncio.sleep(0.05)
+        for r in inside[1:] + ([late] if late else []):
+            await r.ws.close()
+        return statuses, retry_after, late is not None  # connect() checked its hello
+
 
 if __name__ == "__main__":
     unittest.main()
