@@ -64,8 +64,13 @@ TEST(Http, BadRequestsGetClearStatuses) {
   GatewayProcess gw(gateway_binary(), {"--workers", "1", "--max-header-bytes", "1024"});
   ASSERT_TRUE(gw.ok());
   EXPECT_EQ(status_line(exchange(gw.port(), "BLAH\r\n\r\n")), "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(status_line(exchange(gw.port(), "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")),
-            "HTTP/1.1 426 Upgrade Required");
+  std::string not_upgrade = exchange(gw.port(), "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_line(not_upgrade), "HTTP/1.1 426 Upgrade Required");
+  EXPECT_NE(not_upgrade.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << not_upgrade;
+  std::string post =
+      exchange(gw.port(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(status_line(post), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_NE(post.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << post;
   std::string wrong_version = exchange(
       gw.port(),
       "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
