@@ -37,6 +37,14 @@ std::unique_ptr<ChatClient> connect_when_room(uint16_t port) {
   return nullptr;
 }
 
+// Adds `n` connected JSON clients to `into`.
+void connect_n(uint16_t port, int n, std::vector<std::unique_ptr<ChatClient>>& into) {
+  for (int i = 0; i < n; ++i) {
+    into.push_back(std::make_unique<ChatClient>());
+    ASSERT_TRUE(into.back()->connect(port, "", false)) << into.back()->error();
+  }
+}
+
 // Everyone in `clients` gets the message `from` sends.
 void expect_all_receive(std::vector<std::unique_ptr<ChatClient>>& clients, ChatClient& from,
                         const std::string& text) {
@@ -58,10 +66,7 @@ TEST(Limits, OverMaxConnectionsIs503AndAPlaceFreesUp) {
   GatewayProcess gw(gateway_binary(), {"--workers", "2", "--max-connections", "3"});
   ASSERT_TRUE(gw.ok());
   std::vector<std::unique_ptr<ChatClient>> in;
-  for (int i = 0; i < 3; ++i) {
-    in.push_back(std::make_unique<ChatClient>());
-    ASSERT_TRUE(in.back()->connect(gw.port(), "", false)) << in.back()->error();
-  }
+  ASSERT_NO_FATAL_FAILURE(connect_n(gw.port(), 3, in));
   std::string head;
   EXPECT_EQ(try_upgrade(gw.port(), "", &head), 503);
   EXPECT_NE(head.find("Retry-After:"), std::string::npos) << head;
@@ -84,10 +89,7 @@ TEST(Limits, OverMaxConnectionsPerIpIs429OtherAddressesAreServed) {
   GatewayProcess gw(gateway_binary(), {"--workers", "2", "--max-connections-per-ip", "2"});
   ASSERT_TRUE(gw.ok());
   std::vector<std::unique_ptr<ChatClient>> in;
-  for (int i = 0; i < 2; ++i) {
-    in.push_back(std::make_unique<ChatClient>());
-    ASSERT_TRUE(in.back()->connect(gw.port(), "", false));
-  }
+  ASSERT_NO_FATAL_FAILURE(connect_n(gw.port(), 2, in));
   std::string head;
   EXPECT_EQ(try_upgrade(gw.port(), "127.0.0.1", &head), 429);
   EXPECT_NE(head.find("Retry-After:"), std::string::npos) << head;
