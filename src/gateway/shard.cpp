@@ -17,8 +17,15 @@ namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr uint64_t kBusySampleMs = 50;  // how often the loop's busy fraction is sampled
 constexpr unsigned kGaugeEvery = 20;    // busy samples per sample_gauges() (about 1 s)
-constexpr uint64_t kRefusalLogEveryMs = 10000;  // at most one log line this often for each
-                                                // of refusals and accept errors
+constexpr uint64_t kRefusalLogEveryMs = 10000;  // refusals, accept errors: one line per
+
+// True when a throttled log line is due (the first time, then once per
+// kRefusalLogEveryMs of loop time `now`), and records it as written.
+bool log_due(uint64_t& last_ms, uint64_t now) {
+  if (last_ms != 0 && now - last_ms < kRefusalLogEveryMs) return false;
+  last_ms = now;
+  return true;
+}
 
 int64_t wall_ms() {
   timespec ts{};
@@ -207,12 +214,8 @@ void Shard::connection_cb(uv_stream_t* server, int status) {
     // libuv sheds EMFILE itself (it keeps a spare descriptor to accept and close the
     // pending connections with); an error reaches us only when even that failed.
     self->counters_.accept_errors.add();
-    uint64_t now = uv_now(&self->loop_);
-    if (self->accept_error_logged_ms_ == 0 ||
-        now - self->accept_error_logged_ms_ >= kRefusalLogEveryMs) {
-      self->accept_error_logged_ms_ = now;
+    if (log_due(self->accept_error_logged_ms_, uv_now(&self->loop_)))
       TG_LOG(kWarn, "shard %d: accept: %s", self->index_, uv_strerror(status));
-    }
     return;
   }
   self->counters_.accepted.add();
@@ -224,9 +227,7 @@ void Shard::note_refused(Admission::Verdict verdict) {
   bool full = verdict == Admission::Verdict::kServerFull;
   (full ? counters_.refused_full : counters_.refused_addr).add();
   ++refusals_unlogged_;
-  uint64_t now = uv_now(&loop_);
-  if (refusal_logged_ms_ != 0 && now - refusal_logged_ms_ < kRefusalLogEveryMs) return;
-  refusal_logged_ms_ = now;
+  if (!log_due(refusal_logged_ms_, uv_now(&loop_))) return;
   if (full) {
     TG_LOG(kWarn, "shard %d: refused %lu connection(s) since the last report: server full "
            "(--max-connections %zu)", index_, refusals_unlogged_, admission_.max_total());

@@ -42,7 +42,6 @@ size_t FrameHeaderCheck::scan(const uint8_t* data, size_t len) {
         return header_at;
       }
       length_ = (length_ << 8) | b;
-      ++have_;
       --ext_left_;
     }
     if (ext_left_ == 0) {  // header complete but for the mask key

@@ -3,12 +3,20 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "ws_client.hpp"
 
 namespace tg::test {
+
+// `n` random letters: chat text that compresses poorly, so logs fill with real bytes.
+inline std::string noise(std::mt19937& rng, size_t n) {
+  std::string s(n, 'a');
+  for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
 
 struct ChatEvent {
   uint64_t seq;

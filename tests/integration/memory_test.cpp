@@ -25,13 +25,6 @@ long proc_status_kib(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// Random letters compress poorly, so the log fills with real bytes.
-std::string noise(std::mt19937& rng, size_t n) {
-  std::string s(n, 'a');
-  for (char& c : s) c = static_cast<char>('a' + rng() % 26);
-  return s;
-}
-
 }  // namespace
 
 TEST(Memory, ANeverReadingClientCostsBoundedMemory) {

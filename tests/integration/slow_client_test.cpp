@@ -24,13 +24,6 @@ std::vector<std::string> slow_args(const char* policy) {
           "--socket-sndbuf", "4096", "--slow-policy", policy, "--slow-close-grace-ms", "120000", "--rate-limit", "0"};
 }
 
-// Random letters compress poorly, so the log fills with real bytes.
-std::string noise(std::mt19937& rng, size_t n) {
-  std::string s(n, 'a');
-  for (char& c : s) c = static_cast<char>('a' + rng() % 26);
-  return s;
-}
-
 // Sends kMessages from one client while kReaders others read them all; returns the
 // readers for checking. The sender stays within kLead messages of the slowest reader,
 // so the readers are well-behaved by construction (the log holds far more than that),
