@@ -4,10 +4,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <time.h>
-
 #include <cstdlib>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 #include "pool/ws_frame.hpp"
 
@@ -23,12 +22,6 @@ struct StringSink {
   void Put(char c) { s->push_back(c); }
   void Flush() {}
 };
-
-uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -93,7 +86,7 @@ Batch BatchEncoder::encode(std::string_view room, const Sequencer::Assigned& ass
   b.zstd = pool::make_ws_frame(pool::WsOpcode::kBinary, compressed_);
   if (with_json) b.json = pool::make_ws_frame(pool::WsOpcode::kText, json_);
   b.raw_bytes = json_.size();
-  b.built_ns = now_ns();
+  b.built_ns = mono_ns();
   return b;
 }
 

@@ -1,23 +1,14 @@
 // batcher.cpp -- the Batcher thread: wake-ups, the window timer, and each flush.
 #include "batcher/batcher.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/result.hpp"
 
 namespace tg::batcher {
-
-namespace {
-uint64_t mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-}  // namespace
 
 Batcher::Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
                  std::unique_ptr<WindowPolicy> policy)

@@ -5,9 +5,9 @@
 
 #include "common/log.hpp"
 #include "gateway/assets.hpp"
-#include "gateway/gateway_stats.hpp"
-#include "gateway/http_response.hpp"
-#include "gateway/notice.hpp"
+#include "metrics/gateway_stats.hpp"
+#include "http/response.hpp"
+#include "protocol/notice.hpp"
 #include "gateway/shard.hpp"
 
 namespace tg::gateway {
@@ -34,24 +34,6 @@ std::string peer_name(const sockaddr_storage& ss) {
 }
 }  // namespace
 
-const char* close_reason_name(CloseReason r) {
-  switch (r) {
-    case CloseReason::kClient: return "client";
-    case CloseReason::kHttpDone: return "http_done";
-    case CloseReason::kHandshakeTimeout: return "handshake_timeout";
-    case CloseReason::kHttpError: return "http_error";
-    case CloseReason::kProtocol: return "protocol_error";
-    case CloseReason::kSlow: return "slow";
-    case CloseReason::kShutdown: return "shutdown";
-    case CloseReason::kIoError: return "io_error";
-    case CloseReason::kTooBig: return "too_big";
-    case CloseReason::kRateLimit: return "rate_limit";
-    case CloseReason::kIdle: return "idle";
-    case CloseReason::kOverLimit: return "over_limit";
-    case CloseReason::kCount: break;
-  }
-  return "unknown";
-}
 
 Connection::Connection(Shard& shard, uint64_t id)
     : shard_(shard),
@@ -88,7 +70,7 @@ void Connection::accept(uv_stream_t* listener) {
     return;
   }
   opened_ms_ = uv_now(shard_.loop());
-  http_ = std::make_unique<HttpRequestParser>(shard_.config().max_header_bytes);
+  http_ = std::make_unique<http::HttpRequestParser>(shard_.config().max_header_bytes);
   uv_timer_start(&timer_, timer_cb, shard_.config().handshake_timeout_ms, 0);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), alloc_cb, read_cb);
 }
@@ -155,29 +137,29 @@ CloseReason Connection::reason_for_close_sent() const {
 void Connection::on_http(const char* data, size_t len) {
   size_t used = 0;
   auto st = http_->feed(data, len, &used);
-  if (st == HttpRequestParser::State::kIncomplete) return;
-  if (st == HttpRequestParser::State::kError) {
+  if (st == http::HttpRequestParser::State::kIncomplete) return;
+  if (st == http::HttpRequestParser::State::kError) {
     close_reason_ = CloseReason::kHttpError;
-    shard_.counters().handshake_failed[handshake_status_slot(http_->error_status())].add();
-    respond_and_close(http_error(http_->error_status()));
+    shard_.counters().handshake_failed[ws::handshake_status_slot(http_->error_status())].add();
+    respond_and_close(http::http_error(http_->error_status()));
     return;
   }
   auto parser = std::move(http_);  // the request head is complete: free the parser after
   route(parser->request(), data + used, len - used);
 }
 
-void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len) {
+void Connection::route(const http::HttpRequest& req, const char* rest, size_t rest_len) {
   close_reason_ = CloseReason::kHttpDone;
   if (ticket_.verdict != Admission::Verdict::kAdmit && req.path != "/healthz") {
     refuse_over_limit(req);  // /healthz still answers: the process is alive, only full
     return;
   }
   if (req.path == "/ws") {
-    Handshake hs = evaluate_handshake(req, shard_.config().allowed_origins);
-    if (hs.status == 101 && !shard_.accepting()) hs.response = http_error(503), hs.status = 503;
+    protocol::Handshake hs = protocol::evaluate_handshake(req, shard_.config().allowed_origins);
+    if (hs.status == 101 && !shard_.accepting()) hs.response = http::http_error(503), hs.status = 503;
     if (hs.status != 101) {
       close_reason_ = CloseReason::kHttpError;
-      shard_.counters().handshake_failed[handshake_status_slot(hs.status)].add();
+      shard_.counters().handshake_failed[ws::handshake_status_slot(hs.status)].add();
       TG_LOG(kDebug, "conn %lu: upgrade refused with %d", id_, hs.status);
       respond_and_close(std::move(hs.response));
       return;
@@ -187,34 +169,34 @@ void Connection::route(const HttpRequest& req, const char* rest, size_t rest_len
   }
   bool head = req.method == "HEAD";
   if (req.method != "GET" && !head) {
-    respond_and_close(http_error(405, "Allow: GET, HEAD\r\n"));
+    respond_and_close(http::http_error(405, "Allow: GET, HEAD\r\n"));
   } else if (req.path == "/healthz") {
-    respond_and_close(http_response(200, "text/plain", "ok\n", {}, !head));
+    respond_and_close(http::http_response(200, "text/plain", "ok\n", {}, !head));
   } else if (req.path == "/readyz") {
     bool ready = shard_.accepting();
-    respond_and_close(http_response(ready ? 200 : 503, "text/plain",
+    respond_and_close(http::http_response(ready ? 200 : 503, "text/plain",
                                     ready ? "ready\n" : "shutting down\n", {}, !head));
   } else if (req.path == "/stats" && shard_.stats()) {
-    respond_and_close(http_response(200, "application/json", shard_.stats()->stats_body(),
+    respond_and_close(http::http_response(200, "application/json", shard_.stats()->stats_body(),
                                     "Cache-Control: no-store\r\n", !head));
   } else if (const Asset* a = find_asset(req.path)) {
-    respond_and_close(http_response(200, a->content_type, {a->data, a->size}, {}, !head));
+    respond_and_close(http::http_response(200, a->content_type, {a->data, a->size}, {}, !head));
   } else {
-    respond_and_close(http_error(404));
+    respond_and_close(http::http_error(404));
   }
 }
 
-void Connection::refuse_over_limit(const HttpRequest& req) {
+void Connection::refuse_over_limit(const http::HttpRequest& req) {
   // 503: the server as a whole is full. 429: this address has too many connections
   // (RFC 6585 4). Either way, try again later.
   bool full = ticket_.verdict == Admission::Verdict::kServerFull;
   int status = full ? 503 : 429;
   shard_.note_refused(ticket_.verdict);
   close_reason_ = CloseReason::kOverLimit;
-  if (req.path == "/ws") shard_.counters().handshake_failed[handshake_status_slot(status)].add();
+  if (req.path == "/ws") shard_.counters().handshake_failed[ws::handshake_status_slot(status)].add();
   std::string body = full ? "server full: too many connections, try again later\n"
                           : "too many connections from your address, try again later\n";
-  respond_and_close(http_response(status, "text/plain; charset=utf-8", body,
+  respond_and_close(http::http_response(status, "text/plain; charset=utf-8", body,
                                   "Retry-After: 10\r\n", req.method != "HEAD"));
 }
 
@@ -304,9 +286,9 @@ void Connection::abort(CloseReason why) {
   state_ = State::kDead;
   shard_.admission().release(addr_, ticket_);
   ticket_ = {};
-  shard_.counters().closed[static_cast<int>(why)].add();
+  shard_.counters().closed[slot(why)].add();
   if (why == CloseReason::kTooBig)  // the message that was too big is a rejected one too
-    shard_.counters().rejected[static_cast<int>(RejectReason::kTooBig)].add();
+    shard_.counters().rejected[slot(metrics::RejectReason::kTooBig)].add();
   if (was_ws) {
     TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(),
            close_reason_name(why), (uv_now(shard_.loop()) - opened_ms_) / 1000.0);

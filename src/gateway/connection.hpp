@@ -11,18 +11,22 @@
 #include <string>
 #include <vector>
 
-#include "batcher/room_log.hpp"
+#include "gateway/room_log.hpp"
 #include "gateway/admission.hpp"
-#include "gateway/handshake.hpp"
-#include "gateway/http_request.hpp"
 #include "gateway/rate_limiter.hpp"
-#include "gateway/ws_session.hpp"
+#include "http/request.hpp"
+#include "metrics/shard_counters.hpp"
+#include "protocol/upgrade.hpp"
+#include "ws/session.hpp"
+
+namespace tg::protocol {
+struct ClientCommand;
+}
 
 namespace tg::gateway {
 
 class Shard;
 struct RoomState;
-struct ClientCommand;
 
 // Where a client stands in one room: the next batch to send it and the seq of the next
 // message it expects (a batch starting later means the messages between are lost).
@@ -32,18 +36,9 @@ struct Cursor {
   uint64_t next_msg;
 };
 
-// Why a connection ended; the Shard counts them.
-enum class CloseReason : uint8_t {
-  kClient, kHttpDone, kHandshakeTimeout, kHttpError, kProtocol, kSlow, kShutdown, kIoError,
-  kTooBig,    // sent close 1009
-  kRateLimit, // flooding: over --rate-limit for seconds on end (close 1008)
-  kIdle,      // no answer to a ping after --idle-timeout-s of silence (close 1001)
-  kOverLimit, // over --max-connections or --max-connections-per-ip (503/429, or dropped)
-  kCount
-};
-const char* close_reason_name(CloseReason r);
+using metrics::CloseReason;
 
-class Connection final : public WsSession::Handler {
+class Connection final : public ws::WsSession::Handler {
  public:
   Connection(Shard& shard, uint64_t id);
   Connection(const Connection&) = delete;
@@ -83,10 +78,10 @@ class Connection final : public WsSession::Handler {
 
   void on_read(const char* data, size_t len);
   void on_http(const char* data, size_t len);
-  void route(const HttpRequest& req, const char* rest, size_t rest_len);
-  void upgrade(Handshake& hs, const char* rest, size_t rest_len);
+  void route(const http::HttpRequest& req, const char* rest, size_t rest_len);
+  void upgrade(protocol::Handshake& hs, const char* rest, size_t rest_len);
   void respond_and_close(std::string response);
-  void refuse_over_limit(const HttpRequest& req);
+  void refuse_over_limit(const http::HttpRequest& req);
   void on_written(int status);
   void close_slow();
   void on_idle_timer();
@@ -95,7 +90,7 @@ class Connection final : public WsSession::Handler {
   void linger();
 
   void on_ws_text(std::string_view payload) override;
-  void handle_msg(ClientCommand& cmd);
+  void handle_msg(protocol::ClientCommand& cmd);
   void handle_name(const std::string& name);
   void join_room(const std::string& room, std::optional<uint64_t> since, bool notify);
   void leave_room(size_t index, bool notify);
@@ -118,10 +113,10 @@ class Connection final : public WsSession::Handler {
   AddrKey addr_{};             // what the per-address limit counts
   Admission::Ticket ticket_;   // what Admission counted for us; given back in abort()
 
-  std::unique_ptr<HttpRequestParser> http_;  // freed once the request is parsed
-  std::unique_ptr<WsSession> ws_;
+  std::unique_ptr<http::HttpRequestParser> http_;  // freed once the request is parsed
+  std::unique_ptr<ws::WsSession> ws_;
   RateLimiter limiter_;
-  Subprotocol proto_ = Subprotocol::kJson;
+  protocol::Subprotocol proto_ = protocol::Subprotocol::kJson;
   std::string name_;
   std::vector<Cursor> cursors_;
   size_t current_ = 0;  // index in cursors_ of the room plain messages go to
@@ -139,7 +134,7 @@ class Connection final : public WsSession::Handler {
     uv_write_t req{};
     std::string head;  // ctrl_ bytes and gap notices, written first
     std::string tail;  // a close frame, written last
-    std::vector<batcher::EntryPin> pins;
+    std::vector<EntryPin> pins;
     std::vector<uv_buf_t> bufs;
     uint64_t msgs = 0;
     bool busy = false;

@@ -4,10 +4,10 @@
 
 #include "batcher/inbound.hpp"
 #include "common/log.hpp"
-#include "gateway/client_command.hpp"
+#include "protocol/client_command.hpp"
 #include "gateway/connection.hpp"
-#include "gateway/names.hpp"
-#include "gateway/notice.hpp"
+#include "protocol/names.hpp"
+#include "protocol/notice.hpp"
 #include "gateway/shard.hpp"
 
 namespace tg::gateway {
@@ -18,15 +18,15 @@ constexpr const char* kBadNameReason =
     "and may not start with guest-";
 }  // namespace
 
-void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
+void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_len) {
   uv_timer_stop(&timer_);
   last_heard_ms_ = uv_now(shard_.loop());
   if (shard_.config().idle_timeout_s > 0)
     uv_timer_start(&timer_, timer_cb, uint64_t{shard_.config().idle_timeout_s} * 1000, 0);
   state_ = State::kOpen;
   proto_ = hs.proto;
-  if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_add(1);
-  ws_ = std::make_unique<WsSession>(*this, shard_.config().max_message_bytes);
+  if (proto_ == protocol::Subprotocol::kJson) shard_.batcher().json_clients().fetch_add(1);
+  ws_ = std::make_unique<ws::WsSession>(*this, shard_.config().max_message_bytes);
   ShardCounters& counters = shard_.counters();
   counters.upgraded.add();
   counters.open.set(counters.open.get() + 1);
@@ -34,7 +34,7 @@ void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
 
   // The name comes first so the join event carries it.
   bool name_refused = false;
-  if (!hs.name.empty() && valid_name(hs.name) && shard_.names().claim(hs.name)) {
+  if (!hs.name.empty() && protocol::valid_name(hs.name) && shard_.names().claim(hs.name)) {
     name_ = hs.name;
   } else {
     name_refused = !hs.name.empty();
@@ -48,15 +48,15 @@ void Connection::upgrade(Handshake& hs, const char* rest, size_t rest_len) {
   // `since` beyond the room's last message means nothing is owed: live from now).
   uint64_t last = room.log.last_msg_seq();
   uint64_t start = hs.since ? std::min(*hs.since, last) : last;
-  append_hello(ctrl_, {id_, name_, hs.room, start, shard_.batcher().window_ms(),
-                       proto_ == Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
+  protocol::append_hello(ctrl_, {id_, name_, hs.room, start, shard_.batcher().window_ms(),
+                       proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
   if (name_refused) {
-    bool taken = valid_name(hs.name);
-    append_error(ctrl_, taken ? "name_taken" : "bad_name", taken ? "that name is taken" : kBadNameReason);
+    bool taken = protocol::valid_name(hs.name);
+    protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name", taken ? "that name is taken" : kBadNameReason);
   }
   join_room(hs.room, hs.since, false);
   TG_LOG(kInfo, "conn %lu %s open from %s proto=%s room=%s", id_, name_.c_str(), peer_.c_str(),
-         proto_ == Subprotocol::kZstd ? "zstd" : "json", hs.room.c_str());
+         proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", hs.room.c_str());
   if (rest_len > 0) {
     on_read(rest, rest_len);  // frames that arrived with the request
     if (state_ == State::kDead) return;
@@ -69,57 +69,57 @@ void Connection::on_ws_text(std::string_view payload) {
     case RateLimiter::Verdict::kAllow:
       break;
     case RateLimiter::Verdict::kRefuseAndNotify:
-      append_error(ctrl_, "rate_limited", "too many messages: slow down (dropped)");
+      protocol::append_error(ctrl_, "rate_limited", "too many messages: slow down (dropped)");
       [[fallthrough]];
     case RateLimiter::Verdict::kRefuse:
-      shard_.counters().rejected[static_cast<int>(RejectReason::kRateLimit)].add();
+      shard_.counters().rejected[slot(metrics::RejectReason::kRateLimit)].add();
       return;
     case RateLimiter::Verdict::kClose:  // over the limit for seconds on end: flooding
-      shard_.counters().rejected[static_cast<int>(RejectReason::kRateLimit)].add();
+      shard_.counters().rejected[slot(metrics::RejectReason::kRateLimit)].add();
       ws_->fail(1008, "flooding: over the message rate limit");
       return;
   }
-  ClientCommand cmd = parse_client_command(payload);
+  protocol::ClientCommand cmd = protocol::parse_client_command(payload);
   switch (cmd.kind) {
-    case CommandKind::kMsg: handle_msg(cmd); break;
-    case CommandKind::kJoin:
-      if (!valid_room(cmd.room)) {
-        append_error(ctrl_, "bad_room", "room names are 1-64 of A-Z a-z 0-9 _ - .");
+    case protocol::CommandKind::kMsg: handle_msg(cmd); break;
+    case protocol::CommandKind::kJoin:
+      if (!protocol::valid_room(cmd.room)) {
+        protocol::append_error(ctrl_, "bad_room", "room names are 1-64 of A-Z a-z 0-9 _ - .");
       } else {
         join_room(cmd.room, cmd.since, true);
       }
       break;
-    case CommandKind::kLeave: {
+    case protocol::CommandKind::kLeave: {
       Cursor* c = cursor_for(cmd.room);
       if (!c) {
-        append_error(ctrl_, "not_joined", "not in that room");
+        protocol::append_error(ctrl_, "not_joined", "not in that room");
       } else {
         leave_room(static_cast<size_t>(c - cursors_.data()), true);
       }
       break;
     }
-    case CommandKind::kName: handle_name(cmd.name); break;
-    case CommandKind::kPing:
-      append_pong(ctrl_, cmd.ping_id, shard_.batcher().window_ms());
+    case protocol::CommandKind::kName: handle_name(cmd.name); break;
+    case protocol::CommandKind::kPing:
+      protocol::append_pong(ctrl_, cmd.ping_id, shard_.batcher().window_ms());
       break;
-    case CommandKind::kInvalid:
-      append_error(ctrl_, "bad_request", cmd.error);
-      shard_.counters().rejected[static_cast<int>(RejectReason::kBadRequest)].add();
+    case protocol::CommandKind::kInvalid:
+      protocol::append_error(ctrl_, "bad_request", cmd.error);
+      shard_.counters().rejected[slot(metrics::RejectReason::kBadRequest)].add();
       break;
   }
 }
 
-void Connection::handle_msg(ClientCommand& cmd) {
+void Connection::handle_msg(protocol::ClientCommand& cmd) {
   Cursor* c = cmd.room.empty() ? (cursors_.empty() ? nullptr : &cursors_[current_])
                                : cursor_for(cmd.room);
   if (!c) {
-    append_error(ctrl_, "not_joined", "join the room before sending to it");
-    shard_.counters().rejected[static_cast<int>(RejectReason::kNotJoined)].add();
+    protocol::append_error(ctrl_, "not_joined", "join the room before sending to it");
+    shard_.counters().rejected[slot(metrics::RejectReason::kNotJoined)].add();
     return;
   }
   if (!shard_.accepting()) {
-    append_error(ctrl_, "shutting_down", "the server is shutting down; message not sent");
-    shard_.counters().rejected[static_cast<int>(RejectReason::kShuttingDown)].add();
+    protocol::append_error(ctrl_, "shutting_down", "the server is shutting down; message not sent");
+    shard_.counters().rejected[slot(metrics::RejectReason::kShuttingDown)].add();
     return;
   }
   batcher::Inbound e;
@@ -134,15 +134,15 @@ void Connection::handle_msg(ClientCommand& cmd) {
 
 void Connection::handle_name(const std::string& name) {
   if (name == name_) {
-    append_named(ctrl_, name_);
+    protocol::append_named(ctrl_, name_);
     return;
   }
-  if (!valid_name(name)) {
-    append_error(ctrl_, "bad_name", kBadNameReason);
+  if (!protocol::valid_name(name)) {
+    protocol::append_error(ctrl_, "bad_name", kBadNameReason);
     return;
   }
   if (!shard_.names().rename(name_, name)) {
-    append_error(ctrl_, "name_taken", "that name is taken");
+    protocol::append_error(ctrl_, "name_taken", "that name is taken");
     return;
   }
   for (const Cursor& c : cursors_) {
@@ -154,7 +154,7 @@ void Connection::handle_name(const std::string& name) {
     shard_.submit(std::move(e));
   }
   name_ = name;
-  append_named(ctrl_, name_);
+  protocol::append_named(ctrl_, name_);
 }
 
 Cursor* Connection::cursor_for(const std::string& room) {
@@ -167,28 +167,28 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
                            bool notify) {
   if (Cursor* existing = cursor_for(name)) {
     current_ = static_cast<size_t>(existing - cursors_.data());
-    if (notify) append_joined(ctrl_, name, existing->next_msg - 1);
+    if (notify) protocol::append_joined(ctrl_, name, existing->next_msg - 1);
     return;
   }
   if (cursors_.size() >= shard_.config().max_rooms_per_client) {
-    append_error(ctrl_, "too_many_rooms", "leave a room before joining another");
+    protocol::append_error(ctrl_, "too_many_rooms", "leave a room before joining another");
     return;
   }
   RoomState& room = shard_.room(name);
-  const batcher::RoomLog& log = room.log;
+  const RoomLog& log = room.log;
   Cursor c{&room, log.next_seq(), log.last_msg_seq() + 1};
   if (since && *since < log.last_msg_seq()) {
     c.next_batch = log.batch_after_msg(*since);
     c.next_msg = *since + 1;
     uint64_t first_held = log.at(c.next_batch)->batch.first_msg;
     if (first_held > c.next_msg) {  // part of what was asked for is gone: say so now
-      append_gap(ctrl_, name, c.next_msg, first_held - 1);
+      protocol::append_gap(ctrl_, name, c.next_msg, first_held - 1);
       shard_.counters().gaps.add();
       shard_.counters().skipped_msgs.add(first_held - c.next_msg);
       c.next_msg = first_held;
     }
   }
-  if (notify) append_joined(ctrl_, name, c.next_msg - 1);
+  if (notify) protocol::append_joined(ctrl_, name, c.next_msg - 1);
   cursors_.push_back(c);
   current_ = cursors_.size() - 1;
   room.members.push_back(this);
@@ -212,7 +212,7 @@ void Connection::leave_room(size_t index, bool notify) {
   }
   cursors_.erase(cursors_.begin() + static_cast<ptrdiff_t>(index));
   if (current_ >= cursors_.size()) current_ = cursors_.empty() ? 0 : cursors_.size() - 1;
-  if (notify) append_left(ctrl_, room->name);
+  if (notify) protocol::append_left(ctrl_, room->name);
 
   batcher::Inbound e;
   e.kind = batcher::InboundKind::kLeave;
@@ -226,7 +226,7 @@ void Connection::detach() {
   if (!ws_) return;
   while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
   shard_.names().release(name_);
-  if (proto_ == Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);
+  if (proto_ == protocol::Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);
   shard_.counters().open.set(shard_.counters().open.get() - 1);
 }
 

@@ -1,10 +1,11 @@
 // connection_writes.cpp -- the write path: one write in flight per connection, built
 // from queued notices and the shared batch frames the cursors point at. The frames are
 // the Shard's log entries themselves (pinned until the write completes), never copies.
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "gateway/connection.hpp"
-#include "gateway/notice.hpp"
 #include "gateway/shard.hpp"
+#include "protocol/notice.hpp"
 
 namespace tg::gateway {
 
@@ -83,22 +84,22 @@ bool Connection::fell_off_log() const {
 // Adds the frames due from one cursor, up to the in-flight budget. Returns false when
 // the client fell off the log under --slow-policy close (and is now closed).
 bool Connection::add_frames(Cursor& c, size_t& bytes) {
-  batcher::RoomLog& log = c.room->log;
+  RoomLog& log = c.room->log;
   const size_t budget = shard_.config().client_inflight;
   if (log.evicted(c.next_batch)) {
     // Its next batch was evicted while it was behind; under
     // --slow-policy close pump() has closed it before we get here.
     uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
-    append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
+    protocol::append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
     shard_.counters().gaps.add();
     shard_.counters().skipped_msgs.add(first_held - c.next_msg);
     c.next_batch = log.first_seq();
     c.next_msg = first_held;
   }
   while (c.next_batch < log.next_seq() && bytes < budget && out_.bufs.size() < kMaxBufs) {
-    batcher::LogEntry* e = log.at(c.next_batch);
+    LogEntry* e = log.at(c.next_batch);
     const pool::SharedFrame& f =
-        proto_ == Subprotocol::kZstd ? e->batch.zstd : shard_.json_frame(*c.room, *e);
+        proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd : shard_.json_frame(*c.room, *e);
     out_.bufs.push_back(buf_of(f.data(), f.size()));
     out_.pins.emplace_back(e);
     out_.msgs += e->batch.msg_count();
@@ -127,7 +128,7 @@ void Connection::on_written(int status) {
     abort(CloseReason::kIoError);
     return;
   }
-  uint64_t now = uv_hrtime();
+  uint64_t now = mono_ns();
   if (newest_built_ns != 0) shard_.counters().lag_ns.offer(now - newest_built_ns);
   count_write(written, oldest_recv_ns == 0 ? 0 : now - oldest_recv_ns);
   if (close_after_write_ && ctrl_.empty()) {

@@ -124,9 +124,12 @@ Server::Server(Config config) : config_(std::move(config)) {
                                               next_client_id_, epoch));
     batcher_->add_sink(shards_.back().get());
   }
-  std::vector<Shard*> shards;
-  for (auto& s : shards_) shards.push_back(s.get());
-  stats_ = std::make_unique<GatewayStats>(std::move(shards), *batcher_, *admission_);
+  std::vector<const metrics::ShardCounters*> counters;
+  for (auto& s : shards_) counters.push_back(&s->counters());
+  const Admission& admission = *admission_;
+  stats_ = std::make_unique<metrics::GatewayStats>(std::move(counters), *batcher_, [&admission] {
+    return metrics::ConnectionCount{admission.max_total(), admission.open()};
+  });
   for (auto& s : shards_) s->set_stats(stats_.get());
 }
 
@@ -172,7 +175,7 @@ void Server::start_metrics() {
     throw std::runtime_error("cannot serve metrics on " + addr + " (--metrics-listen): " +
                              e.what());
   }
-  collector_ = std::make_shared<MetricsCollector>(*stats_);
+  collector_ = std::make_shared<metrics::MetricsCollector>(*stats_);
   exposer_->RegisterCollectable(collector_);
   auto ports = exposer_->GetListeningPorts();
   metrics_port_ = ports.empty() ? 0 : static_cast<uint16_t>(ports.front());

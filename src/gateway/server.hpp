@@ -15,9 +15,9 @@ class Exposer;
 #include "batcher/batcher.hpp"
 #include "gateway/admission.hpp"
 #include "gateway/config.hpp"
-#include "gateway/gateway_stats.hpp"
-#include "gateway/metrics.hpp"
-#include "gateway/names.hpp"
+#include "metrics/gateway_stats.hpp"
+#include "metrics/prometheus.hpp"
+#include "gateway/name_registry.hpp"
 #include "gateway/shard.hpp"
 
 namespace tg::gateway {
@@ -57,8 +57,8 @@ class Server {
   std::unique_ptr<Admission> admission_;
   std::unique_ptr<batcher::Batcher> batcher_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::unique_ptr<GatewayStats> stats_;
-  std::shared_ptr<MetricsCollector> collector_;
+  std::unique_ptr<metrics::GatewayStats> stats_;
+  std::shared_ptr<metrics::MetricsCollector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // after collector_: stops first
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "batcher/batch_encoder.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "pool/ws_frame.hpp"
 
@@ -33,24 +34,6 @@ int64_t wall_ms() {
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 }  // namespace
-
-const char* reject_reason_name(RejectReason r) {
-  switch (r) {
-    case RejectReason::kBadRequest: return "bad_request";
-    case RejectReason::kNotJoined: return "not_joined";
-    case RejectReason::kShuttingDown: return "shutting_down";
-    case RejectReason::kTooBig: return "too_big";
-    case RejectReason::kRateLimit: return "rate_limit";
-    case RejectReason::kCount: break;
-  }
-  return "unknown";
-}
-
-size_t handshake_status_slot(int status) {
-  for (size_t i = 0; i < std::size(kHandshakeStatuses); ++i)
-    if (kHandshakeStatuses[i] == status) return i;
-  return kHandshakeStatusSlots - 1;
-}
 
 Shard::Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
              Admission& admission, std::atomic<uint64_t>& next_client_id, uint64_t epoch)
@@ -82,7 +65,7 @@ void Shard::open(int listen_fd) {
   if (rv == 0) rv = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, connection_cb);
   if (rv != 0) throw std::runtime_error(std::string("shard: listen: ") + uv_strerror(rv));
   accepting_ = true;
-  busy_at_ns_ = uv_hrtime();
+  busy_at_ns_ = mono_ns();
   uv_timer_start(&busy_timer_, busy_timer_cb, kBusySampleMs, kBusySampleMs);
 }
 
@@ -179,13 +162,13 @@ RoomState& Shard::room(const std::string& name) {
 
 void Shard::submit(batcher::Inbound&& event) {
   event.ts_ms = wall_ms();
-  event.recv_ns = uv_hrtime();
+  event.recv_ns = mono_ns();
   if (batcher_.inbox(index_).push(std::move(event))) batcher_.notify();
 }
 
 uv_buf_t Shard::read_buffer() { return uv_buf_init(read_buf_.get(), kReadBufferBytes); }
 
-const pool::SharedFrame& Shard::json_frame(RoomState& room, batcher::LogEntry& e) {
+const pool::SharedFrame& Shard::json_frame(RoomState& room, LogEntry& e) {
   if (!e.batch.json) {
     const pool::SharedFrame& z = e.batch.zstd;
     size_t h = pool::ws_header_length(z.data());
@@ -225,7 +208,9 @@ void Shard::connection_cb(uv_stream_t* server, int status) {
 
 void Shard::note_refused(Admission::Verdict verdict) {
   bool full = verdict == Admission::Verdict::kServerFull;
-  (full ? counters_.refused_full : counters_.refused_addr).add();
+  counters_.refused[slot(full ? metrics::RefuseReason::kMaxConnections
+                              : metrics::RefuseReason::kMaxConnectionsPerIp)]
+      .add();
   ++refusals_unlogged_;
   if (!log_due(refusal_logged_ms_, uv_now(&loop_))) return;
   if (full) {
@@ -267,7 +252,7 @@ void Shard::busy_timer_cb(uv_timer_t* t) {
   auto* self = static_cast<Shard*>(t->data);
   // libuv docs: uv_metrics_idle_time() is the time the loop spent waiting in the poll
   // for events (needs UV_METRICS_IDLE_TIME); the rest of the wall time it was busy.
-  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&self->loop_);
+  uint64_t now = mono_ns(), idle = uv_metrics_idle_time(&self->loop_);
   uint64_t wall = now - self->busy_at_ns_, idle_delta = idle - self->busy_idle_ns_;
   if (wall > 0) {
     double busy = 1.0 - static_cast<double>(idle_delta) / static_cast<double>(wall);

@@ -19,67 +19,29 @@
 #include <vector>
 
 #include "batcher/batcher.hpp"
-#include "batcher/room_log.hpp"
-#include "common/counter.hpp"
-#include "common/histogram.hpp"
+#include "gateway/room_log.hpp"
 #include "gateway/admission.hpp"
 #include "gateway/config.hpp"
 #include "gateway/connection.hpp"
-#include "gateway/names.hpp"
+#include "gateway/name_registry.hpp"
+#include "metrics/shard_counters.hpp"
+
+namespace tg::metrics {
+class GatewayStats;
+}
 
 namespace tg::gateway {
 
-class GatewayStats;
+using metrics::ShardCounters;
+
 
 // One room as a Shard sees it: its log replica and the Shard's clients in it.
 struct RoomState {
   explicit RoomState(std::string n, size_t budget) : name(std::move(n)), log(budget) {}
   std::string name;
-  batcher::RoomLog log;
+  RoomLog log;
   std::vector<Connection*> members;
   bool dirty = false;  // got a batch in this delivery round
-};
-
-// Why a client message was not sent on (metrics label values: reject_reason_name).
-enum class RejectReason : uint8_t {
-  kBadRequest, kNotJoined, kShuttingDown, kTooBig,
-  kRateLimit,  // counted by the rate limiter (hardening issue); 0 until it exists
-  kCount
-};
-const char* reject_reason_name(RejectReason r);
-
-// The HTTP statuses a WebSocket handshake (or a malformed request) is refused with; any
-// other status is counted as the last slot, "other".
-inline constexpr int kHandshakeStatuses[] = {400, 403, 405, 426, 429, 431, 503};
-inline constexpr size_t kHandshakeStatusSlots = std::size(kHandshakeStatuses) + 1;
-size_t handshake_status_slot(int status);
-
-// What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
-// the window controller): see common/counter.hpp.
-struct ShardCounters {
-  Counter accepted;
-  Counter upgraded;
-  Counter handshake_failed[kHandshakeStatusSlots];  // by handshake_status_slot()
-  Counter messages_in;
-  Counter rejected[static_cast<int>(RejectReason::kCount)];
-  Counter skipped_msgs;  // messages lost to clients in gaps (sum of gap lengths)
-  Counter deliveries;  // messages x clients, counted at write completion
-  Counter bytes_out;
-  Counter writes;      // completed socket writes (one per writev)
-  Counter gaps;
-  Counter closed[static_cast<int>(CloseReason::kCount)];
-  Counter refused_full;  // connections over --max-connections (answered 503 or dropped)
-  Counter refused_addr;  // connections over --max-connections-per-ip (429 or dropped)
-  Counter accept_errors;  // failed accepts libuv reported (e.g. EMFILE it could not shed)
-  Gauge<int64_t> open;        // WebSocket clients now
-  Gauge<double> busy;         // loop busy fraction over the last sampling interval
-  PeakGauge lag_ns;           // batch built -> its write to a client completed, peak
-  // Receive of a write's oldest batch's first event -> that write completed, in ns; one
-  // sample per write that carried batches.
-  Histogram latency_ns{Histogram::exponential(25000, 2, 20)};  // 25 us .. 13 s
-  // Sampled about once a second by the loop (they need a walk over clients or rooms).
-  Gauge<uint64_t> clients_behind;  // clients with batches due but not yet written
-  Gauge<uint64_t> log_bytes;       // frame bytes held by this Shard's room logs
 };
 
 class Shard final : public batcher::BatchSink {
@@ -125,8 +87,8 @@ class Shard final : public batcher::BatchSink {
   ShardCounters& counters() { return counters_; }
   // Every Shard's and the Batcher's numbers, for GET /stats; null until the Server set it
   // (before start()).
-  GatewayStats* stats() const { return stats_; }
-  void set_stats(GatewayStats* stats) { stats_ = stats; }
+  metrics::GatewayStats* stats() const { return stats_; }
+  void set_stats(metrics::GatewayStats* stats) { stats_ = stats; }
   uint64_t epoch() const { return epoch_; }
   uint64_t next_client_id() { return next_client_id_.fetch_add(1); }
   RoomState& room(const std::string& name);
@@ -136,7 +98,7 @@ class Shard final : public batcher::BatchSink {
   uv_buf_t read_buffer();
   ZSTD_DCtx* dctx() { return dctx_; }
   // The JSON frame of an entry, derived from its zstd frame the first time it is asked.
-  const pool::SharedFrame& json_frame(RoomState& room, batcher::LogEntry& e);
+  const pool::SharedFrame& json_frame(RoomState& room, LogEntry& e);
   void add_connection(Connection* c);
   void remove_connection(Connection* c);
 
@@ -168,7 +130,7 @@ class Shard final : public batcher::BatchSink {
   uint64_t refusals_unlogged_ = 0;      // refusals since then
   uint64_t accept_error_logged_ms_ = 0;  // loop time of the last accept error log line
   uint64_t busy_idle_ns_ = 0;  // uv_metrics_idle_time at the last sample
-  uint64_t busy_at_ns_ = 0;    // uv_hrtime at the last sample
+  uint64_t busy_at_ns_ = 0;    // mono_ns() at the last sample
   unsigned busy_ticks_ = 0;    // busy samples taken; every kGaugeEvery-th samples gauges
   std::thread thread_;
   bool accepting_ = false;
@@ -189,7 +151,7 @@ class Shard final : public batcher::BatchSink {
   ZSTD_DCtx* dctx_;
   std::string json_scratch_;
   ShardCounters counters_;
-  GatewayStats* stats_ = nullptr;
+  metrics::GatewayStats* stats_ = nullptr;
 };
 
 }  // namespace tg::gateway

@@ -4,16 +4,16 @@
 #include <cstdint>
 #include <string>
 
-#include "gateway/names.hpp"
-#include "gateway/ws_session.hpp"
+#include "common/utf8.hpp"
+#include "ws/session.hpp"
 
 namespace {
 constexpr size_t kMaxMessage = 4096;
 
-class Checker : public tg::gateway::WsSession::Handler {
+class Checker : public tg::ws::WsSession::Handler {
  public:
   void on_ws_text(std::string_view payload) override {
-    if (payload.size() > kMaxMessage || !tg::gateway::valid_utf8(payload)) __builtin_trap();
+    if (payload.size() > kMaxMessage || !tg::valid_utf8(payload)) __builtin_trap();
   }
 };
 }  // namespace
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   size_t chunk = 1 + data[0] % 128;
   Checker checker;
-  tg::gateway::WsSession session(checker, kMaxMessage);
+  tg::ws::WsSession session(checker, kMaxMessage);
   std::string out;
   for (size_t off = 1; off < size; off += chunk) {
     size_t n = size - off < chunk ? size - off : chunk;

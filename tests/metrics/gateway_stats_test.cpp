@@ -1,10 +1,10 @@
-// gateway_stats_test.cpp -- the GET /stats document (src/gateway/gateway_stats.cpp).
-#include "gateway/gateway_stats.hpp"
+// gateway_stats_test.cpp -- the GET /stats document (src/metrics/gateway_stats.cpp).
+#include "metrics/gateway_stats.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-namespace tg::gateway {
+namespace tg::metrics {
 namespace {
 
 StatsSnapshot two_workers() {
@@ -51,4 +51,4 @@ TEST(StatsJson, AnIdleServerHasZerosNotMissingFields) {
 }
 
 }  // namespace
-}  // namespace tg::gateway
+}  // namespace tg::metrics

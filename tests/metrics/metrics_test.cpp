@@ -1,13 +1,13 @@
-// metrics_test.cpp -- the metric families built from a snapshot (src/gateway/metrics.cpp),
+// metrics_test.cpp -- the metric families built from a snapshot (src/metrics/prometheus.cpp),
 // checked in Prometheus's text format as a scrape would see them.
-#include "gateway/metrics.hpp"
+#include "metrics/prometheus.hpp"
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
 #include <string>
 
-namespace tg::gateway {
+namespace tg::metrics {
 namespace {
 
 std::string scrape(const StatsSnapshot& s) {
@@ -20,10 +20,10 @@ StatsSnapshot sample() {
   s.workers[1].open = 3;
   s.workers[0].closed[static_cast<size_t>(CloseReason::kSlow)] = 2;
   s.workers[1].closed[static_cast<size_t>(CloseReason::kSlow)] = 1;
-  s.workers[0].handshake_failed[handshake_status_slot(426)] = 4;
-  s.workers[0].handshake_failed[handshake_status_slot(418)] = 1;
-  s.workers[0].refused_addr = 2;
-  s.workers[1].refused_addr = 5;
+  s.workers[0].handshake_failed[ws::handshake_status_slot(426)] = 4;
+  s.workers[0].handshake_failed[ws::handshake_status_slot(418)] = 1;
+  s.workers[0].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 2;
+  s.workers[1].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 5;
   s.connection_limit = 1000;
   s.window_ms = 5;
   Histogram h({1000000, 2000000});  // 1 ms, 2 ms in ns
@@ -89,4 +89,4 @@ TEST(MetricFamilies, CountersEndInTotalAndNoLabelIsPerClientOrRoom) {
 }
 
 }  // namespace
-}  // namespace tg::gateway
+}  // namespace tg::metrics

@@ -1,0 +1,62 @@
+// room_log.cpp -- the bounded ring of batches a Shard serves its clients from.
+#include "gateway/room_log.hpp"
+
+#include <algorithm>
+
+#include "common/result.hpp"
+
+namespace tg::gateway {
+
+EntryPin::~EntryPin() {
+  if (e_ && --e_->pins == 0 && !e_->in_log) delete e_;
+}
+
+RoomLog::~RoomLog() {
+  while (!entries_.empty()) evict_front();
+}
+
+size_t RoomLog::append(batcher::Batch&& batch) {
+  if (entries_.empty()) {
+    first_seq_ = batch.seq;
+  } else {
+    TG_ASSERT(batch.seq == next_seq());
+  }
+  last_msg_ = batch.last_msg;
+  bytes_ += entry_bytes(batch);
+  entries_.push_back(new LogEntry{std::move(batch)});
+  size_t evicted = 0;
+  while (bytes_ > budget_ && entries_.size() > 1) {
+    evict_front();
+    ++evicted;
+  }
+  return evicted;
+}
+
+void RoomLog::evict_front() {
+  LogEntry* e = entries_.front();
+  entries_.pop_front();
+  ++first_seq_;
+  bytes_ -= entry_bytes(e->batch);
+  e->in_log = false;
+  if (e->pins == 0) delete e;  // else the last EntryPin frees it
+}
+
+LogEntry* RoomLog::at(uint64_t seq) const {
+  if (seq < first_seq_ || seq >= next_seq()) return nullptr;
+  return entries_[seq - first_seq_];
+}
+
+uint64_t RoomLog::batch_after_msg(uint64_t msg_seq) const {
+  if (msg_seq >= last_msg_) return next_seq();
+  // Entries are ordered by last_msg; find the first one ending after msg_seq.
+  auto it = std::partition_point(entries_.begin(), entries_.end(),
+                                 [&](const LogEntry* e) { return e->batch.last_msg <= msg_seq; });
+  return first_seq_ + static_cast<uint64_t>(it - entries_.begin());
+}
+
+void RoomLog::attach_json(LogEntry& e, pool::SharedFrame json) {
+  if (e.in_log) bytes_ += json.size();
+  e.batch.json = std::move(json);
+}
+
+}  // namespace tg::gateway

@@ -1,0 +1,130 @@
+// prometheus.cpp -- building the tidegate_* metric families from a StatsSnapshot. Names and
+// units follow Prometheus's conventions (https://prometheus.io/docs/practices/naming/):
+// base units (seconds, bytes), counters end in _total.
+#include "metrics/prometheus.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+
+namespace tg::metrics {
+
+namespace {
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Worker = StatsSnapshot::Worker;
+
+constexpr double kNs = 1e-9;  // ns -> seconds
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  return MetricFamily{name, help, type, {}};
+}
+
+void add_value(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = v;
+  } else {
+    m.gauge.value = v;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+// One value per worker, labelled worker="<index>".
+template <typename Get>
+MetricFamily per_worker(const StatsSnapshot& s, const char* name, const char* help, MetricType type,
+                        Get get) {
+  MetricFamily f = family(name, help, type);
+  for (size_t i = 0; i < s.workers.size(); ++i)
+    add_value(f, {{"worker", std::to_string(i)}}, static_cast<double>(get(s.workers[i])));
+  return f;
+}
+
+// One counter per value of `label` (slots 0..n-1, named by `name_of(slot)`), each the sum
+// over workers of `get(worker, slot)`: reasons and statuses, not per worker, to keep label
+// cardinality low.
+template <typename NameOf, typename Get>
+MetricFamily summed_by(const StatsSnapshot& s, const char* name, const char* help,
+                       const char* label, size_t n, NameOf name_of, Get get) {
+  MetricFamily f = family(name, help, MetricType::Counter);
+  for (size_t slot = 0; slot < n; ++slot) {
+    uint64_t sum = 0;
+    for (const Worker& w : s.workers) sum += get(w, slot);
+    add_value(f, {{label, name_of(slot)}}, static_cast<double>(sum));
+  }
+  return f;
+}
+
+MetricFamily single(const char* name, const char* help, MetricType type, double v) {
+  MetricFamily f = family(name, help, type);
+  add_value(f, {}, v);
+  return f;
+}
+
+// A histogram family of one series; `scale` converts the recorded unit (ns -> s).
+MetricFamily histogram(const char* name, const char* help, const Histogram::Snapshot& h,
+                       double scale) {
+  MetricFamily f = family(name, help, MetricType::Histogram);
+  ClientMetric m;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    double bound = i < h.bounds.size() ? static_cast<double>(h.bounds[i]) * scale
+                                       : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back({cumulative, bound});
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = static_cast<double>(h.sum) * scale;
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
+  std::vector<MetricFamily> out;
+  // Every Shard's counters: per worker, or summed by label.
+#define TG_SCALAR_FAMILY(field, type, kind, name, help)            \
+  out.push_back(per_worker(s, name, help, MetricType::kind, \
+                           [](const Worker& w) { return w.field; }));
+  TG_SHARD_SCALARS(TG_SCALAR_FAMILY)
+#undef TG_SCALAR_FAMILY
+#define TG_LABELED_FAMILY(field, slots, label, label_of, name, help) \
+  out.push_back(summed_by(s, name, help, label, slots, label_of,     \
+                          [](const Worker& w, size_t i) { return w.field[i]; }));
+  TG_SHARD_BY_LABEL(TG_LABELED_FAMILY)
+#undef TG_LABELED_FAMILY
+  out.push_back(histogram(
+      "tidegate_delivery_latency_seconds",
+      "Server-side latency: receive of a write's oldest event to the write's completion",
+      s.latency_ns, kNs));
+  out.push_back(single("tidegate_connection_limit",
+                       "Connections allowed at once (--max-connections)", MetricType::Gauge,
+                       double(s.connection_limit)));
+  out.push_back(single("tidegate_connections_counted",
+                       "Connections counted against the limit now (WebSocket clients and "
+                       "requests still in HTTP)",
+                       MetricType::Gauge, double(s.connections_counted)));
+
+  // The Batcher's.
+  out.push_back(single("tidegate_window_seconds", "Flush window in force", MetricType::Gauge,
+                       s.window_ms / 1000.0));
+#define TG_SCALAR_FAMILY(field, type, kind, name, help) \
+  out.push_back(single(name, help, MetricType::kind, double(s.field)));
+  TG_BATCHER_SCALARS(TG_SCALAR_FAMILY)
+#undef TG_SCALAR_FAMILY
+#define TG_HISTOGRAM_FAMILY(field, bounds, name, help, scale) \
+  out.push_back(histogram(name, help, s.field, scale));
+  TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FAMILY)
+#undef TG_HISTOGRAM_FAMILY
+  return out;
+}
+
+std::vector<MetricFamily> MetricsCollector::Collect() const {
+  return metric_families(stats_.snapshot());
+}
+
+}  // namespace tg::metrics

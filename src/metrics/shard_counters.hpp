@@ -1,0 +1,129 @@
+// shard_counters.hpp -- everything a Shard counts, in one table. Each row of
+// TG_SHARD_SCALARS or TG_SHARD_BY_LABEL is a counter or gauge of ShardCounters, a field of
+// StatsSnapshot::Worker, a read in GatewayStats::snapshot() and a Prometheus family, all
+// derived from that one row: adding a counter is adding a row (docs/ARCHITECTURE.md).
+// A leaf: it depends on nothing above common/ but the handshake's status slots.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/counter.hpp"
+#include "common/histogram.hpp"
+#include "ws/handshake.hpp"
+
+namespace tg::metrics {
+
+// Why a connection ended (metric label `reason` of tidegate_connections_closed_total).
+#define TG_CLOSE_REASONS(X)                                                             \
+  X(kClient, "client")                                                                  \
+  X(kHttpDone, "http_done")                                                             \
+  X(kHandshakeTimeout, "handshake_timeout")                                             \
+  X(kHttpError, "http_error")                                                           \
+  X(kProtocol, "protocol_error")                                                        \
+  X(kSlow, "slow")                                                                      \
+  X(kShutdown, "shutdown")                                                              \
+  X(kIoError, "io_error")                                                               \
+  X(kTooBig, "too_big")       /* sent close 1009 */                                     \
+  X(kRateLimit, "rate_limit") /* over --rate-limit for seconds on end (close 1008) */   \
+  X(kIdle, "idle")            /* no answer to a ping after --idle-timeout-s (1001) */   \
+  X(kOverLimit, "over_limit") /* over a connection limit (503/429, or dropped) */
+
+// Why a client message was not sent on (tidegate_messages_rejected_total).
+#define TG_REJECT_REASONS(X)        \
+  X(kBadRequest, "bad_request")     \
+  X(kNotJoined, "not_joined")       \
+  X(kShuttingDown, "shutting_down") \
+  X(kTooBig, "too_big")             \
+  X(kRateLimit, "rate_limit")
+
+// Which limit a refused connection was over (tidegate_connections_refused_total).
+#define TG_REFUSE_REASONS(X)                \
+  X(kMaxConnections, "max_connections") \
+  X(kMaxConnectionsPerIp, "max_connections_per_ip")
+
+#define TG_ENUMERATOR(e, label) e,
+enum class CloseReason : uint8_t { TG_CLOSE_REASONS(TG_ENUMERATOR) kCount };
+enum class RejectReason : uint8_t { TG_REJECT_REASONS(TG_ENUMERATOR) kCount };
+enum class RefuseReason : uint8_t { TG_REFUSE_REASONS(TG_ENUMERATOR) kCount };
+#undef TG_ENUMERATOR
+
+const char* close_reason_name(CloseReason r);
+const char* reject_reason_name(RejectReason r);
+const char* refuse_reason_name(RefuseReason r);
+// The label of handshake status slot `slot` ("400", ..., "other").
+std::string handshake_status_label(size_t slot);
+
+// The array index of a reason.
+template <typename Reason>
+constexpr size_t slot(Reason r) {
+  return static_cast<size_t>(r);
+}
+template <typename Reason>
+constexpr size_t kSlots = static_cast<size_t>(Reason::kCount);
+
+// One value per worker: X(field, type, metric type, metric name, help). `type` is a
+// common/counter.hpp type; the metric type is Counter or Gauge.
+#define TG_SHARD_SCALARS(X)                                                                  \
+  X(open, Gauge<int64_t>, Gauge, "tidegate_connections_open", "WebSocket clients connected now") \
+  X(accepted, Counter, Counter, "tidegate_connections_accepted_total", "TCP connections accepted") \
+  X(upgraded, Counter, Counter, "tidegate_connections_upgraded_total",                      \
+    "Connections upgraded to WebSocket")                                                    \
+  X(accept_errors, Counter, Counter, "tidegate_accept_errors_total",                        \
+    "Accepts that failed even after libuv shed the fd limit (EMFILE)")                      \
+  X(messages_in, Counter, Counter, "tidegate_messages_received_total",                      \
+    "Chat messages accepted from clients")                                                  \
+  X(deliveries, Counter, Counter, "tidegate_deliveries_total",                              \
+    "Events delivered to clients (events x clients), at write completion")                  \
+  X(writes, Counter, Counter, "tidegate_socket_writes_total",                               \
+    "Completed socket writes (one per writev)")                                             \
+  X(bytes_out, Counter, Counter, "tidegate_written_bytes_total",                            \
+    "Bytes written to client sockets")                                                      \
+  X(busy, Gauge<double>, Gauge, "tidegate_loop_busy_ratio",                                 \
+    "Fraction of time the worker's loop was busy (last 50 ms)")                             \
+  X(clients_behind, Gauge<uint64_t>, Gauge, "tidegate_clients_behind",                      \
+    "Clients with batches due but not yet written")                                         \
+  X(gaps, Counter, Counter, "tidegate_gaps_total", "Gap notices sent to clients")           \
+  X(skipped_msgs, Counter, Counter, "tidegate_skipped_messages_total",                      \
+    "Messages clients lost in gaps")                                                        \
+  X(log_bytes, Gauge<uint64_t>, Gauge, "tidegate_room_log_bytes",                           \
+    "Frame bytes held by the worker's room logs (workers share the frames, so memory is "   \
+    "about one worker's value)")
+
+// One counter per label value, summed over workers in the metrics (label cardinality
+// stays low): X(field, slots, label, label of slot, metric name, help).
+#define TG_SHARD_BY_LABEL(X)                                                                \
+  X(closed, kSlots<CloseReason>, "reason",                                                  \
+    [](size_t i) { return std::string(close_reason_name(CloseReason(i))); },                \
+    "tidegate_connections_closed_total", "Connections closed, by reason")                   \
+  X(rejected, kSlots<RejectReason>, "reason",                                               \
+    [](size_t i) { return std::string(reject_reason_name(RejectReason(i))); },              \
+    "tidegate_messages_rejected_total", "Client messages not sent on, by reason")           \
+  X(handshake_failed, ws::kHandshakeStatusSlots, "status", handshake_status_label,          \
+    "tidegate_handshake_failures_total",                                                    \
+    "Requests refused before or at the WebSocket upgrade, by HTTP status")                  \
+  X(refused, kSlots<RefuseReason>, "reason",                                                \
+    [](size_t i) { return std::string(refuse_reason_name(RefuseReason(i))); },              \
+    "tidegate_connections_refused_total",                                                   \
+    "Connections refused for being over a limit (answered 503 or 429, or dropped when too " \
+    "many refusals were under way), by the limit they were over")
+
+// What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
+// the window controller): see common/counter.hpp.
+struct ShardCounters {
+#define TG_SCALAR_FIELD(field, type, kind, name, help) type field;
+  TG_SHARD_SCALARS(TG_SCALAR_FIELD)
+#undef TG_SCALAR_FIELD
+#define TG_LABELED_FIELD(field, slots, label, label_of, name, help) Counter field[slots];
+  TG_SHARD_BY_LABEL(TG_LABELED_FIELD)
+#undef TG_LABELED_FIELD
+  // Not exported on their own: the window controller's input, and one histogram over
+  // every worker (see StatsSnapshot::latency_ns).
+  PeakGauge lag_ns;  // batch built -> its write to a client completed, peak
+  // Receive of a write's oldest batch's first event -> that write completed, in ns; one
+  // sample per write that carried batches.
+  Histogram latency_ns{Histogram::exponential(25000, 2, 20)};  // 25 us .. 13 s
+};
+
+}  // namespace tg::metrics

@@ -1,0 +1,61 @@
+// stats_snapshot.hpp -- StatsSnapshot: every Shard's and the Batcher's counters read at
+// one moment, as plain numbers; what metrics scrapes and GET /stats are built from. Its
+// fields come from the counter tables (metrics/shard_counters.hpp,
+// batcher/batcher_counters.hpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "batcher/batcher_counters.hpp"
+#include "common/histogram.hpp"
+#include "metrics/shard_counters.hpp"
+
+namespace tg::metrics {
+
+// The plain type a counter of type `C` reads as (uint64_t, int64_t, double).
+template <typename C>
+using ValueOf = decltype(std::declval<const C&>().get());
+
+struct StatsSnapshot {
+  // One Shard's counters (see TG_SHARD_SCALARS and TG_SHARD_BY_LABEL).
+  struct Worker {
+#define TG_SCALAR_FIELD(field, type, kind, name, help) ValueOf<type> field{};
+    TG_SHARD_SCALARS(TG_SCALAR_FIELD)
+#undef TG_SCALAR_FIELD
+#define TG_LABELED_FIELD(field, slots, label, label_of, name, help) \
+  std::array<uint64_t, slots> field{};
+    TG_SHARD_BY_LABEL(TG_LABELED_FIELD)
+#undef TG_LABELED_FIELD
+  };
+
+  std::vector<Worker> workers;
+  Histogram::Snapshot latency_ns;    // every Shard's, added up
+  uint64_t connection_limit = 0;     // --max-connections in force (0: none)
+  uint64_t connections_counted = 0;  // connections counted against it now (WebSocket or HTTP)
+
+  // The Batcher's (see TG_BATCHER_SCALARS and TG_BATCHER_HISTOGRAMS).
+  double window_ms = 0;
+#define TG_SCALAR_FIELD(field, type, kind, name, help) ValueOf<type> field{};
+  TG_BATCHER_SCALARS(TG_SCALAR_FIELD)
+#undef TG_SCALAR_FIELD
+#define TG_HISTOGRAM_FIELD(field, bounds, name, help, scale) Histogram::Snapshot field;
+  TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
+#undef TG_HISTOGRAM_FIELD
+
+  int64_t open_total() const { return sum(&Worker::open); }
+  uint64_t messages_in_total() const { return sum(&Worker::messages_in); }
+  uint64_t deliveries_total() const { return sum(&Worker::deliveries); }
+
+ private:
+  template <typename T>
+  T sum(T Worker::*field) const {
+    T n{};
+    for (const Worker& w : workers) n += w.*field;
+    return n;
+  }
+};
+
+}  // namespace tg::metrics

@@ -1,0 +1,31 @@
+// notice.hpp -- the direct (never batched) server-to-client notices of protocol v1,
+// each appended to a buffer as one complete text WebSocket frame.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tg::protocol {
+
+struct HelloInfo {
+  uint64_t id;
+  std::string_view name;
+  std::string_view room;
+  uint64_t seq;
+  double window_ms;
+  std::string_view proto;  // "zstd" or "json"
+  uint64_t epoch;          // identifies this run of the server; seqs restart with it
+};
+
+void append_hello(std::string& out, const HelloInfo& hello);
+// `id_json` is the ping id as JSON text, or empty for no id.
+void append_pong(std::string& out, std::string_view id_json, double window_ms);
+void append_joined(std::string& out, std::string_view room, uint64_t seq);
+void append_left(std::string& out, std::string_view room);
+void append_named(std::string& out, std::string_view name);
+void append_error(std::string& out, std::string_view code, std::string_view reason);
+// Messages `from`..`to` (inclusive) of `room` are lost to this client.
+void append_gap(std::string& out, std::string_view room, uint64_t from, uint64_t to);
+
+}  // namespace tg::protocol

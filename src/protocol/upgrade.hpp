@@ -1,0 +1,41 @@
+// upgrade.hpp -- what a client's upgrade request to /ws asks of tidegate (docs/PROTOCOL.md):
+// the sub-protocol, the room, a name and a resume point, on top of the WebSocket checks of
+// ws/handshake.hpp; and the 101 answer or the HTTP error that explains why not.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.hpp"
+
+namespace tg::protocol {
+
+enum class Subprotocol { kJson, kZstd };
+
+constexpr std::string_view kProtoZstd = "tidegate.v1.zstd";
+constexpr std::string_view kProtoJson = "tidegate.v1.json";
+
+// The first sub-protocol in the client's Sec-WebSocket-Protocol header(s) that we
+// speak, or nullopt when it offered none we know (then: JSON, and no header in the 101).
+std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req);
+
+struct Handshake {
+  int status = 0;        // 101 on success, else the HTTP status to answer with
+  std::string response;  // the complete HTTP response head (and body for errors)
+  Subprotocol proto = Subprotocol::kJson;
+  std::string room = "lobby";
+  std::string name;  // ?name=, unchecked (the session validates and may refuse)
+  std::optional<uint64_t> since;
+  std::optional<uint64_t> epoch;  // ?epoch=: the server run `since` refers to
+};
+
+// Evaluates an upgrade request for /ws. Never throws; any problem is an error status:
+// those of ws::check_upgrade, 403 for an Origin not allowed by `allowed_origins` (see
+// ws::origin_allowed), 400 for a bad query (room name, since, epoch).
+Handshake evaluate_handshake(const http::HttpRequest& req,
+                             const std::vector<std::string>& allowed_origins = {});
+
+}  // namespace tg::protocol

@@ -1,0 +1,107 @@
+// Tests for RoomLog: append, eviction by bytes, lookups by batch and message seq, pins.
+#include "gateway/room_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tg::gateway {
+namespace {
+
+using batcher::Batch;
+
+// A batch of `msgs` messages whose zstd frame is `bytes` long.
+Batch make_batch(uint64_t seq, uint64_t first_msg, uint64_t msgs, size_t bytes) {
+  Batch b;
+  b.room = "r";
+  b.seq = seq;
+  b.first_msg = first_msg;
+  b.last_msg = first_msg + msgs - 1;
+  b.zstd = pool::SharedFrame::copy_of(std::string(bytes, 'x'));
+  return b;
+}
+
+}  // namespace
+
+TEST(RoomLog, AppendKeepsSeqsAndBytes) {
+  RoomLog log(1000);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(log.last_msg_seq(), 0u);
+  EXPECT_EQ(log.append(make_batch(1, 1, 3, 100)), 0u);
+  EXPECT_EQ(log.append(make_batch(2, 4, 2, 100)), 0u);
+  EXPECT_EQ(log.first_seq(), 1u);
+  EXPECT_EQ(log.next_seq(), 3u);
+  EXPECT_EQ(log.last_msg_seq(), 5u);
+  EXPECT_EQ(log.bytes(), 200u);
+  ASSERT_NE(log.at(2), nullptr);
+  EXPECT_EQ(log.at(2)->batch.first_msg, 4u);
+  EXPECT_EQ(log.at(3), nullptr);
+  EXPECT_EQ(log.at(0), nullptr);
+}
+
+TEST(RoomLog, EvictsOldestWhenOverBudget) {
+  RoomLog log(250);
+  log.append(make_batch(1, 1, 1, 100));
+  log.append(make_batch(2, 2, 1, 100));
+  EXPECT_EQ(log.append(make_batch(3, 3, 1, 100)), 1u);
+  EXPECT_EQ(log.first_seq(), 2u);
+  EXPECT_EQ(log.at(1), nullptr);
+  EXPECT_EQ(log.bytes(), 200u);
+  EXPECT_TRUE(log.evicted(1));
+  EXPECT_FALSE(log.evicted(2));
+  EXPECT_FALSE(log.evicted(4));  // not yet built: not evicted either
+}
+
+TEST(RoomLog, KeepsTheNewestBatchEvenWhenItAloneIsOverBudget) {
+  RoomLog log(50);
+  log.append(make_batch(1, 1, 1, 100));
+  EXPECT_EQ(log.append(make_batch(2, 2, 1, 100)), 1u);
+  EXPECT_EQ(log.first_seq(), 2u);
+  EXPECT_EQ(log.next_seq(), 3u);
+  EXPECT_EQ(log.last_msg_seq(), 2u);
+}
+
+TEST(RoomLog, StartsAtTheFirstSeqItIsGiven) {
+  RoomLog log(1000);
+  log.append(make_batch(7, 40, 2, 10));
+  EXPECT_EQ(log.first_seq(), 7u);
+  EXPECT_EQ(log.next_seq(), 8u);
+}
+
+TEST(RoomLog, BatchAfterMsgFindsTheBatchHoldingTheNextMessage) {
+  RoomLog log(10000);
+  log.append(make_batch(1, 1, 3, 10));   // msgs 1-3
+  log.append(make_batch(2, 4, 3, 10));   // msgs 4-6
+  log.append(make_batch(3, 7, 1, 10));   // msg 7
+  EXPECT_EQ(log.batch_after_msg(0), 1u);
+  EXPECT_EQ(log.batch_after_msg(2), 1u);  // msg 3 is in batch 1
+  EXPECT_EQ(log.batch_after_msg(3), 2u);
+  EXPECT_EQ(log.batch_after_msg(5), 2u);
+  EXPECT_EQ(log.batch_after_msg(6), 3u);
+  EXPECT_EQ(log.batch_after_msg(7), 4u);   // up to date
+  EXPECT_EQ(log.batch_after_msg(99), 4u);  // ahead of the log: nothing to replay
+}
+
+TEST(RoomLog, PinnedEntryOutlivesEviction) {
+  int64_t before = pool::SharedFrame::live_count();
+  RoomLog log(150);
+  log.append(make_batch(1, 1, 1, 100));
+  {
+    EntryPin pin(log.at(1));
+    log.append(make_batch(2, 2, 1, 100));  // evicts batch 1 while pinned
+    EXPECT_EQ(log.at(1), nullptr);
+    EXPECT_FALSE(pin.get()->in_log);
+    EXPECT_EQ(pin.get()->batch.zstd.size(), 100u);  // still readable
+    EXPECT_EQ(pool::SharedFrame::live_count(), before + 2);
+  }
+  EXPECT_EQ(pool::SharedFrame::live_count(), before + 1);  // freed with the pin
+}
+
+TEST(RoomLog, AttachedJsonCountsTowardsTheBudget) {
+  RoomLog log(1000);
+  log.append(make_batch(1, 1, 1, 100));
+  log.attach_json(*log.at(1), pool::SharedFrame::copy_of(std::string(300, 'j')));
+  EXPECT_EQ(log.bytes(), 400u);
+}
+
+}  // namespace tg::gateway

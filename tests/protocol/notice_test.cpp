@@ -1,0 +1,39 @@
+// Tests for direct notices: valid JSON in one text frame each.
+#include "protocol/notice.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+namespace tg::protocol {
+namespace {
+rapidjson::Document parse_frame(const std::string& frame) {
+  EXPECT_EQ(static_cast<uint8_t>(frame[0]), 0x81);
+  rapidjson::Document d;
+  d.Parse(frame.data() + 2, frame.size() - 2);  // all notices here are < 126 bytes
+  EXPECT_FALSE(d.HasParseError());
+  return d;
+}
+}  // namespace
+
+TEST(Notice, GapAndPongAndErrorAreWellFormed) {
+  std::string out;
+  append_gap(out, "lobby", 5, 9);
+  auto g = parse_frame(out);
+  EXPECT_STREQ(g["t"].GetString(), "gap");
+  EXPECT_EQ(g["from"].GetUint64(), 5u);
+  EXPECT_EQ(g["to"].GetUint64(), 9u);
+
+  out.clear();
+  append_pong(out, "\"abc\"", 2.5);
+  auto p = parse_frame(out);
+  EXPECT_STREQ(p["id"].GetString(), "abc");
+  EXPECT_DOUBLE_EQ(p["window_ms"].GetDouble(), 2.5);
+
+  out.clear();
+  append_error(out, "name_taken", "quote \" and <tag>");
+  auto e = parse_frame(out);
+  EXPECT_STREQ(e["code"].GetString(), "name_taken");
+  EXPECT_STREQ(e["reason"].GetString(), "quote \" and <tag>");
+}
+
+}  // namespace tg::protocol

@@ -1,0 +1,124 @@
+// Tests for the upgrade to /ws: sub-protocol choice, the query, and the error statuses of the
+// WebSocket checks beneath it as the client sees them.
+#include "protocol/upgrade.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tg::protocol {
+namespace {
+
+using http::HttpRequest;
+
+HttpRequest upgrade_request(std::string query = "") {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/ws";
+  r.query = std::move(query);
+  r.http_major = 1;
+  r.http_minor = 1;
+  r.upgrade = true;
+  r.headers = {{"host", "x"},
+               {"upgrade", "WebSocket"},
+               {"connection", "keep-alive, Upgrade"},
+               {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
+               {"sec-websocket-version", "13"}};
+  return r;
+}
+
+}  // namespace
+
+TEST(Handshake, ValidRequestGets101WithAccept) {
+  Handshake h = evaluate_handshake(upgrade_request());
+  EXPECT_EQ(h.status, 101);
+  EXPECT_NE(h.response.find("HTTP/1.1 101 Switching Protocols\r\n"), std::string::npos);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+            std::string::npos);
+  EXPECT_EQ(h.response.find("Sec-WebSocket-Protocol"), std::string::npos);
+  EXPECT_EQ(h.proto, Subprotocol::kJson);
+  EXPECT_EQ(h.room, "lobby");
+  EXPECT_FALSE(h.since.has_value());
+}
+
+TEST(Handshake, ChoosesTheFirstKnownSubprotocol) {
+  HttpRequest r = upgrade_request();
+  r.headers.emplace_back("sec-websocket-protocol", "chat, tidegate.v1.zstd, tidegate.v1.json");
+  EXPECT_EQ(choose_subprotocol(r), Subprotocol::kZstd);
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.proto, Subprotocol::kZstd);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Protocol: tidegate.v1.zstd\r\n"), std::string::npos);
+
+  HttpRequest j = upgrade_request();
+  j.headers.emplace_back("sec-websocket-protocol", "tidegate.v1.json");
+  j.headers.emplace_back("sec-websocket-protocol", "tidegate.v1.zstd");
+  EXPECT_EQ(choose_subprotocol(j), Subprotocol::kJson);
+
+  HttpRequest none = upgrade_request();
+  none.headers.emplace_back("sec-websocket-protocol", "mqtt");
+  EXPECT_EQ(choose_subprotocol(none), std::nullopt);
+  EXPECT_EQ(evaluate_handshake(none).status, 101);
+}
+
+TEST(Handshake, ReadsRoomSinceNameAndEpochFromTheQuery) {
+  Handshake h = evaluate_handshake(upgrade_request("room=dev-1&since=77&name=bob&epoch=5"));
+  EXPECT_EQ(h.status, 101);
+  EXPECT_EQ(h.room, "dev-1");
+  EXPECT_EQ(h.since, 77u);
+  EXPECT_EQ(h.name, "bob");
+  EXPECT_EQ(h.epoch, 5u);
+}
+
+TEST(Handshake, OriginMustBeTheSameHostUnlessAllowed) {
+  HttpRequest none = upgrade_request();  // no Origin: not a browser
+  EXPECT_EQ(evaluate_handshake(none).status, 101);
+
+  HttpRequest same = upgrade_request();
+  same.headers[0].second = "127.0.0.1:8080";
+  same.headers.emplace_back("origin", "http://127.0.0.1:8080");
+  EXPECT_EQ(evaluate_handshake(same).status, 101);
+
+  HttpRequest other = same;
+  other.headers.back().second = "https://evil.example";
+  Handshake refused = evaluate_handshake(other);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.response.find("403 Forbidden"), std::string::npos);
+  EXPECT_EQ(evaluate_handshake(other, {"https://Evil.Example"}).status, 101);
+  EXPECT_EQ(evaluate_handshake(other, {"*"}).status, 101);
+  // An allow-list replaces the same-host default.
+  EXPECT_EQ(evaluate_handshake(same, {"https://chat.example"}).status, 403);
+
+  HttpRequest port = same;  // same host name, another port: another origin
+  port.headers.back().second = "http://127.0.0.1:9999";
+  EXPECT_EQ(evaluate_handshake(port).status, 403);
+}
+
+TEST(Handshake, BadQueryIs400) {
+  EXPECT_EQ(evaluate_handshake(upgrade_request("room=no spaces")).status, 400);
+  EXPECT_EQ(evaluate_handshake(upgrade_request("since=-1")).status, 400);
+  EXPECT_EQ(evaluate_handshake(upgrade_request("since=12abc")).status, 400);
+}
+
+TEST(Handshake, WrongVersionIs426WithTheVersionWeSpeak) {
+  HttpRequest r = upgrade_request();
+  r.headers[4].second = "8";
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.status, 426);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
+}
+
+TEST(Handshake, NoUpgradeIs426AndBadKeyIs400AndPostIs405) {
+  HttpRequest r = upgrade_request();
+  r.headers[1].second = "h2c";
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.status, 426);
+  EXPECT_NE(h.response.find("Upgrade: websocket\r\n"), std::string::npos);
+
+  HttpRequest k = upgrade_request();
+  k.headers[3].second = "short";
+  EXPECT_EQ(evaluate_handshake(k).status, 400);
+
+  HttpRequest p = upgrade_request();
+  p.method = "POST";
+  EXPECT_EQ(evaluate_handshake(p).status, 405);
+}
+
+}  // namespace tg::protocol
