@@ -116,7 +116,7 @@ class GatewayProcess:
         cmd = shlex.join(self.command)
         raise GatewayError("%s %s%s; last lines: %s" % (
             cmd if len(cmd) <= 200 else cmd[:200] + "...", what,
-            " (log %s)" % self.log_path if self.log_path else "", " | ".join(last) or "(none)"))
+            " (log %s)" % self.log_path if self.log_path else "", " / ".join(last) or "(none)"))
 
     @property
     def pid(self):
