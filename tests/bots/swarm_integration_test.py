@@ -12,14 +12,13 @@ No timing is asserted. Every wait is bounded. Stdlib only.
 import argparse
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 
-LISTENING = re.compile(r"listening 127\.0\.0\.1:(\d+)")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bots"))
+from gateway_process import GatewayError, GatewayProcess  # noqa: E402
 
 
 class Failure(Exception):
@@ -31,48 +30,11 @@ def check(cond, what):
         raise Failure(what)
 
 
-class Gateway:
-    """A gateway process on 127.0.0.1:0 whose port is read back from its stdout."""
-
-    def __init__(self, cmd, log_path, timeout=15.0):
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.lines = []
-        found = threading.Event()
-        self.port = None
-
-        def pump():  # keeps reading so the gateway never blocks on a full pipe
-            for line in self.proc.stdout:
-                self.lines.append(line)
-                self.log.write(line)
-                m = LISTENING.search(line)
-                if m and self.port is None:
-                    self.port = int(m.group(1))
-                    found.set()
-            found.set()
-
-        self.thread = threading.Thread(target=pump, daemon=True)
-        self.thread.start()
-        if not found.wait(timeout) or self.port is None:
-            self.stop()
-            raise Failure("gateway printed no 'listening 127.0.0.1:PORT' line within %.0fs "
-                          "(exit %s): %s" % (timeout, self.proc.poll(), "".join(self.lines[-5:])))
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self, timeout=15.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-                raise Failure("gateway did not exit within %.0fs of SIGTERM" % timeout)
-        self.thread.join(5)
-        self.log.close()
-        return self.proc.returncode
+def stop(gw):
+    """SIGTERM; a gateway still running 15 s later is SIGKILLed and fails the test."""
+    code = gw.stop()
+    check(not gw.killed, "gateway did not exit within 15s of SIGTERM")
+    return code
 
 
 def run_swarm(swarm, port, workdir, name, extra, timeout=90.0):
@@ -140,9 +102,8 @@ def check_clean(code, r, name, clients, ping):
 
 
 def mode_gateway(args):
-    gw = Gateway([args.gateway, "--listen", "127.0.0.1:0", "--workers", "2",
-                  "--metrics-listen", "127.0.0.1:0"],
-                 os.path.join(args.workdir, "gateway.log"))
+    gw = GatewayProcess(args.gateway, ["--workers", "2", "--metrics-listen", "127.0.0.1:0"],
+                        log_path=os.path.join(args.workdir, "gateway.log"))
     try:
         runs = [
             ("zstd", 300, ["--clients", "300", "--rooms", "3", "--senders", "30", "--rate", "5",
@@ -157,23 +118,23 @@ def mode_gateway(args):
             check(gw.alive(), "gateway died during the %s run" % name)
             check_clean(code, report, name, clients, ping)
     finally:
-        rc = gw.stop()
+        rc = stop(gw)
     if rc != 0:
         print("note: gateway exited %s after SIGTERM (DESIGN.md wants 0)" % rc)
 
 
 def mode_faults(args):
-    fake = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_gateway.py")
+    fake = os.path.join(HERE, "fake_gateway.py")
     common = ["--clients", "20", "--senders", "5", "--rate", "5", "--duration", "2",
               "--ramp", "0.2", "--threads", "1", "--quiet"]
     for name, fault, want in [("faults-clean", [], 0), ("faults-gap", ["--gap-every", "3"], 0),
                               ("faults-drop", ["--drop-every", "3"], 1)]:
-        gw = Gateway([sys.executable, fake, "--listen", "127.0.0.1:0"] + fault,
-                     os.path.join(args.workdir, name + ".gateway.log"))
+        gw = GatewayProcess([sys.executable, fake], fault,
+                            log_path=os.path.join(args.workdir, name + ".gateway.log"))
         try:
             code, r = run_swarm(args.swarm, gw.port, args.workdir, name, common)
         finally:
-            gw.stop()
+            stop(gw)
         check_counts_add_up(r, name)
         check(code == want, "%s: swarm exit %d, want %d" % (name, code, want))
         if name == "faults-gap":
@@ -200,7 +161,7 @@ def main():
             mode_gateway(args)
         else:
             mode_faults(args)
-    except Failure as e:
+    except (Failure, GatewayError) as e:
         print("FAIL: %s" % e, flush=True)
         return 1
     print("ok (%.1fs)" % (time.time() - started))

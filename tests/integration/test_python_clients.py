@@ -7,53 +7,27 @@ import asyncio
 import json
 import os
 import random
-import select
 import signal
 import string
-import subprocess
+import sys
 import time
 import unittest
 
 import websockets
 import zstandard
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bots"))
+from gateway_process import GatewayProcess  # noqa: E402
+
 BIN = os.environ.get("TIDEGATE_BIN", "build/tidegate")
 ZSTD = "tidegate.v1.zstd"
 JSON = "tidegate.v1.json"
 
 
-class Gateway:
-    """The real binary on an ephemeral loopback port; always stopped."""
-
-    def __init__(self, *args):
-        self.signalled = False
-        self.proc = subprocess.Popen(
-            [BIN, "--listen", "127.0.0.1:0", "--log-level", "warn",
-             "--metrics-listen", "127.0.0.1:0", *args],
-            stdout=subprocess.PIPE)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("listening 127.0.0.1:"):
-            self.stop(signal.SIGKILL)
-            raise RuntimeError("gateway did not start: %r" % line)
-        self.port = int(line.rsplit(":", 1)[1])
-        self.url = "ws://127.0.0.1:%d/ws" % self.port
-
-    def send(self, sig=signal.SIGTERM):
-        """Sends `sig` once; a second SIGTERM during shutdown would be a different test."""
-        if self.proc.poll() is None and not self.signalled:
-            self.signalled = True
-            self.proc.send_signal(sig)
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        self.send(sig)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
+def gateway(*args):
+    """The real binary on an ephemeral loopback port; stop() after send_signal() sends no
+    second signal (a second SIGTERM during shutdown would be a different test)."""
+    return GatewayProcess(BIN, ["--log-level", "warn", "--metrics-listen", "127.0.0.1:0", *args])
 
 
 class Reader:
@@ -116,7 +90,7 @@ def noise(rng, n):
 
 class PythonClients(unittest.TestCase):
     def test_fifty_clients_ten_senders_every_message_once_in_one_order(self):
-        gw = Gateway("--workers", "2", "--rate-limit", "0")  # senders blast
+        gw = gateway("--workers", "2", "--rate-limit", "0")  # senders blast
         try:
             asyncio.run(self._fifty(gw))
         finally:
@@ -155,7 +129,7 @@ class PythonClients(unittest.TestCase):
             await r.ws.close()
 
     def test_stalled_reader_gets_a_gap_while_others_get_everything(self):
-        gw = Gateway("--workers", "2", "--rate-limit", "0", "--history-bytes", "65536",
+        gw = gateway("--workers", "2", "--rate-limit", "0", "--history-bytes", "65536",
                      "--client-inflight", "4096",
                      "--socket-sndbuf", "4096")
         try:
@@ -192,7 +166,7 @@ class PythonClients(unittest.TestCase):
             await r.ws.close()
 
     def test_sigterm_closes_every_client_with_1001_and_exits_0(self):
-        gw = Gateway("--workers", "2")
+        gw = gateway("--workers", "2")
         try:
             code = asyncio.run(self._sigterm(gw))
         finally:
@@ -202,7 +176,7 @@ class PythonClients(unittest.TestCase):
 
     async def _sigterm(self, gw):
         clients = [await connect(gw.url, ZSTD if i % 2 else JSON) for i in range(10)]
-        gw.send(signal.SIGTERM)
+        gw.send_signal(signal.SIGTERM)
         codes = []
         for c in clients:
             try:
@@ -213,7 +187,7 @@ class PythonClients(unittest.TestCase):
         return codes
 
     def test_a_full_server_answers_503_and_a_place_frees_up(self):
-        gw = Gateway("--workers", "2", "--max-connections", "2")
+        gw = gateway("--workers", "2", "--max-connections", "2")
         try:
             statuses, retry_after, got_in = asyncio.run(self._full(gw))
         finally:

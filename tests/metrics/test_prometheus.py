@@ -12,9 +12,7 @@ import asyncio
 import json
 import math
 import os
-import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +25,9 @@ import urllib.request
 import websockets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bots"))
+from gateway_process import GatewayProcess, stop_process  # noqa: E402
+
 DASHBOARD = os.path.join(HERE, "..", "..", "grafana", "dashboards", "tidegate.json")
 SCRAPE_CONFIG = os.path.join(HERE, "..", "..", "grafana", "prometheus.yml")
 BIN = os.environ.get("TIDEGATE_BIN", "build/tidegate")
@@ -67,46 +68,6 @@ def http_get(url, timeout=5):
         return r.status, r.read()
 
 
-def stop(proc, timeout=15):
-    """SIGTERM, bounded wait, then SIGKILL; returns the exit status (None: no process)."""
-    if proc is None:
-        return None
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def start_gateway():
-    proc = subprocess.Popen(
-        [BIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--workers", "2",
-         "--log-level", "warn"], stdout=subprocess.PIPE)
-    # Raw reads (not readline) so that select() sees every byte: both lines may come at once.
-    buf, lines, deadline = b"", {}, time.monotonic() + START_TIMEOUT
-    while len(lines) < 2 and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 1)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        buf += chunk
-        *done, buf = buf.split(b"\n")
-        for line in done:
-            word, _, addr = line.decode().strip().partition(" ")
-            lines[word] = int(addr.rsplit(":", 1)[1])
-    if "listening" not in lines or "metrics" not in lines:
-        stop(proc)
-        raise RuntimeError("gateway did not print its ports: %r" % lines)
-    return proc, lines["listening"], lines["metrics"]
-
-
 def start_prometheus(tmp, metrics_port):
     port = free_port()
     # The shipped scrape config, pointed at this gateway and scraping every second.
@@ -136,7 +97,7 @@ def start_prometheus(tmp, metrics_port):
         except OSError:
             pass
         time.sleep(0.2)
-    stop(proc)
+    stop_process(proc)
     raise RuntimeError("prometheus not ready within %d s" % START_TIMEOUT)
 
 
@@ -278,7 +239,9 @@ def run(tmp):
         raise AssertionError("dashboard has only %d expressions" % len(exprs))
     gw = prom = load = None
     try:
-        gw, port, metrics_port = start_gateway()
+        gw = GatewayProcess(BIN, ["--metrics-listen", "127.0.0.1:0", "--workers", "2",
+                                  "--log-level", "warn"], metrics=True, timeout=START_TIMEOUT)
+        port, metrics_port = gw.port, gw.metrics_port
         log("gateway on %d, metrics on %d" % (port, metrics_port))
         prom, base = start_prometheus(tmp, metrics_port)
         log("prometheus at %s" % base)
@@ -308,8 +271,9 @@ def run(tmp):
     finally:
         if load:
             load.stop()
-        stop(prom)
-        gw_status = stop(gw)
+        if prom:
+            stop_process(prom)
+        gw_status = gw.stop() if gw else None
     # SIGTERM with the metrics server running must still be a clean exit (and, in a
     # sanitizer build, one without reports).
     if gw_status != 0:
