@@ -1,6 +1,6 @@
 // sequencer.hpp -- Sequencer: hands out per-room batch and message sequence numbers.
-// An interface so that a shared log (Redis Streams, see DESIGN.md) can replace the
-// in-memory one without touching the Batcher.
+// An interface, so that a shared log (a cluster backplane) can replace the in-memory one
+// without touching the Batcher (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <cstdint>

@@ -23,7 +23,7 @@ struct ClientCommand {
 };
 
 // Parses a client's text frame. A frame that is not a JSON object is a chat message
-// to the current room with the frame as its text (DESIGN.md, wire protocol v1).
+// to the current room with the frame as its text (docs/PROTOCOL.md).
 ClientCommand parse_client_command(std::string_view frame);
 
 }  // namespace tg::protocol

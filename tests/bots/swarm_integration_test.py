@@ -120,7 +120,7 @@ def mode_gateway(args):
     finally:
         rc = stop(gw)
     if rc != 0:
-        print("note: gateway exited %s after SIGTERM (DESIGN.md wants 0)" % rc)
+        print("note: gateway exited %s after SIGTERM (docs/ARCHITECTURE.md: a drain exits 0)" % rc)
 
 
 def mode_faults(args):
