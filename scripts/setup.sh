@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh -- installs everything tidegate builds, runs and tests with: Debian 12
-# packages (apt-get; clang for the fuzzers and sanitizer builds) and the npm packages
-# of web/ and tests/. Idempotent, and fast when everything is already installed.
+# packages (apt-get; clang for the fuzzers and sanitizer builds, clang-format for the
+# formatting check) and the npm packages of web/ and tests/. Idempotent, and fast when
+# everything is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,7 @@ ensure_debs \
   libuv1-dev libwslay-dev libzstd-dev prometheus-cpp-dev libcli11-dev libgtest-dev \
   libhttp-parser-dev libssl-dev rapidjson-dev \
   python3 python3-websockets python3-zstandard \
-  clang libclang-rt-dev || true
+  clang libclang-rt-dev clang-format || true
 
 # Parts with needs of their own (browser tests, Prometheus, npm packages); they are
 # sourced, so they use the two functions above.

@@ -37,9 +37,7 @@ namespace tg::batcher {
     "Time a flush took, building and handing batches to the workers", 1e-9)
 
 struct BatcherCounters {
-#define TG_SCALAR_FIELD(field, type, kind, name, help) type field;
-  TG_BATCHER_SCALARS(TG_SCALAR_FIELD)
-#undef TG_SCALAR_FIELD
+  TG_BATCHER_SCALARS(TG_COUNTER_FIELD)
 #define TG_HISTOGRAM_FIELD(field, bounds, name, help, scale) Histogram field{bounds};
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
 #undef TG_HISTOGRAM_FIELD

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
 
 namespace tg {
 
@@ -44,4 +45,15 @@ class PeakGauge {
   std::atomic<uint64_t> v_{0};
 };
 
+// The plain type a counter of type `C` reads as (uint64_t, int64_t, double).
+template <typename C>
+using ValueOf = decltype(std::declval<const C&>().get());
+
 }  // namespace tg
+
+// Column macros for counter tables (metrics/shard_counters.hpp,
+// batcher/batcher_counters.hpp), whose rows start X(field, type, ...): the counter
+// itself, the plain value a snapshot holds, and reading one into the other.
+#define TG_COUNTER_FIELD(field, type, ...) type field;
+#define TG_VALUE_FIELD(field, type, ...) ::tg::ValueOf<type> field{};
+#define TG_READ_VALUE(field, type, ...) snapshot.field = counters.field.get();

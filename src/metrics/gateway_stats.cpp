@@ -12,16 +12,21 @@ namespace tg::metrics {
 namespace {
 constexpr uint64_t kRateMinNs = 1000000000;  // measure messages/s over at least 1 s
 
-StatsSnapshot::Worker read_worker(const ShardCounters& c) {
-  StatsSnapshot::Worker w;
-#define TG_READ_SCALAR(field, type, kind, name, help) w.field = c.field.get();
-  TG_SHARD_SCALARS(TG_READ_SCALAR)
-#undef TG_READ_SCALAR
-#define TG_READ_LABELED(field, slots, label, label_of, name, help) \
-  for (size_t i = 0; i < (slots); ++i) w.field[i] = c.field[i].get();
+StatsSnapshot::Worker read_worker(const ShardCounters& counters) {
+  StatsSnapshot::Worker snapshot;
+  TG_SHARD_SCALARS(TG_READ_VALUE)
+#define TG_READ_LABELED(field, slots, ...) \
+  for (size_t i = 0; i < (slots); ++i) snapshot.field[i] = counters.field[i].get();
   TG_SHARD_BY_LABEL(TG_READ_LABELED)
 #undef TG_READ_LABELED
-  return w;
+  return snapshot;
+}
+
+void read_batcher(const batcher::BatcherCounters& counters, StatsSnapshot& snapshot) {
+  TG_BATCHER_SCALARS(TG_READ_VALUE)
+#define TG_READ_HISTOGRAM(field, ...) snapshot.field = counters.field.snapshot();
+  TG_BATCHER_HISTOGRAMS(TG_READ_HISTOGRAM)
+#undef TG_READ_HISTOGRAM
 }
 }  // namespace
 
@@ -42,14 +47,8 @@ StatsSnapshot GatewayStats::snapshot() const {
   ConnectionCount n = connections_();
   s.connection_limit = n.limit;
   s.connections_counted = n.counted;
-  const batcher::BatcherCounters& b = batcher_.counters();
   s.window_ms = batcher_.window_ms();
-#define TG_READ_SCALAR(field, type, kind, name, help) s.field = b.field.get();
-  TG_BATCHER_SCALARS(TG_READ_SCALAR)
-#undef TG_READ_SCALAR
-#define TG_READ_HISTOGRAM(field, bounds, name, help, scale) s.field = b.field.snapshot();
-  TG_BATCHER_HISTOGRAMS(TG_READ_HISTOGRAM)
-#undef TG_READ_HISTOGRAM
+  read_batcher(batcher_.counters(), s);
   return s;
 }
 

@@ -49,19 +49,26 @@ enum class RejectReason : uint8_t { TG_REJECT_REASONS(TG_ENUMERATOR) kCount };
 enum class RefuseReason : uint8_t { TG_REFUSE_REASONS(TG_ENUMERATOR) kCount };
 #undef TG_ENUMERATOR
 
-const char* close_reason_name(CloseReason r);
-const char* reject_reason_name(RejectReason r);
-const char* refuse_reason_name(RefuseReason r);
-// The label of handshake status slot `slot` ("400", ..., "other").
-std::string handshake_status_label(size_t slot);
-
-// The array index of a reason.
+// The array index of a reason, and how many there are.
 template <typename Reason>
 constexpr size_t slot(Reason r) {
   return static_cast<size_t>(r);
 }
 template <typename Reason>
 constexpr size_t kSlots = static_cast<size_t>(Reason::kCount);
+
+// Each reason's label value, from the same rows as its enumerator.
+#define TG_LABEL(e, label) label,
+inline constexpr const char* kCloseReasonNames[] = {TG_CLOSE_REASONS(TG_LABEL)};
+inline constexpr const char* kRejectReasonNames[] = {TG_REJECT_REASONS(TG_LABEL)};
+inline constexpr const char* kRefuseReasonNames[] = {TG_REFUSE_REASONS(TG_LABEL)};
+#undef TG_LABEL
+
+inline const char* close_reason_name(CloseReason r) { return kCloseReasonNames[slot(r)]; }
+inline const char* reject_reason_name(RejectReason r) { return kRejectReasonNames[slot(r)]; }
+inline const char* refuse_reason_name(RefuseReason r) { return kRefuseReasonNames[slot(r)]; }
+// The label of handshake status slot `slot` ("400", ..., "other").
+std::string handshake_status_label(size_t slot);
 
 // One value per worker: X(field, type, metric type, metric name, help). `type` is a
 // common/counter.hpp type; the metric type is Counter or Gauge.
@@ -112,9 +119,7 @@ constexpr size_t kSlots = static_cast<size_t>(Reason::kCount);
 // What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
 // the window controller): see common/counter.hpp.
 struct ShardCounters {
-#define TG_SCALAR_FIELD(field, type, kind, name, help) type field;
-  TG_SHARD_SCALARS(TG_SCALAR_FIELD)
-#undef TG_SCALAR_FIELD
+  TG_SHARD_SCALARS(TG_COUNTER_FIELD)
 #define TG_LABELED_FIELD(field, slots, label, label_of, name, help) Counter field[slots];
   TG_SHARD_BY_LABEL(TG_LABELED_FIELD)
 #undef TG_LABELED_FIELD

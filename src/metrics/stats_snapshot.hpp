@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "batcher/batcher_counters.hpp"
@@ -15,16 +14,10 @@
 
 namespace tg::metrics {
 
-// The plain type a counter of type `C` reads as (uint64_t, int64_t, double).
-template <typename C>
-using ValueOf = decltype(std::declval<const C&>().get());
-
 struct StatsSnapshot {
   // One Shard's counters (see TG_SHARD_SCALARS and TG_SHARD_BY_LABEL).
   struct Worker {
-#define TG_SCALAR_FIELD(field, type, kind, name, help) ValueOf<type> field{};
-    TG_SHARD_SCALARS(TG_SCALAR_FIELD)
-#undef TG_SCALAR_FIELD
+    TG_SHARD_SCALARS(TG_VALUE_FIELD)
 #define TG_LABELED_FIELD(field, slots, label, label_of, name, help) \
   std::array<uint64_t, slots> field{};
     TG_SHARD_BY_LABEL(TG_LABELED_FIELD)
@@ -38,9 +31,7 @@ struct StatsSnapshot {
 
   // The Batcher's (see TG_BATCHER_SCALARS and TG_BATCHER_HISTOGRAMS).
   double window_ms = 0;
-#define TG_SCALAR_FIELD(field, type, kind, name, help) ValueOf<type> field{};
-  TG_BATCHER_SCALARS(TG_SCALAR_FIELD)
-#undef TG_SCALAR_FIELD
+  TG_BATCHER_SCALARS(TG_VALUE_FIELD)
 #define TG_HISTOGRAM_FIELD(field, bounds, name, help, scale) Histogram::Snapshot field;
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
 #undef TG_HISTOGRAM_FIELD

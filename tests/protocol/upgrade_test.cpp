@@ -4,28 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "common/upgrade_request.hpp"
+
 namespace tg::protocol {
-namespace {
 
 using http::HttpRequest;
-
-HttpRequest upgrade_request(std::string query = "") {
-  HttpRequest r;
-  r.method = "GET";
-  r.path = "/ws";
-  r.query = std::move(query);
-  r.http_major = 1;
-  r.http_minor = 1;
-  r.upgrade = true;
-  r.headers = {{"host", "x"},
-               {"upgrade", "WebSocket"},
-               {"connection", "keep-alive, Upgrade"},
-               {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
-               {"sec-websocket-version", "13"}};
-  return r;
-}
-
-}  // namespace
+using test::upgrade_request;
 
 TEST(Handshake, ValidRequestGets101WithAccept) {
   Handshake h = evaluate_handshake(upgrade_request());
@@ -99,7 +83,7 @@ TEST(Handshake, BadQueryIs400) {
 
 TEST(Handshake, WrongVersionIs426WithTheVersionWeSpeak) {
   HttpRequest r = upgrade_request();
-  r.headers[4].second = "8";
+  r.headers[4].second = "12";
   Handshake h = evaluate_handshake(r);
   EXPECT_EQ(h.status, 426);
   EXPECT_NE(h.response.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);

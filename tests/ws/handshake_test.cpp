@@ -4,22 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "common/upgrade_request.hpp"
+
 namespace tg::ws {
 namespace {
 
-http::HttpRequest upgrade_request() {
-  http::HttpRequest r;
-  r.method = "GET";
-  r.path = "/ws";
-  r.http_major = 1;
-  r.http_minor = 1;
-  r.headers = {{"host", "x"},
-               {"upgrade", "WebSocket"},
-               {"connection", "keep-alive, Upgrade"},
-               {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
-               {"sec-websocket-version", "13"}};
-  return r;
-}
+using test::upgrade_request;
 
 TEST(WsHandshake, AcceptKeyMatchesRfc6455Example) {
   // RFC 6455 section 1.3.
@@ -50,7 +40,7 @@ TEST(WsHandshake, EachViolationHasItsStatusAndTheHeadersThatSayWhy) {
             "Upgrade: websocket\r\nConnection: Upgrade\r\n");
 
   http::HttpRequest version = upgrade_request();
-  version.headers[4].second = "8";
+  version.headers[4].second = "12";
   EXPECT_EQ(check_upgrade(version).status, 426);
   EXPECT_EQ(check_upgrade(version).extra_headers, "Sec-WebSocket-Version: 13\r\n");
 
