@@ -61,7 +61,7 @@ void Connection::accept(uv_stream_t* listener) {
     peer_ = peer_name(ss);
     addr_ = addr_key(ss);
   } else {
-    peer_ = "?";
+    peer_ = "unknown";
   }
   ticket_ = shard_.admission().admit(addr_);
   if (ticket_.verdict != Admission::Verdict::kAdmit && !ticket_.answer) {

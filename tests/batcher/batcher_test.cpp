@@ -43,7 +43,7 @@ class RecordingSink : public BatchSink {
 Inbound event(const std::string& room, const std::string& text, uint64_t recv_ns) {
   Inbound e;
   e.room = room;
-  e.from = "u";
+  e.from = "user";
   e.text = text;
   e.recv_ns = recv_ns;
   return e;

@@ -13,7 +13,7 @@ using batcher::Batch;
 // A batch of `msgs` messages whose zstd frame is `bytes` long.
 Batch make_batch(uint64_t seq, uint64_t first_msg, uint64_t msgs, size_t bytes) {
   Batch b;
-  b.room = "r";
+  b.room = "room";
   b.seq = seq;
   b.first_msg = first_msg;
   b.last_msg = first_msg + msgs - 1;
