@@ -17,7 +17,7 @@
 namespace tg::bots {
 namespace {
 
-constexpr int kSlowRecvBuffer = 16384;   // small kernel buffer: backpressure reaches the server
+constexpr int kSlowRecvBuffer = 16384;     // small kernel buffer: backpressure reaches the server
 constexpr std::uint64_t kMaxBurst = 1000;  // messages one timer turn may catch up on
 
 // A non-blocking TCP socket, optionally bound to 127.0.0.k without reserving a port
@@ -86,7 +86,7 @@ void Bot::on_connected(int status) {
   for (auto& b : key) b = static_cast<std::uint8_t>(loop_.rng()());
   const std::string target = loop_.url().path + "?room=" + loop_.room_name(spec_.room);
   const std::string proto = "tidegate.v1." + loop_.config().subprotocol;
-  handshake_ = std::make_unique<ClientHandshake>(loop_.url().authority(), target, proto, key);
+  handshake_ = std::make_unique<client::Handshake>(loop_.url().authority(), target, proto, key);
   state_ = State::handshaking;
   if (spec_.slow) {
     const double rate = loop_.config().slow_read_bps;
@@ -133,8 +133,8 @@ void Bot::on_read(ssize_t nread, const uv_buf_t* buf) {
 bool Bot::try_resume_reading(std::int64_t now_us) {
   if (reading_ || !tcp_open_ || state_ == State::closed) return true;
   if (read_budget_ && read_budget_->available(now_us) == 0) return false;
-  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb,
-                           &Bot::read_cb) == 0;
+  reading_ =
+      uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb, &Bot::read_cb) == 0;
   return true;
 }
 
@@ -154,22 +154,21 @@ void Bot::on_bytes(std::span<const std::uint8_t> bytes) {
 
 void Bot::on_handshake_bytes(std::span<const std::uint8_t> bytes) {
   switch (handshake_->feed(bytes)) {
-    case ClientHandshake::State::need_more:
+    case client::Handshake::State::kNeedMore:
       return;
-    case ClientHandshake::State::failed:
+    case client::Handshake::State::kFailed:
       return fail_connect();
-    case ClientHandshake::State::done:
+    case client::Handshake::State::kDone:
       break;
   }
   const std::string rest(reinterpret_cast<const char*>(handshake_->leftover().data()),
                          handshake_->leftover().size());
   handshake_.reset();
-  WsCodec::Handler& handler = *this;  // private base: convert here, not in make_unique
-  codec_ = std::make_unique<WsCodec>(handler, loop_.rng()());
+  client::WsCodec::Handler& handler = *this;  // private base: convert here, not in make_unique
+  codec_ = std::make_unique<client::WsCodec>(handler, loop_.rng()());
   state_ = State::awaiting_hello;
   if (!rest.empty()) on_bytes({reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()});
 }
-
 
 void Bot::on_ws_message(bool binary, std::span<const std::uint8_t> data) {
   Counters& c = loop_.counters();
@@ -297,7 +296,9 @@ void Bot::stop_sending() {
   }
 }
 
-void Bot::timer_cb(uv_timer_t* timer) { static_cast<Bot*>(timer->data)->on_timer(); }
+void Bot::timer_cb(uv_timer_t* timer) {
+  static_cast<Bot*>(timer->data)->on_timer();
+}
 
 void Bot::on_timer() {
   if (!sending_ || state_ != State::open) return;
@@ -310,8 +311,7 @@ void Bot::on_timer() {
     ++sent_in_phase_;
   }
   const double next_us = static_cast<double>(send_start_us_) +
-                         static_cast<double>(sent_in_phase_) * period_us -
-                         static_cast<double>(now);
+                         static_cast<double>(sent_in_phase_) * period_us - static_cast<double>(now);
   const auto wait_ms = static_cast<std::uint64_t>(std::max(0.0, std::ceil(next_us / 1000.0)));
   uv_timer_start(&timer_, &Bot::timer_cb, wait_ms, 0);
 }

@@ -11,11 +11,11 @@
 #include <string>
 
 #include "bots/bot_spec.hpp"
-#include "bots/client_handshake.hpp"
 #include "bots/run_totals.hpp"
 #include "bots/seq_tracker.hpp"
 #include "bots/token_bucket.hpp"
-#include "bots/ws_codec.hpp"
+#include "client/handshake.hpp"
+#include "client/ws_codec.hpp"
 
 namespace tg::bots {
 
@@ -26,7 +26,7 @@ struct Notice;
 // Lives on one BotLoop from construction to the loop's end (never freed while the
 // loop runs, so late libuv callbacks always find it). Every method runs on that
 // loop's thread. Connects once; a lost connection is counted, never retried.
-class Bot final : private WsCodec::Handler {
+class Bot final : private client::WsCodec::Handler {
  public:
   enum class State { idle, connecting, handshaking, awaiting_hello, open, closing, closed };
 
@@ -99,8 +99,8 @@ class Bot final : private WsCodec::Handler {
   bool counted_ = false;
   bool sending_ = false;
   std::int64_t connect_started_us_ = 0;
-  std::unique_ptr<ClientHandshake> handshake_;
-  std::unique_ptr<WsCodec> codec_;
+  std::unique_ptr<client::Handshake> handshake_;
+  std::unique_ptr<client::WsCodec> codec_;
   std::optional<TokenBucket> read_budget_;
   std::string out_;
   SeqTracker seq_;

@@ -1,29 +1,30 @@
-// ws_codec_test.cpp -- WsCodec fed scripted server frames (also byte by byte) and its masked output.
-#include "bots/ws_codec.hpp"
+// ws_codec_test.cpp -- WsCodec fed scripted server frames (also byte by byte) and its masked
+// output.
+#include "client/ws_codec.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace tg::bots {
+namespace tg::client {
 namespace {
 
 struct Recorder : WsCodec::Handler {
   std::vector<std::pair<bool, std::string>> messages;
-  std::vector<std::uint16_t> closes;
-  void on_ws_message(bool binary, std::span<const std::uint8_t> data) override {
+  std::vector<uint16_t> closes;
+  void on_ws_message(bool binary, std::span<const uint8_t> data) override {
     messages.emplace_back(binary, std::string(data.begin(), data.end()));
   }
-  void on_ws_close(std::uint16_t status) override { closes.push_back(status); }
+  void on_ws_close(uint16_t status) override { closes.push_back(status); }
 };
 
-std::span<const std::uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 // An unmasked server frame (RFC 6455 §5.2).
-std::string frame(std::uint8_t opcode, const std::string& payload) {
+std::string frame(uint8_t opcode, const std::string& payload) {
   std::string f;
   f += static_cast<char>(0x80 | opcode);
   if (payload.size() < 126) {
@@ -37,13 +38,13 @@ std::string frame(std::uint8_t opcode, const std::string& payload) {
 }
 
 // Decodes one masked client frame; returns its unmasked payload.
-std::string unmask(const std::string& f, std::uint8_t* opcode) {
-  *opcode = static_cast<std::uint8_t>(f[0]) & 0x0F;
-  EXPECT_TRUE(static_cast<std::uint8_t>(f[1]) & 0x80) << "client frames must be masked";
-  const std::size_t len = static_cast<std::uint8_t>(f[1]) & 0x7F;
+std::string unmask(const std::string& f, uint8_t* opcode) {
+  *opcode = static_cast<uint8_t>(f[0]) & 0x0F;
+  EXPECT_TRUE(static_cast<uint8_t>(f[1]) & 0x80) << "client frames must be masked";
+  const size_t len = static_cast<uint8_t>(f[1]) & 0x7F;
   EXPECT_LT(len, 126u);
   std::string out;
-  for (std::size_t i = 0; i < len; ++i) out += static_cast<char>(f[6 + i] ^ f[2 + i % 4]);
+  for (size_t i = 0; i < len; ++i) out += static_cast<char>(f[6 + i] ^ f[2 + i % 4]);
   EXPECT_EQ(f.size(), 6 + len);
   return out;
 }
@@ -84,10 +85,10 @@ TEST(WsCodec, QueuedTextIsOneMaskedFrame) {
   ASSERT_TRUE(codec.queue_text(R"({"t":"ping","id":1})"));
   std::string out;
   ASSERT_TRUE(codec.drain(out));
-  std::uint8_t opcode = 0;
+  uint8_t opcode = 0;
   EXPECT_EQ(unmask(out, &opcode), R"({"t":"ping","id":1})");
   EXPECT_EQ(opcode, 0x1);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[0]) & 0x80, 0x80);  // FIN
+  EXPECT_EQ(static_cast<uint8_t>(out[0]) & 0x80, 0x80);  // FIN
 }
 
 TEST(WsCodec, AnswersPingWithPong) {
@@ -96,7 +97,7 @@ TEST(WsCodec, AnswersPingWithPong) {
   ASSERT_TRUE(codec.feed(bytes(frame(0x9, "p1"))));
   std::string out;
   ASSERT_TRUE(codec.drain(out));
-  std::uint8_t opcode = 0;
+  uint8_t opcode = 0;
   EXPECT_EQ(unmask(out, &opcode), "p1");
   EXPECT_EQ(opcode, 0xA);
 }
@@ -109,7 +110,7 @@ TEST(WsCodec, ServerCloseIsReportedAndAnswered) {
   EXPECT_EQ(r.closes[0], 1001);
   std::string out;
   ASSERT_TRUE(codec.drain(out));
-  std::uint8_t opcode = 0;
+  uint8_t opcode = 0;
   unmask(out, &opcode);
   EXPECT_EQ(opcode, 0x8);
   EXPECT_TRUE(codec.finished());
@@ -125,8 +126,8 @@ TEST(WsCodec, MaskedServerFrameIsAProtocolError) {
   std::string out;
   const bool drained = codec.drain(out);
   EXPECT_TRUE(r.messages.empty());
-  EXPECT_TRUE(!ok || (drained && !out.empty() && (static_cast<std::uint8_t>(out[0]) & 0x0F) == 0x8));
+  EXPECT_TRUE(!ok || (drained && !out.empty() && (static_cast<uint8_t>(out[0]) & 0x0F) == 0x8));
 }
 
 }  // namespace
-}  // namespace tg::bots
+}  // namespace tg::client

@@ -1,22 +1,22 @@
-// client_handshake_test.cpp -- the upgrade request and response checks of ClientHandshake.
-#include "bots/client_handshake.hpp"
+// handshake_test.cpp -- the upgrade request and response checks of client::Handshake.
+#include "client/handshake.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-namespace tg::bots {
+namespace tg::client {
 namespace {
 
 // RFC 6455 §1.3's example: key "dGhlIHNhbXBsZSBub25jZQ==" is base64("the sample nonce").
-std::array<std::uint8_t, 16> sample_key() {
-  std::array<std::uint8_t, 16> key{};
+std::array<uint8_t, 16> sample_key() {
+  std::array<uint8_t, 16> key{};
   std::memcpy(key.data(), "the sample nonce", 16);
   return key;
 }
 
-std::span<const std::uint8_t> bytes(std::string_view s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+std::span<const uint8_t> bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 const char* kGood =
@@ -28,12 +28,11 @@ const char* kGood =
     "\r\n";
 
 TEST(ClientHandshake, AcceptValueMatchesTheRfcExample) {
-  EXPECT_EQ(ClientHandshake::accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(Handshake::accept_for("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
 TEST(ClientHandshake, RequestCarriesKeyVersionAndProtocol) {
-  ClientHandshake h("127.0.0.1:8080", "/ws?room=r1", "tidegate.v1.zstd", sample_key());
+  Handshake h("127.0.0.1:8080", "/ws?room=r1", "tidegate.v1.zstd", sample_key());
   EXPECT_EQ(h.request(),
             "GET /ws?room=r1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUpgrade: websocket\r\n"
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -41,63 +40,63 @@ TEST(ClientHandshake, RequestCarriesKeyVersionAndProtocol) {
 }
 
 TEST(ClientHandshake, AcceptsAGoodResponseOneByteAtATime) {
-  ClientHandshake h("h", "/ws", "tidegate.v1.zstd", sample_key());
+  Handshake h("h", "/ws", "tidegate.v1.zstd", sample_key());
   const std::string response = std::string(kGood) + "\x81\x02hi";
-  ClientHandshake::State state = ClientHandshake::State::need_more;
-  for (std::size_t i = 0; i < response.size(); ++i) {
+  Handshake::State state = Handshake::State::kNeedMore;
+  for (size_t i = 0; i < response.size(); ++i) {
     state = h.feed(bytes(std::string_view(response).substr(i, 1)));
-    if (state != ClientHandshake::State::need_more) {
+    if (state != Handshake::State::kNeedMore) {
       // Everything after the blank line is WebSocket data.
       EXPECT_EQ(i + 1, std::strlen(kGood));
       break;
     }
   }
-  ASSERT_EQ(state, ClientHandshake::State::done) << h.error();
+  ASSERT_EQ(state, Handshake::State::kDone) << h.error();
   EXPECT_EQ(h.protocol(), "tidegate.v1.zstd");
   EXPECT_TRUE(h.leftover().empty());
 }
 
 TEST(ClientHandshake, KeepsBytesAfterTheHeaderBlock) {
-  ClientHandshake h("h", "/ws", "tidegate.v1.zstd", sample_key());
+  Handshake h("h", "/ws", "tidegate.v1.zstd", sample_key());
   const std::string response = std::string(kGood) + "\x81\x02hi";
-  ASSERT_EQ(h.feed(bytes(response)), ClientHandshake::State::done);
+  ASSERT_EQ(h.feed(bytes(response)), Handshake::State::kDone);
   ASSERT_EQ(h.leftover().size(), 4u);
   EXPECT_EQ(h.leftover()[0], 0x81);
 }
 
 TEST(ClientHandshake, RejectsWrongStatusAcceptOrProtocol) {
   {
-    ClientHandshake h("h", "/ws", "", sample_key());
-    EXPECT_EQ(h.feed(bytes("HTTP/1.1 400 Bad Request\r\n\r\n")), ClientHandshake::State::failed);
+    Handshake h("h", "/ws", "", sample_key());
+    EXPECT_EQ(h.feed(bytes("HTTP/1.1 400 Bad Request\r\n\r\n")), Handshake::State::kFailed);
     EXPECT_EQ(h.status(), 400);
   }
   {
-    ClientHandshake h("h", "/ws", "", sample_key());
+    Handshake h("h", "/ws", "", sample_key());
     std::string bad = kGood;
     bad.replace(bad.find("s3pP"), 4, "AAAA");
-    EXPECT_EQ(h.feed(bytes(bad)), ClientHandshake::State::failed);
+    EXPECT_EQ(h.feed(bytes(bad)), Handshake::State::kFailed);
   }
   {
-    ClientHandshake h("h", "/ws", "tidegate.v1.json", sample_key());
-    EXPECT_EQ(h.feed(bytes(kGood)), ClientHandshake::State::failed);  // zstd was not offered
+    Handshake h("h", "/ws", "tidegate.v1.json", sample_key());
+    EXPECT_EQ(h.feed(bytes(kGood)), Handshake::State::kFailed);  // zstd was not offered
   }
   {
-    ClientHandshake h("h", "/ws", "", sample_key());
+    Handshake h("h", "/ws", "", sample_key());
     std::string bad = kGood;
     bad.replace(bad.find("websocket"), 9, "h2c");
-    EXPECT_EQ(h.feed(bytes(bad)), ClientHandshake::State::failed);
+    EXPECT_EQ(h.feed(bytes(bad)), Handshake::State::kFailed);
   }
 }
 
 TEST(ClientHandshake, RejectsAnEndlessHeader) {
-  ClientHandshake h("h", "/ws", "", sample_key());
+  Handshake h("h", "/ws", "", sample_key());
   const std::string chunk = "X-Filler: " + std::string(1000, 'a') + "\r\n";
-  ClientHandshake::State state = h.feed(bytes("HTTP/1.1 101 Switching Protocols\r\n"));
-  for (int i = 0; i < 20 && state == ClientHandshake::State::need_more; ++i) {
+  Handshake::State state = h.feed(bytes("HTTP/1.1 101 Switching Protocols\r\n"));
+  for (int i = 0; i < 20 && state == Handshake::State::kNeedMore; ++i) {
     state = h.feed(bytes(chunk));
   }
-  EXPECT_EQ(state, ClientHandshake::State::failed);
+  EXPECT_EQ(state, Handshake::State::kFailed);
 }
 
 }  // namespace
-}  // namespace tg::bots
+}  // namespace tg::client
