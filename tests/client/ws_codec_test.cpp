@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "client/frame_builder.hpp"
+
 namespace tg::client {
 namespace {
 
@@ -23,18 +25,9 @@ std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// An unmasked server frame (RFC 6455 §5.2).
+// An unmasked frame, as a server sends them (RFC 6455 §5.1).
 std::string frame(uint8_t opcode, const std::string& payload) {
-  std::string f;
-  f += static_cast<char>(0x80 | opcode);
-  if (payload.size() < 126) {
-    f += static_cast<char>(payload.size());
-  } else {
-    f += static_cast<char>(126);
-    f += static_cast<char>(payload.size() >> 8);
-    f += static_cast<char>(payload.size() & 0xFF);
-  }
-  return f + payload;
+  return client_frame(opcode, payload, true, false);
 }
 
 // Decodes one masked client frame; returns its unmasked payload.
