@@ -85,6 +85,10 @@ std::span<const uint8_t> Handshake::leftover() const {
   return {reinterpret_cast<const uint8_t*>(buffer_.data()) + head_end_, buffer_.size() - head_end_};
 }
 
+std::string_view Handshake::response_head() const {
+  return std::string_view(buffer_).substr(0, head_end_);
+}
+
 Handshake::State Handshake::fail(std::string reason) {
   error_ = std::move(reason);
   state_ = State::kFailed;

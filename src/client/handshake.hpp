@@ -32,6 +32,9 @@ class Handshake {
   State feed(std::span<const uint8_t> bytes);
 
   std::span<const uint8_t> leftover() const;
+  // The response's header block, blank line included, once it has arrived (refused or
+  // not); empty before.
+  std::string_view response_head() const;
   std::string_view error() const { return error_; }
   // The sub-protocol the server chose ("" if none).
   std::string_view protocol() const { return protocol_; }

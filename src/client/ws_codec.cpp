@@ -81,7 +81,20 @@ bool WsCodec::queue_close(uint16_t status) {
   return wslay_event_queue_close(ctx_, status, nullptr, 0) == 0;
 }
 
+bool WsCodec::queue_raw(std::string_view bytes) {
+  // What wslay holds was queued first: it goes ahead of `bytes`.
+  if (wslay_event_get_write_enabled(ctx_) == 0 || !send_into(pending_)) return false;
+  pending_ += bytes;
+  return true;
+}
+
 bool WsCodec::drain(std::string& out) {
+  out += pending_;
+  pending_.clear();
+  return send_into(out);
+}
+
+bool WsCodec::send_into(std::string& out) {
   out_ = &out;
   const int rv = wslay_event_send(ctx_);
   out_ = nullptr;

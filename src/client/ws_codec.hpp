@@ -42,6 +42,11 @@ class WsCodec {
   // Queues one text message / a close frame; false if the context no longer sends.
   [[nodiscard]] bool queue_text(std::string_view text);
   [[nodiscard]] bool queue_close(uint16_t status);
+  // Queues `bytes` to go out exactly as given, after everything queued before: hand-made
+  // frames, malformed ones included (client/frame_builder.hpp). wslay never sees them, so
+  // a close frame sent this way does not end its sending. False if the context no longer
+  // sends.
+  [[nodiscard]] bool queue_raw(std::string_view bytes);
 
   // Appends every frame ready to go out to `out`. Returns false on a wslay error.
   [[nodiscard]] bool drain(std::string& out);
@@ -56,11 +61,14 @@ class WsCodec {
   static int genmask_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, void* self);
   static void on_msg_recv_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
                              void* self);
+  // Appends what wslay has queued to `out`.
+  bool send_into(std::string& out);
 
   Handler& handler_;
   wslay_event_context_ptr ctx_ = nullptr;
   std::span<const uint8_t> in_;
   std::string* out_ = nullptr;
+  std::string pending_;  // wire bytes of queue_raw() and what wslay queued before them
   uint64_t mask_state_;
 };
 

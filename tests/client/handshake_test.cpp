@@ -88,6 +88,23 @@ TEST(ClientHandshake, RejectsWrongStatusAcceptOrProtocol) {
   }
 }
 
+TEST(ClientHandshake, KeepsTheResponseHeadAcceptedOrRefused) {
+  {
+    Handshake h("h", "/ws", "tidegate.v1.zstd", sample_key());
+    EXPECT_EQ(h.feed(bytes("HTTP/1.1 101 Switching Protocols\r\n")), Handshake::State::kNeedMore);
+    EXPECT_EQ(h.response_head(), "");
+    EXPECT_EQ(h.feed(bytes(std::string(kGood).substr(34) + "\x81\x02hi")), Handshake::State::kDone);
+    EXPECT_EQ(h.response_head(), kGood);
+  }
+  {
+    Handshake h("h", "/ws", "", sample_key());
+    const std::string refused = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n";
+    EXPECT_EQ(h.feed(bytes(refused + "busy")), Handshake::State::kFailed);
+    EXPECT_EQ(h.response_head(), refused);
+    EXPECT_EQ(h.status(), 503);
+  }
+}
+
 TEST(ClientHandshake, RejectsAnEndlessHeader) {
   Handshake h("h", "/ws", "", sample_key());
   const std::string chunk = "X-Filler: " + std::string(1000, 'a') + "\r\n";

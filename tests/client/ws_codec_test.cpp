@@ -122,5 +122,36 @@ TEST(WsCodec, MaskedServerFrameIsAProtocolError) {
   EXPECT_TRUE(!ok || (drained && !out.empty() && (static_cast<uint8_t>(out[0]) & 0x0F) == 0x8));
 }
 
+TEST(WsCodec, RawBytesKeepTheirPlaceAmongQueuedFrames) {
+  Recorder r;
+  WsCodec codec(r, 3);
+  const std::string raw = client_frame(0x1, "bad", true, false);  // unmasked: malformed
+  ASSERT_TRUE(codec.queue_text("a"));
+  ASSERT_TRUE(codec.queue_raw(raw));
+  ASSERT_TRUE(codec.queue_text("b"));
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  ASSERT_EQ(out.size(), 7 + raw.size() + 7);
+  uint8_t opcode = 0;
+  EXPECT_EQ(unmask(out.substr(0, 7), &opcode), "a");
+  EXPECT_EQ(out.substr(7, raw.size()), raw);
+  EXPECT_EQ(unmask(out.substr(7 + raw.size()), &opcode), "b");
+  out.clear();
+  ASSERT_TRUE(codec.drain(out));
+  EXPECT_TRUE(out.empty());  // each byte goes out once
+}
+
+TEST(WsCodec, RawBytesAreRefusedOnceTheCloseIsSent) {
+  Recorder r;
+  WsCodec codec(r, 3);
+  ASSERT_TRUE(codec.queue_raw(client_frame(0x8, close_payload(1000))));
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  EXPECT_FALSE(codec.finished());  // wslay did not see the raw close
+  ASSERT_TRUE(codec.queue_close(1000));
+  ASSERT_TRUE(codec.drain(out));
+  EXPECT_FALSE(codec.queue_raw("x"));
+}
+
 }  // namespace
 }  // namespace tg::client
