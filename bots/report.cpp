@@ -11,7 +11,7 @@ namespace {
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 
-double ms(std::uint64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 
 void write_histogram(Writer& w, const char* name, const Histogram& h) {
   w.Key(name);
@@ -87,25 +87,25 @@ void write_rooms(Writer& w, const RunTotals& t) {
 Report::Report(const SwarmConfig& config, const RunTotals& totals)
     : config_(config), totals_(totals) {}
 
-std::uint64_t Report::deliveries_expected() const {
-  std::uint64_t n = 0;
+uint64_t Report::deliveries_expected() const {
+  uint64_t n = 0;
   for (const auto& r : totals_.rooms) n += r.members * r.sent;
   return n;
 }
 
-std::uint64_t Report::deliveries_received() const {
-  std::uint64_t n = 0;
+uint64_t Report::deliveries_received() const {
+  uint64_t n = 0;
   for (const auto& r : totals_.rooms) n += r.received;
   return n;
 }
 
-std::int64_t Report::lost() const {
-  return static_cast<std::int64_t>(deliveries_expected()) -
-         static_cast<std::int64_t>(deliveries_received());
+int64_t Report::lost() const {
+  return static_cast<int64_t>(deliveries_expected()) -
+         static_cast<int64_t>(deliveries_received());
 }
 
-std::uint64_t Report::messages_sent() const {
-  std::uint64_t n = 0;
+uint64_t Report::messages_sent() const {
+  uint64_t n = 0;
   for (const auto& r : totals_.rooms) n += r.sent;
   return n;
 }

@@ -29,7 +29,7 @@ std::optional<WsUrl> parse_ws_url(std::string_view url) {
     if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
       return std::nullopt;
     }
-    out.port = static_cast<std::uint16_t>(value);
+    out.port = static_cast<uint16_t>(value);
   }
   out.address.sin_family = AF_INET;
   out.address.sin_port = htons(out.port);

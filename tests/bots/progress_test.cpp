@@ -25,7 +25,7 @@ TEST(Progress, LineShowsRatesOfTheInterval) {
   c.errors = 1;
   c.disconnects = 1;
   Histogram latency, ping;
-  for (std::uint64_t us : {1000, 2000, 3000, 4000}) latency.record(us);
+  for (uint64_t us : {1000, 2000, 3000, 4000}) latency.record(us);
   ping.record(500);
   const std::string line = p.line(2.0, "send", c, latency, ping);
   EXPECT_NE(line.find("connected 900"), std::string::npos) << line;

@@ -6,8 +6,8 @@
 namespace tg::bots {
 namespace {
 
-RunTotals::Client client(std::uint32_t room, bool counted, std::uint64_t received,
-                         std::uint64_t announced = 0, std::uint64_t holes = 0) {
+RunTotals::Client client(uint32_t room, bool counted, uint64_t received,
+                         uint64_t announced = 0, uint64_t holes = 0) {
   RunTotals::Client c;
   c.room = room;
   c.counted = counted;
