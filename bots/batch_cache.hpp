@@ -1,4 +1,5 @@
-// batch_cache.hpp -- remembers decoded batches by their frame bytes, so each distinct frame is decoded once per loop.
+// batch_cache.hpp -- remembers decoded batches by their frame bytes, so each distinct frame is
+// decoded once per loop.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,7 @@ class BatchCache {
 
   // Stores `batch` under `frame` (copied), evicting the oldest entry if full, and
   // returns the stored batch (valid until the next insert()).
-  const DecodedBatch* insert(uint64_t hash, std::span<const uint8_t> frame,
-                             DecodedBatch batch);
+  const DecodedBatch* insert(uint64_t hash, std::span<const uint8_t> frame, DecodedBatch batch);
 
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }

@@ -17,8 +17,8 @@
 namespace tg::bots {
 namespace {
 
-constexpr int kSlowRecvBuffer = 16384;     // small kernel buffer: backpressure reaches the server
-constexpr uint64_t kMaxBurst = 1000;  // messages one timer turn may catch up on
+constexpr int kSlowRecvBuffer = 16384;  // small kernel buffer: backpressure reaches the server
+constexpr uint64_t kMaxBurst = 1000;    // messages one timer turn may catch up on
 
 // A non-blocking TCP socket, optionally bound to 127.0.0.k without reserving a port
 // (IP_BIND_ADDRESS_NO_PORT, Linux 4.2: the port is chosen at connect time per 4-tuple).
@@ -277,8 +277,8 @@ void Bot::on_notice(const Notice& notice) {
 void Bot::start_sending(int64_t now_us) {
   if (!spec_.sender || state_ != State::kOpen || loop_.config().rate <= 0) return;
   const double period_us = 1e6 / loop_.config().rate;
-  const auto offset = static_cast<int64_t>(
-      std::uniform_real_distribution<double>(0.0, period_us)(loop_.rng()));
+  const auto offset =
+      static_cast<int64_t>(std::uniform_real_distribution<double>(0.0, period_us)(loop_.rng()));
   send_start_us_ = now_us + offset;
   sent_in_phase_ = 0;
   sending_ = true;

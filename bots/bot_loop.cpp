@@ -8,8 +8,8 @@
 namespace tg::bots {
 namespace {
 
-constexpr uint64_t kTickMs = 5;         // connect pacing and slow-reader resumption
-constexpr uint64_t kPingTickMs = 100;   // each tick pings a tenth of the bots
+constexpr uint64_t kTickMs = 5;        // connect pacing and slow-reader resumption
+constexpr uint64_t kPingTickMs = 100;  // each tick pings a tenth of the bots
 constexpr uint64_t kPublishMs = 250;
 constexpr size_t kReadBufferBytes = 64 * 1024;
 constexpr size_t kCacheEntries = 4096;
@@ -58,7 +58,9 @@ BotLoop::~BotLoop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BotLoop::add_bot(const BotSpec& spec) { bots_.push_back(std::make_unique<Bot>(*this, spec)); }
+void BotLoop::add_bot(const BotSpec& spec) {
+  bots_.push_back(std::make_unique<Bot>(*this, spec));
+}
 
 void BotLoop::start() {
   std::sort(bots_.begin(), bots_.end(), [](const auto& a, const auto& b) {
@@ -78,7 +80,7 @@ void BotLoop::run_thread() {
   uv_timer_start(&publish_timer_, &BotLoop::publish_cb, kPublishMs, kPublishMs);
   if (config_.ping) uv_timer_start(&ping_timer_, &BotLoop::ping_cb, kPingTickMs, kPingTickMs);
   apply_phases();
-  uv_run(&loop_, UV_RUN_DEFAULT);  // returns after close_all_handles()
+  uv_run(&loop_, UV_RUN_DEFAULT);                // returns after close_all_handles()
   if (uv_loop_close(&loop_) != 0) std::abort();  // a handle leaked: a bug here
 }
 
@@ -96,7 +98,9 @@ void BotLoop::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BotLoop::async_cb(uv_async_t* handle) { static_cast<BotLoop*>(handle->data)->apply_phases(); }
+void BotLoop::async_cb(uv_async_t* handle) {
+  static_cast<BotLoop*>(handle->data)->apply_phases();
+}
 
 void BotLoop::apply_phases() {
   const auto target = static_cast<Phase>(requested_phase_.load());
@@ -130,15 +134,17 @@ void BotLoop::enter(Phase phase) {
 
 void BotLoop::close_all_handles() {
   for (auto& bot : bots_) bot->close_handles();
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&async_),
-                         reinterpret_cast<uv_handle_t*>(&tick_timer_),
-                         reinterpret_cast<uv_handle_t*>(&ping_timer_),
-                         reinterpret_cast<uv_handle_t*>(&publish_timer_)}) {
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&async_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
+        reinterpret_cast<uv_handle_t*>(&ping_timer_),
+        reinterpret_cast<uv_handle_t*>(&publish_timer_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
 }
 
-void BotLoop::tick_cb(uv_timer_t* timer) { static_cast<BotLoop*>(timer->data)->on_tick(); }
+void BotLoop::tick_cb(uv_timer_t* timer) {
+  static_cast<BotLoop*>(timer->data)->on_tick();
+}
 
 void BotLoop::on_tick() {
   const int64_t now = now_us();
@@ -155,7 +161,9 @@ void BotLoop::connect_resolved() {
   if (connecting_ > 0) --connecting_;
 }
 
-void BotLoop::ping_cb(uv_timer_t* timer) { static_cast<BotLoop*>(timer->data)->on_ping_tick(); }
+void BotLoop::ping_cb(uv_timer_t* timer) {
+  static_cast<BotLoop*>(timer->data)->on_ping_tick();
+}
 
 void BotLoop::on_ping_tick() {
   const int64_t now = now_us();
@@ -163,7 +171,9 @@ void BotLoop::on_ping_tick() {
   for (size_t i = slot; i < bots_.size(); i += 10) bots_[i]->send_ping(now);
 }
 
-void BotLoop::publish_cb(uv_timer_t* timer) { static_cast<BotLoop*>(timer->data)->publish(); }
+void BotLoop::publish_cb(uv_timer_t* timer) {
+  static_cast<BotLoop*>(timer->data)->publish();
+}
 
 void BotLoop::publish() {
   const int64_t now = now_us();
@@ -189,7 +199,9 @@ LoopSnapshot BotLoop::take() {
   return out;
 }
 
-int64_t BotLoop::now_us() { return static_cast<int64_t>(uv_hrtime() / 1000); }
+int64_t BotLoop::now_us() {
+  return static_cast<int64_t>(uv_hrtime() / 1000);
+}
 
 std::string_view BotLoop::filler() {
   const size_t size = config_.size;
@@ -210,8 +222,7 @@ void BotLoop::record_ping(int64_t us) {
 }
 
 void BotLoop::count_member(uint32_t room, int64_t delta, uint64_t received) {
-  room_members_[room] = static_cast<uint64_t>(
-      static_cast<int64_t>(room_members_[room]) + delta);
+  room_members_[room] = static_cast<uint64_t>(static_cast<int64_t>(room_members_[room]) + delta);
   if (delta < 0) room_received_[room] -= std::min(received, room_received_[room]);
 }
 

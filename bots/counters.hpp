@@ -17,21 +17,21 @@ struct Counters {
   uint64_t policy_closes = 0;     // of those, with 1008 (slow consumer, flooding)
   uint64_t errors = 0;            // invalid frames, error notices, wrong room
   uint64_t messages_sent = 0;
-  uint64_t deliveries = 0;        // this run's chat messages received, all bots
-  uint64_t echoes = 0;            // own messages seen back by their sender
-  uint64_t frames = 0;            // WebSocket messages received
+  uint64_t deliveries = 0;   // this run's chat messages received, all bots
+  uint64_t echoes = 0;       // own messages seen back by their sender
+  uint64_t frames = 0;       // WebSocket messages received
   uint64_t bytes = 0;        // bytes read from sockets while sending and draining
   uint64_t batch_bytes = 0;  // payload bytes of batch messages, same phases
   uint64_t gap_notices = 0;
-  uint64_t announced_lost = 0;    // messages covered by gap notices
-  uint64_t holes = 0;             // unannounced holes in message seqs
-  uint64_t hole_msgs = 0;         // messages missing in those holes
-  uint64_t order_errors = 0;      // duplicates or steps back
+  uint64_t announced_lost = 0;  // messages covered by gap notices
+  uint64_t holes = 0;           // unannounced holes in message seqs
+  uint64_t hole_msgs = 0;       // messages missing in those holes
+  uint64_t order_errors = 0;    // duplicates or steps back
   uint64_t pings_sent = 0;
   uint64_t pongs = 0;
-  uint64_t pong_window_us = 0;    // sum of the server's window_ms (as us) over pongs
-  uint64_t decodes = 0;           // batch frames decoded (cache misses)
-  uint64_t cache_hits = 0;        // batch frames served from the cache
+  uint64_t pong_window_us = 0;  // sum of the server's window_ms (as us) over pongs
+  uint64_t decodes = 0;         // batch frames decoded (cache misses)
+  uint64_t cache_hits = 0;      // batch frames served from the cache
 
   // Adds every field of `o` (gauges too: the sum over loops is the swarm's gauge).
   void add(const Counters& o);

@@ -22,8 +22,8 @@ struct DecodedBatch {
   uint64_t batch_seq = 0;
   uint64_t first_seq = 0;  // message seq range, valid when msg_count > 0
   uint64_t last_seq = 0;
-  uint32_t msg_count = 0;  // every entry of "msgs" (chat, join, leave, name)
-  uint32_t run_msgs = 0;   // chat messages carrying this run's cid
+  uint32_t msg_count = 0;       // every entry of "msgs" (chat, join, leave, name)
+  uint32_t run_msgs = 0;        // chat messages carrying this run's cid
   bool consecutive = true;      // the seqs inside the batch count up by one
   std::vector<OwnMessage> own;  // this run's messages, sorted by bot
 

@@ -14,7 +14,9 @@ namespace {
 
 using rapidjson::Value;
 
-std::string_view str(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view str(const Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 const Value* member(const Value& object, const char* name) {
   const auto it = object.FindMember(name);
@@ -62,8 +64,10 @@ bool fill_messages(const Value& msgs, std::string_view run, DecodedBatch& b) {
     const Value* seq = member(m, "seq");
     if (seq == nullptr || !seq->IsUint64()) return false;
     const uint64_t s = seq->GetUint64();
-    if (b.msg_count == 0) b.first_seq = s;
-    else if (s != b.last_seq + 1) b.consecutive = false;
+    if (b.msg_count == 0)
+      b.first_seq = s;
+    else if (s != b.last_seq + 1)
+      b.consecutive = false;
     b.last_seq = s;
     ++b.msg_count;
     const Value* t = member(m, "t");
@@ -86,7 +90,9 @@ FrameDecoder::FrameDecoder(std::string run) : run_(std::move(run)), dctx_(ZSTD_c
   if (dctx_ == nullptr) std::abort();  // out of memory
 }
 
-FrameDecoder::~FrameDecoder() { ZSTD_freeDCtx(dctx_); }
+FrameDecoder::~FrameDecoder() {
+  ZSTD_freeDCtx(dctx_);
+}
 
 FrameDecoder::Kind FrameDecoder::invalid(const char* why) {
   error_ = why;
@@ -109,8 +115,7 @@ bool FrameDecoder::decompress(std::span<const uint8_t> data) {
   if (size == ZSTD_CONTENTSIZE_UNKNOWN) return decompress_stream(data);
   if (size > kMaxDecodedBytes) return fail("zstd frame too large");
   text_.resize(size);
-  const size_t n =
-      ZSTD_decompressDCtx(dctx_, text_.data(), text_.size(), data.data(), data.size());
+  const size_t n = ZSTD_decompressDCtx(dctx_, text_.data(), text_.size(), data.data(), data.size());
   if (ZSTD_isError(n) || n != size) return fail("zstd decompression failed");
   return true;
 }

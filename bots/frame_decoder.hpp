@@ -30,8 +30,7 @@ class FrameDecoder {
   // holding a batch; a text message is a JSON batch or notice. Fills `batch` (returns
   // `batch`) or `notice` (returns `notice`); returns `invalid` with error() set for
   // anything else: bad zstd, bad JSON, missing fields, a binary non-batch.
-  Kind decode(bool binary, std::span<const uint8_t> data, DecodedBatch& batch,
-              Notice& notice);
+  Kind decode(bool binary, std::span<const uint8_t> data, DecodedBatch& batch, Notice& notice);
 
   std::string_view error() const { return error_; }
 

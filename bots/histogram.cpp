@@ -15,8 +15,7 @@ size_t Histogram::bucket_of(uint64_t value) {
   const int exponent = 63 - std::countl_zero(value);  // >= kSubBits
   const int shift = exponent - kSubBits;
   const uint64_t mantissa = value >> shift;  // in [kSubBuckets, 2*kSubBuckets)
-  return static_cast<size_t>(shift + 1) * kSubBuckets +
-         static_cast<size_t>(mantissa - kSubBuckets);
+  return static_cast<size_t>(shift + 1) * kSubBuckets + static_cast<size_t>(mantissa - kSubBuckets);
 }
 
 uint64_t Histogram::bucket_lowest(size_t bucket) {

@@ -10,13 +10,13 @@ namespace tg::bots {
 struct Notice {
   enum class Type { kHello, kPong, kJoined, kLeft, kNamed, kError, kGap, kOther };
   Type type = Type::kOther;
-  uint64_t seq = 0;   // hello, joined: last message seq before the stream starts
-  uint64_t id = 0;    // pong: the ping's id
-  uint64_t from = 0;  // gap: first lost message seq
-  uint64_t to = 0;    // gap: last lost message seq (inclusive)
-  double window_ms = 0;    // hello, pong
-  std::string room;        // hello, joined, gap
-  std::string code;        // error
+  uint64_t seq = 0;      // hello, joined: last message seq before the stream starts
+  uint64_t id = 0;       // pong: the ping's id
+  uint64_t from = 0;     // gap: first lost message seq
+  uint64_t to = 0;       // gap: last lost message seq (inclusive)
+  double window_ms = 0;  // hello, pong
+  std::string room;      // hello, joined, gap
+  std::string code;      // error
 };
 
 }  // namespace tg::bots

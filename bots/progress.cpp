@@ -6,7 +6,9 @@
 namespace tg::bots {
 namespace {
 
-double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(uint64_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
 
 }  // namespace
 
@@ -14,8 +16,10 @@ Progress::Progress(const std::string& csv_path, bool ping) : ping_(ping) {
   if (csv_path.empty()) return;
   csv_ = std::fopen(csv_path.c_str(), "w");
   if (csv_ == nullptr) throw std::runtime_error("cannot open " + csv_path);
-  std::fputs("second,phase,sent,received,p50_ms,p99_ms,connected,gaps,holes,errors,ping_p99_ms,window_ms\n",
-             csv_);
+  std::fputs(
+      "second,phase,sent,received,p50_ms,p99_ms,connected,gaps,holes,errors,ping_p99_ms,window_"
+      "ms\n",
+      csv_);
 }
 
 Progress::~Progress() {
@@ -43,8 +47,8 @@ std::string Progress::line(double t_s, const char* phase, const Counters& now,
   return buf;
 }
 
-void Progress::tick(double t_s, const char* phase, const Counters& now,
-                    const Histogram& latency_us, const Histogram& ping_us, bool quiet) {
+void Progress::tick(double t_s, const char* phase, const Counters& now, const Histogram& latency_us,
+                    const Histogram& ping_us, bool quiet) {
   if (!quiet) {
     std::puts(line(t_s, phase, now, latency_us, ping_us).c_str());
     std::fflush(stdout);

@@ -1,4 +1,5 @@
-// run_totals.hpp -- everything a finished swarm run counted, and the per-client delivery accounting.
+// run_totals.hpp -- everything a finished swarm run counted, and the per-client delivery
+// accounting.
 #pragma once
 
 #include <cstdint>

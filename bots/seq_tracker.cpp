@@ -18,7 +18,7 @@ void SeqTracker::skip_to(uint64_t first) {
 void SeqTracker::on_batch(uint64_t first, uint64_t last) {
   if (!started_) start(first - 1);  // no hello seen: trust the first batch
   if (first < next_) {
-    ++order_errors_;                 // duplicate or overlap
+    ++order_errors_;  // duplicate or overlap
     if (last >= next_) next_ = last + 1;
     return;
   }

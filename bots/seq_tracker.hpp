@@ -1,4 +1,5 @@
-// seq_tracker.hpp -- checks that one client sees a room's message seqs without holes, or with announced ones.
+// seq_tracker.hpp -- checks that one client sees a room's message seqs without holes, or with
+// announced ones.
 #pragma once
 
 #include <cstdint>

@@ -41,7 +41,8 @@ Swarm::Swarm(SwarmConfig config)
       url_(parse_url_or_throw(config_.url)),
       run_(make_run_id()),
       progress_(config_.csv_path, config_.ping) {
-  if (config_.clients == 0 || config_.rooms == 0) throw std::runtime_error("need clients and rooms");
+  if (config_.clients == 0 || config_.rooms == 0)
+    throw std::runtime_error("need clients and rooms");
   if (config_.subprotocol != "zstd" && config_.subprotocol != "json") {
     throw std::runtime_error("--subprotocol must be zstd or json");
   }
@@ -71,8 +72,8 @@ void Swarm::build_loops() {
   }
   std::random_device rd;
   for (uint32_t t = 0; t < config_.threads; ++t) {
-    loops_.push_back(std::make_unique<BotLoop>(config_, url_, run_, rooms_,
-                                               (uint64_t{rd()} << 32) ^ rd()));
+    loops_.push_back(
+        std::make_unique<BotLoop>(config_, url_, run_, rooms_, (uint64_t{rd()} << 32) ^ rd()));
   }
   const uint32_t senders = config_.sender_count();
   const uint32_t slow_from = config_.clients - std::min(config_.slow_count(), config_.clients);
@@ -136,14 +137,18 @@ void Swarm::wait_phase(const char* name, double max_seconds, const volatile int&
   }
 }
 
-bool Swarm::connected_all(const Sample& s) const { return s.counters.pending == 0; }
+bool Swarm::connected_all(const Sample& s) const {
+  return s.counters.pending == 0;
+}
 
 bool Swarm::delivered_all(const Sample& s) const {
   // Loops publish every 250 ms: wait for a publication made after sending stopped.
   return Clock::now() - phase_start_ > std::chrono::milliseconds(400) && s.received >= s.expected;
 }
 
-bool Swarm::closed_all(const Sample& s) const { return s.counters.connected == 0; }
+bool Swarm::closed_all(const Sample& s) const {
+  return s.counters.connected == 0;
+}
 
 RunTotals Swarm::run(const volatile int& stop_flag) {
   static const volatile int kNever = 0;

@@ -24,7 +24,9 @@ uint64_t TokenBucket::available(int64_t now_us) {
   return tokens_ <= 0 ? 0 : static_cast<uint64_t>(tokens_);
 }
 
-void TokenBucket::consume(uint64_t bytes) { tokens_ -= static_cast<double>(bytes); }
+void TokenBucket::consume(uint64_t bytes) {
+  tokens_ -= static_cast<double>(bytes);
+}
 
 int64_t TokenBucket::wait_us(uint64_t bytes, int64_t now_us) {
   refill(now_us);

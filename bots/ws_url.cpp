@@ -7,9 +7,13 @@
 
 namespace tg::bots {
 
-bool WsUrl::loopback() const { return (ntohl(address.sin_addr.s_addr) >> 24) == 127; }
+bool WsUrl::loopback() const {
+  return (ntohl(address.sin_addr.s_addr) >> 24) == 127;
+}
 
-std::string WsUrl::authority() const { return host + ":" + std::to_string(port); }
+std::string WsUrl::authority() const {
+  return host + ":" + std::to_string(port);
+}
 
 std::optional<WsUrl> parse_ws_url(std::string_view url) {
   constexpr std::string_view kScheme = "ws://";

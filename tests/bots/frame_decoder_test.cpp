@@ -93,8 +93,13 @@ TEST(FrameDecoder, DecodesNotices) {
   FrameDecoder d(kRun);
   DecodedBatch b;
   Notice n;
-  ASSERT_EQ(d.decode(false, bytes(R"({"t":"hello","id":17,"name":"guest-17","room":"bots-1","seq":98210,"window_ms":0,"proto":"zstd"})"), b, n),
-            FrameDecoder::Kind::kNotice);
+  ASSERT_EQ(
+      d.decode(
+          false,
+          bytes(
+              R"({"t":"hello","id":17,"name":"guest-17","room":"bots-1","seq":98210,"window_ms":0,"proto":"zstd"})"),
+          b, n),
+      FrameDecoder::Kind::kNotice);
   EXPECT_EQ(n.type, Notice::Type::kHello);
   EXPECT_EQ(n.seq, 98210u);
   EXPECT_EQ(n.room, "bots-1");
@@ -128,8 +133,9 @@ TEST(FrameDecoder, RejectsBadInput) {
   EXPECT_EQ(d.decode(false, bytes("[1,2]"), b, n), FrameDecoder::Kind::kInvalid);
   EXPECT_EQ(d.decode(false, bytes(R"({"t":"batch","room":"r","msgs":[]})"), b, n),
             FrameDecoder::Kind::kInvalid);
-  EXPECT_EQ(d.decode(false, bytes(R"({"t":"batch","room":"r","seq":1,"msgs":[{"t":"msg"}]})"), b, n),
-            FrameDecoder::Kind::kInvalid);
+  EXPECT_EQ(
+      d.decode(false, bytes(R"({"t":"batch","room":"r","seq":1,"msgs":[{"t":"msg"}]})"), b, n),
+      FrameDecoder::Kind::kInvalid);
   EXPECT_FALSE(d.error().empty());
 }
 

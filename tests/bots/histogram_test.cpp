@@ -39,7 +39,8 @@ TEST(Histogram, RelativeErrorIsBounded) {
   for (int i = 0; i < 100000; ++i) {
     const uint64_t v = rng() >> (rng() % 64);
     const size_t b = Histogram::bucket_of(v);
-    const double width = static_cast<double>(Histogram::bucket_highest(b) - Histogram::bucket_lowest(b));
+    const double width =
+        static_cast<double>(Histogram::bucket_highest(b) - Histogram::bucket_lowest(b));
     ASSERT_LE(width, static_cast<double>(v) / Histogram::kSubBuckets + 1.0) << v;
   }
 }

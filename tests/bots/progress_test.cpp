@@ -51,7 +51,7 @@ TEST(Progress, WritesOneCsvRowPerTick) {
     p.tick(1.0, "send", c, h, h, true);
     c.messages_sent = 12;
     c.deliveries = 120;
-    c.pongs = 4;                 // four pongs this second...
+    c.pongs = 4;                  // four pongs this second...
     c.pong_window_us = 4 * 2500;  // ...each saying the window is 2.5 ms
     p.tick(2.0, "send", c, h, h, true);
   }
