@@ -7,16 +7,16 @@
 
 namespace tg::bots {
 
-BatchCache::BatchCache(std::size_t capacity) : ring_(std::max<std::size_t>(capacity, 1)) {
+BatchCache::BatchCache(size_t capacity) : ring_(std::max<size_t>(capacity, 1)) {
   index_.reserve(ring_.size());
 }
 
-std::uint64_t BatchCache::hash_of(std::span<const std::uint8_t> frame) {
+uint64_t BatchCache::hash_of(std::span<const uint8_t> frame) {
   return std::hash<std::string_view>{}(
       std::string_view(reinterpret_cast<const char*>(frame.data()), frame.size()));
 }
 
-const DecodedBatch* BatchCache::find(std::uint64_t hash, std::span<const std::uint8_t> frame) {
+const DecodedBatch* BatchCache::find(uint64_t hash, std::span<const uint8_t> frame) {
   const auto [lo, hi] = index_.equal_range(hash);
   for (auto it = lo; it != hi; ++it) {
     const Entry& e = ring_[it->second];
@@ -29,9 +29,9 @@ const DecodedBatch* BatchCache::find(std::uint64_t hash, std::span<const std::ui
   return nullptr;
 }
 
-const DecodedBatch* BatchCache::insert(std::uint64_t hash, std::span<const std::uint8_t> frame,
+const DecodedBatch* BatchCache::insert(uint64_t hash, std::span<const uint8_t> frame,
                                        DecodedBatch batch) {
-  const std::size_t slot = next_;
+  const size_t slot = next_;
   next_ = (next_ + 1) % ring_.size();
   Entry& e = ring_[slot];
   if (e.used) {

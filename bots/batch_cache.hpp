@@ -1,4 +1,5 @@
-// batch_cache.hpp -- remembers decoded batches by their frame bytes, so each distinct frame is decoded once per loop.
+// batch_cache.hpp -- remembers decoded batches by their frame bytes, so each distinct frame is
+// decoded once per loop.
 #pragma once
 
 #include <cstdint>
@@ -16,37 +17,36 @@ namespace tg::bots {
 // is forgotten first. Single-threaded: one cache per loop.
 class BatchCache {
  public:
-  explicit BatchCache(std::size_t capacity);
+  explicit BatchCache(size_t capacity);
 
   // A fast 64-bit hash of the frame bytes (std::hash over the bytes).
-  static std::uint64_t hash_of(std::span<const std::uint8_t> frame);
+  static uint64_t hash_of(std::span<const uint8_t> frame);
 
   // The decoded batch whose frame equals `frame` byte for byte, or nullptr. The pointer
   // stays valid until the next insert().
-  const DecodedBatch* find(std::uint64_t hash, std::span<const std::uint8_t> frame);
+  const DecodedBatch* find(uint64_t hash, std::span<const uint8_t> frame);
 
   // Stores `batch` under `frame` (copied), evicting the oldest entry if full, and
   // returns the stored batch (valid until the next insert()).
-  const DecodedBatch* insert(std::uint64_t hash, std::span<const std::uint8_t> frame,
-                             DecodedBatch batch);
+  const DecodedBatch* insert(uint64_t hash, std::span<const uint8_t> frame, DecodedBatch batch);
 
-  std::uint64_t hits() const { return hits_; }
-  std::uint64_t misses() const { return misses_; }
-  std::size_t size() const { return index_.size(); }
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+  size_t size() const { return index_.size(); }
 
  private:
   struct Entry {
-    std::uint64_t hash = 0;
+    uint64_t hash = 0;
     bool used = false;
-    std::vector<std::uint8_t> bytes;
+    std::vector<uint8_t> bytes;
     DecodedBatch batch;
   };
 
   std::vector<Entry> ring_;
-  std::size_t next_ = 0;
-  std::unordered_multimap<std::uint64_t, std::size_t> index_;
-  std::uint64_t hits_ = 0;
-  std::uint64_t misses_ = 0;
+  size_t next_ = 0;
+  std::unordered_multimap<uint64_t, size_t> index_;
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
 };
 
 }  // namespace tg::bots

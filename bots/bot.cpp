@@ -17,8 +17,8 @@
 namespace tg::bots {
 namespace {
 
-constexpr int kSlowRecvBuffer = 16384;   // small kernel buffer: backpressure reaches the server
-constexpr std::uint64_t kMaxBurst = 1000;  // messages one timer turn may catch up on
+constexpr int kSlowRecvBuffer = 16384;  // small kernel buffer: backpressure reaches the server
+constexpr uint64_t kMaxBurst = 1000;    // messages one timer turn may catch up on
 
 // A non-blocking TCP socket, optionally bound to 127.0.0.k without reserving a port
 // (IP_BIND_ADDRESS_NO_PORT, Linux 4.2: the port is chosen at connect time per 4-tuple).
@@ -57,7 +57,7 @@ Bot::Bot(BotLoop& loop, const BotSpec& spec) : loop_(loop), spec_(spec) {
 }
 
 void Bot::connect() {
-  state_ = State::connecting;
+  state_ = State::kConnecting;
   connect_started_us_ = BotLoop::now_us();
   const int fd = open_socket(spec_);
   if (fd < 0) return fail_connect();
@@ -80,14 +80,14 @@ void Bot::connect_cb(uv_connect_t* req, int status) {
 }
 
 void Bot::on_connected(int status) {
-  if (state_ != State::connecting) return;  // timed out or closed meanwhile
+  if (state_ != State::kConnecting) return;  // timed out or closed meanwhile
   if (status < 0) return fail_connect();
-  std::array<std::uint8_t, 16> key{};
-  for (auto& b : key) b = static_cast<std::uint8_t>(loop_.rng()());
+  std::array<uint8_t, 16> key{};
+  for (auto& b : key) b = static_cast<uint8_t>(loop_.rng()());
   const std::string target = loop_.url().path + "?room=" + loop_.room_name(spec_.room);
   const std::string proto = "tidegate.v1." + loop_.config().subprotocol;
-  handshake_ = std::make_unique<ClientHandshake>(loop_.url().authority(), target, proto, key);
-  state_ = State::handshaking;
+  handshake_ = std::make_unique<client::Handshake>(loop_.url().authority(), target, proto, key);
+  state_ = State::kHandshaking;
   if (spec_.slow) {
     const double rate = loop_.config().slow_read_bps;
     read_budget_.emplace(rate, std::max(rate / 20.0, 1500.0), BotLoop::now_us());
@@ -100,12 +100,12 @@ void Bot::on_connected(int status) {
   reading_ = true;
 }
 
-void Bot::alloc_cb(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+void Bot::alloc_cb(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto& bot = *static_cast<Bot*>(handle->data);
   std::span<char> space = bot.loop_.read_buffer();
-  std::size_t len = space.size();
+  size_t len = space.size();
   if (bot.read_budget_) {
-    len = std::clamp<std::size_t>(bot.read_budget_->available(BotLoop::now_us()), 1, len);
+    len = std::clamp<size_t>(bot.read_budget_->available(BotLoop::now_us()), 1, len);
   }
   *buf = uv_buf_init(space.data(), static_cast<unsigned>(len));
 }
@@ -117,7 +117,7 @@ void Bot::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 void Bot::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) return lost_connection();  // UV_EOF or a socket error
-  const auto n = static_cast<std::size_t>(nread);
+  const auto n = static_cast<size_t>(nread);
   if (loop_.measuring()) loop_.counters().bytes += n;
   if (read_budget_) {
     read_budget_->consume(n);
@@ -127,22 +127,22 @@ void Bot::on_read(ssize_t nread, const uv_buf_t* buf) {
       loop_.throttle(*this);
     }
   }
-  on_bytes({reinterpret_cast<const std::uint8_t*>(buf->base), n});
+  on_bytes({reinterpret_cast<const uint8_t*>(buf->base), n});
 }
 
-bool Bot::try_resume_reading(std::int64_t now_us) {
-  if (reading_ || !tcp_open_ || state_ == State::closed) return true;
+bool Bot::try_resume_reading(int64_t now_us) {
+  if (reading_ || !tcp_open_ || state_ == State::kClosed) return true;
   if (read_budget_ && read_budget_->available(now_us) == 0) return false;
-  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb,
-                           &Bot::read_cb) == 0;
+  reading_ =
+      uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb, &Bot::read_cb) == 0;
   return true;
 }
 
-void Bot::on_bytes(std::span<const std::uint8_t> bytes) {
-  if (state_ == State::handshaking) return on_handshake_bytes(bytes);
+void Bot::on_bytes(std::span<const uint8_t> bytes) {
+  if (state_ == State::kHandshaking) return on_handshake_bytes(bytes);
   if (!codec_) return;
   const bool ok = codec_->feed(bytes);
-  if (state_ == State::closed) return;
+  if (state_ == State::kClosed) return;
   if (!ok) {
     ++loop_.counters().errors;
     return lost_connection();
@@ -152,30 +152,29 @@ void Bot::on_bytes(std::span<const std::uint8_t> bytes) {
   if (codec_->finished()) lost_connection();
 }
 
-void Bot::on_handshake_bytes(std::span<const std::uint8_t> bytes) {
+void Bot::on_handshake_bytes(std::span<const uint8_t> bytes) {
   switch (handshake_->feed(bytes)) {
-    case ClientHandshake::State::need_more:
+    case client::Handshake::State::kNeedMore:
       return;
-    case ClientHandshake::State::failed:
+    case client::Handshake::State::kFailed:
       return fail_connect();
-    case ClientHandshake::State::done:
+    case client::Handshake::State::kDone:
       break;
   }
   const std::string rest(reinterpret_cast<const char*>(handshake_->leftover().data()),
                          handshake_->leftover().size());
   handshake_.reset();
-  WsCodec::Handler& handler = *this;  // private base: convert here, not in make_unique
-  codec_ = std::make_unique<WsCodec>(handler, loop_.rng()());
-  state_ = State::awaiting_hello;
-  if (!rest.empty()) on_bytes({reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()});
+  client::WsCodec::Handler& handler = *this;  // private base: convert here, not in make_unique
+  codec_ = std::make_unique<client::WsCodec>(handler, loop_.rng()());
+  state_ = State::kAwaitingHello;
+  if (!rest.empty()) on_bytes({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()});
 }
 
-
-void Bot::on_ws_message(bool binary, std::span<const std::uint8_t> data) {
+void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   Counters& c = loop_.counters();
   ++c.frames;
   const bool maybe_batch = binary || loop_.json_mode();
-  std::uint64_t hash = 0;
+  uint64_t hash = 0;
   if (maybe_batch) {
     hash = BatchCache::hash_of(data);
     if (const DecodedBatch* cached = loop_.cache().find(hash, data)) {
@@ -187,20 +186,20 @@ void Bot::on_ws_message(bool binary, std::span<const std::uint8_t> data) {
   DecodedBatch batch;
   Notice notice;
   switch (loop_.decoder().decode(binary, data, batch, notice)) {
-    case FrameDecoder::Kind::batch:
+    case FrameDecoder::Kind::kBatch:
       ++c.decodes;
       if (loop_.measuring()) c.batch_bytes += data.size();
       return on_batch(*loop_.cache().insert(hash, data, std::move(batch)));
-    case FrameDecoder::Kind::notice:
+    case FrameDecoder::Kind::kNotice:
       return on_notice(notice);
-    case FrameDecoder::Kind::invalid:
+    case FrameDecoder::Kind::kInvalid:
       ++c.errors;
       return;
   }
 }
 
-void Bot::on_ws_close(std::uint16_t status) {
-  if (state_ != State::open) return;
+void Bot::on_ws_close(uint16_t status) {
+  if (state_ != State::kOpen) return;
   ++loop_.counters().server_closes;
   if (status == 1008) ++loop_.counters().policy_closes;  // PROTOCOL.md: slow consumer
 }
@@ -214,7 +213,7 @@ void Bot::add_seq_deltas(const SeqTracker& before) {
 }
 
 void Bot::on_batch(const DecodedBatch& batch) {
-  if (state_ != State::open && state_ != State::closing) return;
+  if (state_ != State::kOpen && state_ != State::kClosing) return;
   Counters& c = loop_.counters();
   if (batch.room != loop_.room_name(spec_.room)) {
     ++c.errors;  // a batch of a room this client never joined
@@ -232,7 +231,7 @@ void Bot::on_batch(const DecodedBatch& batch) {
 }
 
 void Bot::on_echoes(const DecodedBatch& batch) {
-  const std::int64_t now = BotLoop::now_us();
+  const int64_t now = BotLoop::now_us();
   for (const OwnMessage& m : batch.sent_by(spec_.id)) {
     loop_.record_latency(now - m.sent_us);
     ++echoed_;
@@ -243,23 +242,23 @@ void Bot::on_echoes(const DecodedBatch& batch) {
 void Bot::on_notice(const Notice& notice) {
   Counters& c = loop_.counters();
   switch (notice.type) {
-    case Notice::Type::hello:
-      if (state_ != State::awaiting_hello) return;
+    case Notice::Type::kHello:
+      if (state_ != State::kAwaitingHello) return;
       if (notice.room != loop_.room_name(spec_.room)) ++c.errors;
       seq_.start(notice.seq);
-      state_ = State::open;
+      state_ = State::kOpen;
       ++c.connects;
       ++c.connected;
       loop_.connect_resolved();
       return;
-    case Notice::Type::pong:
+    case Notice::Type::kPong:
       if (notice.id != 0 && notice.id <= ping_id_ && ping_id_ - notice.id < ping_sent_us_.size()) {
         loop_.record_ping(BotLoop::now_us() - ping_sent_us_[notice.id % ping_sent_us_.size()]);
         ++c.pongs;
-        c.pong_window_us += static_cast<std::uint64_t>(notice.window_ms * 1000.0 + 0.5);
+        c.pong_window_us += static_cast<uint64_t>(notice.window_ms * 1000.0 + 0.5);
       }
       return;
-    case Notice::Type::gap: {
+    case Notice::Type::kGap: {
       ++c.gap_notices;
       if (notice.to < notice.from) return void(++c.errors);
       const SeqTracker before = seq_;
@@ -267,7 +266,7 @@ void Bot::on_notice(const Notice& notice) {
       add_seq_deltas(before);
       return;
     }
-    case Notice::Type::error:
+    case Notice::Type::kError:
       ++c.errors;
       return;
     default:
@@ -275,11 +274,11 @@ void Bot::on_notice(const Notice& notice) {
   }
 }
 
-void Bot::start_sending(std::int64_t now_us) {
-  if (!spec_.sender || state_ != State::open || loop_.config().rate <= 0) return;
+void Bot::start_sending(int64_t now_us) {
+  if (!spec_.sender || state_ != State::kOpen || loop_.config().rate <= 0) return;
   const double period_us = 1e6 / loop_.config().rate;
-  const auto offset = static_cast<std::int64_t>(
-      std::uniform_real_distribution<double>(0.0, period_us)(loop_.rng()));
+  const auto offset =
+      static_cast<int64_t>(std::uniform_real_distribution<double>(0.0, period_us)(loop_.rng()));
   send_start_us_ = now_us + offset;
   sent_in_phase_ = 0;
   sending_ = true;
@@ -287,7 +286,7 @@ void Bot::start_sending(std::int64_t now_us) {
     uv_timer_init(loop_.uv(), &timer_);
     timer_open_ = true;
   }
-  uv_timer_start(&timer_, &Bot::timer_cb, static_cast<std::uint64_t>(offset / 1000), 0);
+  uv_timer_start(&timer_, &Bot::timer_cb, static_cast<uint64_t>(offset / 1000), 0);
 }
 
 void Bot::stop_sending() {
@@ -297,26 +296,27 @@ void Bot::stop_sending() {
   }
 }
 
-void Bot::timer_cb(uv_timer_t* timer) { static_cast<Bot*>(timer->data)->on_timer(); }
+void Bot::timer_cb(uv_timer_t* timer) {
+  static_cast<Bot*>(timer->data)->on_timer();
+}
 
 void Bot::on_timer() {
-  if (!sending_ || state_ != State::open) return;
-  const std::int64_t now = BotLoop::now_us();
+  if (!sending_ || state_ != State::kOpen) return;
+  const int64_t now = BotLoop::now_us();
   const double period_us = 1e6 / loop_.config().rate;
   const double elapsed = static_cast<double>(now - send_start_us_);
-  const auto due = static_cast<std::uint64_t>(std::max(0.0, elapsed / period_us)) + 1;
-  for (std::uint64_t i = 0; sent_in_phase_ < due && i < kMaxBurst; ++i) {
+  const auto due = static_cast<uint64_t>(std::max(0.0, elapsed / period_us)) + 1;
+  for (uint64_t i = 0; sent_in_phase_ < due && i < kMaxBurst; ++i) {
     send_message(now);
     ++sent_in_phase_;
   }
   const double next_us = static_cast<double>(send_start_us_) +
-                         static_cast<double>(sent_in_phase_) * period_us -
-                         static_cast<double>(now);
-  const auto wait_ms = static_cast<std::uint64_t>(std::max(0.0, std::ceil(next_us / 1000.0)));
+                         static_cast<double>(sent_in_phase_) * period_us - static_cast<double>(now);
+  const auto wait_ms = static_cast<uint64_t>(std::max(0.0, std::ceil(next_us / 1000.0)));
   uv_timer_start(&timer_, &Bot::timer_cb, wait_ms, 0);
 }
 
-void Bot::send_message(std::int64_t now_us) {
+void Bot::send_message(int64_t now_us) {
   std::string& text = loop_.scratch();
   text.assign(R"({"t":"msg","text":")");
   text += loop_.filler();
@@ -329,8 +329,8 @@ void Bot::send_message(std::int64_t now_us) {
   loop_.count_sent(spec_.room);
 }
 
-void Bot::send_ping(std::int64_t now_us) {
-  if (state_ != State::open) return;
+void Bot::send_ping(int64_t now_us) {
+  if (state_ != State::kOpen) return;
   ++ping_id_;
   ping_sent_us_[ping_id_ % ping_sent_us_.size()] = now_us;
   std::string& text = loop_.scratch();
@@ -347,13 +347,13 @@ void Bot::send_text(std::string_view text) {
 }
 
 void Bot::flush() {
-  if (writing_ || out_.empty() || !tcp_open_ || state_ == State::closed) return;
+  if (writing_ || out_.empty() || !tcp_open_ || state_ == State::kClosed) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   int n = uv_try_write(stream, &buf, 1);
   if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
   if (n < 0) return lost_connection();
-  out_.erase(0, static_cast<std::size_t>(n));
+  out_.erase(0, static_cast<size_t>(n));
   if (out_.empty()) return;
   auto* req = new WriteReq;
   req->bot = this;
@@ -376,27 +376,27 @@ void Bot::write_cb(uv_write_t* req, int status) {
 }
 
 void Bot::count_from_now() {
-  if (state_ != State::open || spec_.slow) return;
+  if (state_ != State::kOpen || spec_.slow) return;
   counted_ = true;
   loop_.count_member(spec_.room, +1, 0);
 }
 
 void Bot::close_gracefully() {
-  if (state_ != State::open) return;
+  if (state_ != State::kOpen) return;
   stop_sending();
-  state_ = State::closing;
+  state_ = State::kClosing;
   if (codec_->queue_close(1000) && codec_->drain(out_)) flush();
 }
 
-void Bot::check_connect_timeout(std::int64_t now_us, std::int64_t timeout_us) {
-  const bool opening = state_ == State::connecting || state_ == State::handshaking ||
-                       state_ == State::awaiting_hello;
+void Bot::check_connect_timeout(int64_t now_us, int64_t timeout_us) {
+  const bool opening = state_ == State::kConnecting || state_ == State::kHandshaking ||
+                       state_ == State::kAwaitingHello;
   if (opening && now_us - connect_started_us_ > timeout_us) fail_connect();
 }
 
 void Bot::fail_connect() {
-  const bool opening = state_ == State::connecting || state_ == State::handshaking ||
-                       state_ == State::awaiting_hello;
+  const bool opening = state_ == State::kConnecting || state_ == State::kHandshaking ||
+                       state_ == State::kAwaitingHello;
   if (!opening) return;
   ++loop_.counters().connect_failures;
   loop_.connect_resolved();
@@ -405,14 +405,14 @@ void Bot::fail_connect() {
 
 void Bot::lost_connection() {
   switch (state_) {
-    case State::idle:
-    case State::closed:
+    case State::kIdle:
+    case State::kClosed:
       return;
-    case State::connecting:
-    case State::handshaking:
-    case State::awaiting_hello:
+    case State::kConnecting:
+    case State::kHandshaking:
+    case State::kAwaitingHello:
       return fail_connect();
-    case State::open:
+    case State::kOpen:
       // Not asked for: the client no longer counts towards expected deliveries.
       ++loop_.counters().disconnects;
       if (counted_) {
@@ -420,14 +420,14 @@ void Bot::lost_connection() {
         loop_.count_member(spec_.room, -1, received_);
       }
       [[fallthrough]];
-    case State::closing:
+    case State::kClosing:
       --loop_.counters().connected;
       set_closed();
   }
 }
 
 void Bot::set_closed() {
-  state_ = State::closed;
+  state_ = State::kClosed;
   stop_sending();
   close_handles();
 }

@@ -8,13 +8,13 @@
 namespace tg::bots {
 namespace {
 
-constexpr std::uint64_t kTickMs = 5;         // connect pacing and slow-reader resumption
-constexpr std::uint64_t kPingTickMs = 100;   // each tick pings a tenth of the bots
-constexpr std::uint64_t kPublishMs = 250;
-constexpr std::size_t kReadBufferBytes = 64 * 1024;
-constexpr std::size_t kCacheEntries = 4096;
+constexpr uint64_t kTickMs = 5;        // connect pacing and slow-reader resumption
+constexpr uint64_t kPingTickMs = 100;  // each tick pings a tenth of the bots
+constexpr uint64_t kPublishMs = 250;
+constexpr size_t kReadBufferBytes = 64 * 1024;
+constexpr size_t kCacheEntries = 4096;
 
-std::string make_filler_pool(std::mt19937_64& rng, std::size_t size) {
+std::string make_filler_pool(std::mt19937_64& rng, size_t size) {
   // Lowercase "words" of 2..9 letters: compresses roughly like chat text, unlike a
   // run of one letter (which zstd would make look unrealistically cheap).
   std::string pool;
@@ -32,7 +32,7 @@ std::string make_filler_pool(std::mt19937_64& rng, std::size_t size) {
 }  // namespace
 
 BotLoop::BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
-                 const std::vector<std::string>& rooms, std::uint64_t seed)
+                 const std::vector<std::string>& rooms, uint64_t seed)
     : config_(config),
       url_(url),
       run_(std::move(run)),
@@ -45,7 +45,7 @@ BotLoop::BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
       decoder_(run_),
       read_buffer_(kReadBufferBytes),
       rng_(seed),
-      filler_pool_(make_filler_pool(rng_, std::max<std::size_t>(65536, 2 * config.size))) {
+      filler_pool_(make_filler_pool(rng_, std::max<size_t>(65536, 2 * config.size))) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   uv_async_init(&loop_, &async_, &BotLoop::async_cb);
   uv_timer_init(&loop_, &tick_timer_);
@@ -58,7 +58,9 @@ BotLoop::~BotLoop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BotLoop::add_bot(const BotSpec& spec) { bots_.push_back(std::make_unique<Bot>(*this, spec)); }
+void BotLoop::add_bot(const BotSpec& spec) {
+  bots_.push_back(std::make_unique<Bot>(*this, spec));
+}
 
 void BotLoop::start() {
   std::sort(bots_.begin(), bots_.end(), [](const auto& a, const auto& b) {
@@ -78,7 +80,7 @@ void BotLoop::run_thread() {
   uv_timer_start(&publish_timer_, &BotLoop::publish_cb, kPublishMs, kPublishMs);
   if (config_.ping) uv_timer_start(&ping_timer_, &BotLoop::ping_cb, kPingTickMs, kPingTickMs);
   apply_phases();
-  uv_run(&loop_, UV_RUN_DEFAULT);  // returns after close_all_handles()
+  uv_run(&loop_, UV_RUN_DEFAULT);                // returns after close_all_handles()
   if (uv_loop_close(&loop_) != 0) std::abort();  // a handle leaked: a bug here
 }
 
@@ -96,7 +98,9 @@ void BotLoop::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BotLoop::async_cb(uv_async_t* handle) { static_cast<BotLoop*>(handle->data)->apply_phases(); }
+void BotLoop::async_cb(uv_async_t* handle) {
+  static_cast<BotLoop*>(handle->data)->apply_phases();
+}
 
 void BotLoop::apply_phases() {
   const auto target = static_cast<Phase>(requested_phase_.load());
@@ -107,22 +111,22 @@ void BotLoop::apply_phases() {
 }
 
 void BotLoop::enter(Phase phase) {
-  const std::int64_t now = now_us();
+  const int64_t now = now_us();
   switch (phase) {
-    case Phase::connect:
+    case Phase::kConnect:
       return;
-    case Phase::send:
+    case Phase::kSend:
       for (auto& bot : bots_) bot->count_from_now();
       for (auto& bot : bots_) bot->start_sending(now);
       return;
-    case Phase::drain:
+    case Phase::kDrain:
       for (auto& bot : bots_) bot->stop_sending();
       return;
-    case Phase::close:
+    case Phase::kClose:
       uv_timer_stop(&ping_timer_);
       for (auto& bot : bots_) bot->close_gracefully();
       return;
-    case Phase::stop:
+    case Phase::kStop:
       publish();
       return close_all_handles();
   }
@@ -130,19 +134,21 @@ void BotLoop::enter(Phase phase) {
 
 void BotLoop::close_all_handles() {
   for (auto& bot : bots_) bot->close_handles();
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&async_),
-                         reinterpret_cast<uv_handle_t*>(&tick_timer_),
-                         reinterpret_cast<uv_handle_t*>(&ping_timer_),
-                         reinterpret_cast<uv_handle_t*>(&publish_timer_)}) {
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&async_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
+        reinterpret_cast<uv_handle_t*>(&ping_timer_),
+        reinterpret_cast<uv_handle_t*>(&publish_timer_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
 }
 
-void BotLoop::tick_cb(uv_timer_t* timer) { static_cast<BotLoop*>(timer->data)->on_tick(); }
+void BotLoop::tick_cb(uv_timer_t* timer) {
+  static_cast<BotLoop*>(timer->data)->on_tick();
+}
 
 void BotLoop::on_tick() {
-  const std::int64_t now = now_us();
-  while (phase_ <= Phase::send && next_connect_ < bots_.size() &&
+  const int64_t now = now_us();
+  while (phase_ <= Phase::kSend && next_connect_ < bots_.size() &&
          connecting_ < config_.max_connecting &&
          bots_[next_connect_]->spec().connect_at_us <= now - start_us_) {
     ++connecting_;
@@ -155,19 +161,23 @@ void BotLoop::connect_resolved() {
   if (connecting_ > 0) --connecting_;
 }
 
-void BotLoop::ping_cb(uv_timer_t* timer) { static_cast<BotLoop*>(timer->data)->on_ping_tick(); }
-
-void BotLoop::on_ping_tick() {
-  const std::int64_t now = now_us();
-  const std::size_t slot = ping_tick_++ % 10;
-  for (std::size_t i = slot; i < bots_.size(); i += 10) bots_[i]->send_ping(now);
+void BotLoop::ping_cb(uv_timer_t* timer) {
+  static_cast<BotLoop*>(timer->data)->on_ping_tick();
 }
 
-void BotLoop::publish_cb(uv_timer_t* timer) { static_cast<BotLoop*>(timer->data)->publish(); }
+void BotLoop::on_ping_tick() {
+  const int64_t now = now_us();
+  const size_t slot = ping_tick_++ % 10;
+  for (size_t i = slot; i < bots_.size(); i += 10) bots_[i]->send_ping(now);
+}
+
+void BotLoop::publish_cb(uv_timer_t* timer) {
+  static_cast<BotLoop*>(timer->data)->publish();
+}
 
 void BotLoop::publish() {
-  const std::int64_t now = now_us();
-  const auto timeout_us = static_cast<std::int64_t>(config_.connect_timeout * 1e6);
+  const int64_t now = now_us();
+  const auto timeout_us = static_cast<int64_t>(config_.connect_timeout * 1e6);
   for (auto& bot : bots_) bot->check_connect_timeout(now, timeout_us);
   counters_.pending = (bots_.size() - next_connect_) + connecting_;
   std::lock_guard lock(mutex_);
@@ -189,34 +199,35 @@ LoopSnapshot BotLoop::take() {
   return out;
 }
 
-std::int64_t BotLoop::now_us() { return static_cast<std::int64_t>(uv_hrtime() / 1000); }
+int64_t BotLoop::now_us() {
+  return static_cast<int64_t>(uv_hrtime() / 1000);
+}
 
 std::string_view BotLoop::filler() {
-  const std::size_t size = config_.size;
-  std::uniform_int_distribution<std::size_t> at(0, filler_pool_.size() - size);
+  const size_t size = config_.size;
+  std::uniform_int_distribution<size_t> at(0, filler_pool_.size() - size);
   return std::string_view(filler_pool_).substr(at(rng_), size);
 }
 
-void BotLoop::record_latency(std::int64_t us) {
-  const auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(us, 0));
+void BotLoop::record_latency(int64_t us) {
+  const auto v = static_cast<uint64_t>(std::max<int64_t>(us, 0));
   latency_total_.record(v);
   latency_interval_.record(v);
 }
 
-void BotLoop::record_ping(std::int64_t us) {
-  const auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(us, 0));
+void BotLoop::record_ping(int64_t us) {
+  const auto v = static_cast<uint64_t>(std::max<int64_t>(us, 0));
   ping_total_.record(v);
   ping_interval_.record(v);
 }
 
-void BotLoop::count_member(std::uint32_t room, std::int64_t delta, std::uint64_t received) {
-  room_members_[room] = static_cast<std::uint64_t>(
-      static_cast<std::int64_t>(room_members_[room]) + delta);
+void BotLoop::count_member(uint32_t room, int64_t delta, uint64_t received) {
+  room_members_[room] = static_cast<uint64_t>(static_cast<int64_t>(room_members_[room]) + delta);
   if (delta < 0) room_received_[room] -= std::min(received, room_received_[room]);
 }
 
 void BotLoop::add_sent_to(RunTotals& totals) const {
-  for (std::uint32_t r = 0; r < room_sent_.size(); ++r) totals.add_sent(r, room_sent_[r]);
+  for (uint32_t r = 0; r < room_sent_.size(); ++r) totals.add_sent(r, room_sent_[r]);
 }
 
 void BotLoop::add_clients_to(RunTotals& totals) const {

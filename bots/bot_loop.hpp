@@ -26,16 +26,16 @@
 namespace tg::bots {
 
 // The phases of a run, driven by Swarm; each loop follows them in order.
-enum class Phase : int { connect, send, drain, close, stop };
+enum class Phase : int { kConnect, kSend, kDrain, kClose, kStop };
 
 // What a loop publishes four times a second for the main thread.
 struct LoopSnapshot {
   Counters counters;
   Histogram latency_us;  // samples since the previous take()
   Histogram ping_us;
-  std::vector<std::uint64_t> room_sent;
-  std::vector<std::uint64_t> room_members;   // counted bots
-  std::vector<std::uint64_t> room_received;  // by counted bots
+  std::vector<uint64_t> room_sent;
+  std::vector<uint64_t> room_members;   // counted bots
+  std::vector<uint64_t> room_received;  // by counted bots
 };
 
 // A thread with its own uv loop and its share of the bots. The main thread talks to it
@@ -45,7 +45,7 @@ struct LoopSnapshot {
 class BotLoop {
  public:
   BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
-          const std::vector<std::string>& rooms, std::uint64_t seed);
+          const std::vector<std::string>& rooms, uint64_t seed);
   ~BotLoop();
   BotLoop(const BotLoop&) = delete;
   BotLoop& operator=(const BotLoop&) = delete;
@@ -59,7 +59,7 @@ class BotLoop {
   // Any thread: the latest published counters, plus the interval histograms since the
   // previous take().
   LoopSnapshot take();
-  // Waits for the thread to end (after Phase::stop).
+  // Waits for the thread to end (after Phase::kStop).
   void join();
   // After join(): adds this loop's per-room send counts, then (second call) its clients
   // and histograms to `totals`.
@@ -71,26 +71,26 @@ class BotLoop {
   const SwarmConfig& config() const { return config_; }
   const WsUrl& url() const { return url_; }
   std::string_view run() const { return run_; }
-  const std::string& room_name(std::uint32_t room) const { return rooms_[room]; }
+  const std::string& room_name(uint32_t room) const { return rooms_[room]; }
   bool json_mode() const { return json_mode_; }
   // True while sending or draining: byte counters only count then, so the connect
   // storm (hellos, join batches) does not inflate bytes per delivery.
-  bool measuring() const { return phase_ == Phase::send || phase_ == Phase::drain; }
+  bool measuring() const { return phase_ == Phase::kSend || phase_ == Phase::kDrain; }
   Counters& counters() { return counters_; }
   BatchCache& cache() { return cache_; }
   FrameDecoder& decoder() { return decoder_; }
   std::span<char> read_buffer() { return read_buffer_; }
   std::mt19937_64& rng() { return rng_; }
-  static std::int64_t now_us();
+  static int64_t now_us();
   // A slice of --size filler bytes (lowercase words), different per call.
   std::string_view filler();
   // The message scratch buffer bots format into (reused).
   std::string& scratch() { return scratch_; }
-  void record_latency(std::int64_t us);
-  void record_ping(std::int64_t us);
-  void count_sent(std::uint32_t room) { ++room_sent_[room]; }
-  void count_received(std::uint32_t room, std::uint64_t n) { room_received_[room] += n; }
-  void count_member(std::uint32_t room, std::int64_t delta, std::uint64_t received);
+  void record_latency(int64_t us);
+  void record_ping(int64_t us);
+  void count_sent(uint32_t room) { ++room_sent_[room]; }
+  void count_received(uint32_t room, uint64_t n) { room_received_[room] += n; }
+  void count_member(uint32_t room, int64_t delta, uint64_t received);
   // A connect attempt finished (opened or failed).
   void connect_resolved();
   void throttle(Bot& bot) { throttled_.push_back(&bot); }
@@ -120,19 +120,19 @@ class BotLoop {
   uv_timer_t ping_timer_{};
   uv_timer_t publish_timer_{};
   std::thread thread_;
-  std::atomic<int> requested_phase_{static_cast<int>(Phase::connect)};
-  Phase phase_ = Phase::connect;
+  std::atomic<int> requested_phase_{static_cast<int>(Phase::kConnect)};
+  Phase phase_ = Phase::kConnect;
 
   std::vector<std::unique_ptr<Bot>> bots_;
-  std::size_t next_connect_ = 0;
-  std::uint32_t connecting_ = 0;
-  std::int64_t start_us_ = 0;
-  std::uint64_t ping_tick_ = 0;
+  size_t next_connect_ = 0;
+  uint32_t connecting_ = 0;
+  int64_t start_us_ = 0;
+  uint64_t ping_tick_ = 0;
   std::vector<Bot*> throttled_;
 
   Counters counters_;
   Histogram latency_total_, latency_interval_, ping_total_, ping_interval_;
-  std::vector<std::uint64_t> room_sent_, room_members_, room_received_;
+  std::vector<uint64_t> room_sent_, room_members_, room_received_;
   BatchCache cache_;
   FrameDecoder decoder_;
   std::vector<char> read_buffer_;

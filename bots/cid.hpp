@@ -13,8 +13,8 @@ namespace tg::bots {
 // time in microseconds. The gateway echoes it in the batch, so the sender measures its
 // latency without keeping per-message state.
 struct Cid {
-  std::uint32_t bot = 0;
-  std::int64_t sent_us = 0;
+  uint32_t bot = 0;
+  int64_t sent_us = 0;
 
   // Appends the cid text for `run` to `out`.
   void format(std::string_view run, std::string& out) const;

@@ -7,7 +7,7 @@
 
 namespace tg::bots {
 
-std::uint64_t raise_fd_limit(std::uint64_t wanted) {
+uint64_t raise_fd_limit(uint64_t wanted) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
   if (lim.rlim_cur >= wanted) return lim.rlim_cur;

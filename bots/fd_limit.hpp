@@ -8,6 +8,6 @@ namespace tg::bots {
 // Raises the soft limit on open files to at least `wanted` (and the hard limit too when
 // the process may, e.g. as root). Returns the soft limit in force afterwards, which can
 // be lower than `wanted`; the caller decides whether that is fatal.
-std::uint64_t raise_fd_limit(std::uint64_t wanted);
+uint64_t raise_fd_limit(uint64_t wanted);
 
 }  // namespace tg::bots

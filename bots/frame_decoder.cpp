@@ -14,14 +14,16 @@ namespace {
 
 using rapidjson::Value;
 
-std::string_view str(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view str(const Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 const Value* member(const Value& object, const char* name) {
   const auto it = object.FindMember(name);
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
-std::uint64_t uint_or(const Value& object, const char* name, std::uint64_t fallback) {
+uint64_t uint_or(const Value& object, const char* name, uint64_t fallback) {
   const Value* v = member(object, name);
   return v != nullptr && v->IsUint64() ? v->GetUint64() : fallback;
 }
@@ -32,14 +34,14 @@ std::string string_or_empty(const Value& object, const char* name) {
 }
 
 Notice::Type notice_type(std::string_view t) {
-  if (t == "hello") return Notice::Type::hello;
-  if (t == "pong") return Notice::Type::pong;
-  if (t == "gap") return Notice::Type::gap;
-  if (t == "error") return Notice::Type::error;
-  if (t == "joined") return Notice::Type::joined;
-  if (t == "left") return Notice::Type::left;
-  if (t == "named") return Notice::Type::named;
-  return Notice::Type::other;
+  if (t == "hello") return Notice::Type::kHello;
+  if (t == "pong") return Notice::Type::kPong;
+  if (t == "gap") return Notice::Type::kGap;
+  if (t == "error") return Notice::Type::kError;
+  if (t == "joined") return Notice::Type::kJoined;
+  if (t == "left") return Notice::Type::kLeft;
+  if (t == "named") return Notice::Type::kNamed;
+  return Notice::Type::kOther;
 }
 
 void fill_notice(const Value& doc, std::string_view t, Notice& n) {
@@ -61,9 +63,11 @@ bool fill_messages(const Value& msgs, std::string_view run, DecodedBatch& b) {
     if (!m.IsObject()) return false;
     const Value* seq = member(m, "seq");
     if (seq == nullptr || !seq->IsUint64()) return false;
-    const std::uint64_t s = seq->GetUint64();
-    if (b.msg_count == 0) b.first_seq = s;
-    else if (s != b.last_seq + 1) b.consecutive = false;
+    const uint64_t s = seq->GetUint64();
+    if (b.msg_count == 0)
+      b.first_seq = s;
+    else if (s != b.last_seq + 1)
+      b.consecutive = false;
     b.last_seq = s;
     ++b.msg_count;
     const Value* t = member(m, "t");
@@ -86,36 +90,37 @@ FrameDecoder::FrameDecoder(std::string run) : run_(std::move(run)), dctx_(ZSTD_c
   if (dctx_ == nullptr) std::abort();  // out of memory
 }
 
-FrameDecoder::~FrameDecoder() { ZSTD_freeDCtx(dctx_); }
+FrameDecoder::~FrameDecoder() {
+  ZSTD_freeDCtx(dctx_);
+}
 
 FrameDecoder::Kind FrameDecoder::invalid(const char* why) {
   error_ = why;
-  return Kind::invalid;
+  return Kind::kInvalid;
 }
 
-FrameDecoder::Kind FrameDecoder::decode(bool binary, std::span<const std::uint8_t> data,
+FrameDecoder::Kind FrameDecoder::decode(bool binary, std::span<const uint8_t> data,
                                         DecodedBatch& batch, Notice& notice) {
   if (binary) {
-    if (!decompress(data)) return Kind::invalid;
+    if (!decompress(data)) return Kind::kInvalid;
   } else {
     text_.assign(reinterpret_cast<const char*>(data.data()), data.size());
   }
   return parse(binary, batch, notice);
 }
 
-bool FrameDecoder::decompress(std::span<const std::uint8_t> data) {
+bool FrameDecoder::decompress(std::span<const uint8_t> data) {
   const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
   if (size == ZSTD_CONTENTSIZE_ERROR) return fail("not a zstd frame");
   if (size == ZSTD_CONTENTSIZE_UNKNOWN) return decompress_stream(data);
   if (size > kMaxDecodedBytes) return fail("zstd frame too large");
   text_.resize(size);
-  const std::size_t n =
-      ZSTD_decompressDCtx(dctx_, text_.data(), text_.size(), data.data(), data.size());
+  const size_t n = ZSTD_decompressDCtx(dctx_, text_.data(), text_.size(), data.data(), data.size());
   if (ZSTD_isError(n) || n != size) return fail("zstd decompression failed");
   return true;
 }
 
-bool FrameDecoder::decompress_stream(std::span<const std::uint8_t> data) {
+bool FrameDecoder::decompress_stream(std::span<const uint8_t> data) {
   // No content size in the frame header: stream it through the same context (zstd.h:
   // ZSTD_DCtx and ZSTD_DStream are the same object since v1.3.0).
   ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
@@ -124,7 +129,7 @@ bool FrameDecoder::decompress_stream(std::span<const std::uint8_t> data) {
   char chunk[16384];
   while (true) {
     ZSTD_outBuffer out{chunk, sizeof chunk, 0};
-    const std::size_t rv = ZSTD_decompressStream(dctx_, &out, &in);
+    const size_t rv = ZSTD_decompressStream(dctx_, &out, &in);
     if (ZSTD_isError(rv)) return fail("zstd decompression failed");
     text_.append(chunk, out.pos);
     if (text_.size() > kMaxDecodedBytes) return fail("zstd frame too large");
@@ -147,7 +152,7 @@ FrameDecoder::Kind FrameDecoder::parse(bool binary, DecodedBatch& batch, Notice&
   if (str(*t) != "batch") {
     if (binary) return invalid("binary message is not a batch");
     fill_notice(doc, str(*t), notice);
-    return Kind::notice;
+    return Kind::kNotice;
   }
   const Value* room = member(doc, "room");
   const Value* seq = member(doc, "seq");
@@ -160,7 +165,7 @@ FrameDecoder::Kind FrameDecoder::parse(bool binary, DecodedBatch& batch, Notice&
   batch.room = std::string(str(*room));
   batch.batch_seq = seq->GetUint64();
   if (!fill_messages(*msgs, run_, batch)) return invalid("batch message without seq");
-  return Kind::batch;
+  return Kind::kBatch;
 }
 
 }  // namespace tg::bots

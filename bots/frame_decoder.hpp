@@ -17,8 +17,8 @@ namespace tg::bots {
 // not thread-safe. Only cache misses come here, so it may allocate.
 class FrameDecoder {
  public:
-  enum class Kind { batch, notice, invalid };
-  static constexpr std::size_t kMaxDecodedBytes = 64u << 20;
+  enum class Kind { kBatch, kNotice, kInvalid };
+  static constexpr size_t kMaxDecodedBytes = 64u << 20;
 
   // `run` is the swarm run id whose cids count as own messages (see Cid).
   explicit FrameDecoder(std::string run);
@@ -30,14 +30,13 @@ class FrameDecoder {
   // holding a batch; a text message is a JSON batch or notice. Fills `batch` (returns
   // `batch`) or `notice` (returns `notice`); returns `invalid` with error() set for
   // anything else: bad zstd, bad JSON, missing fields, a binary non-batch.
-  Kind decode(bool binary, std::span<const std::uint8_t> data, DecodedBatch& batch,
-              Notice& notice);
+  Kind decode(bool binary, std::span<const uint8_t> data, DecodedBatch& batch, Notice& notice);
 
   std::string_view error() const { return error_; }
 
  private:
-  bool decompress(std::span<const std::uint8_t> data);
-  bool decompress_stream(std::span<const std::uint8_t> data);
+  bool decompress(std::span<const uint8_t> data);
+  bool decompress_stream(std::span<const uint8_t> data);
   bool fail(const char* why);
   Kind parse(bool binary, DecodedBatch& batch, Notice& notice);
   Kind invalid(const char* why);

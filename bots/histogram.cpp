@@ -10,28 +10,27 @@ namespace tg::bots {
 
 Histogram::Histogram() : counts_(kBuckets, 0) {}
 
-std::size_t Histogram::bucket_of(std::uint64_t value) {
-  if (value < kSubBuckets) return static_cast<std::size_t>(value);
+size_t Histogram::bucket_of(uint64_t value) {
+  if (value < kSubBuckets) return static_cast<size_t>(value);
   const int exponent = 63 - std::countl_zero(value);  // >= kSubBits
   const int shift = exponent - kSubBits;
-  const std::uint64_t mantissa = value >> shift;  // in [kSubBuckets, 2*kSubBuckets)
-  return static_cast<std::size_t>(shift + 1) * kSubBuckets +
-         static_cast<std::size_t>(mantissa - kSubBuckets);
+  const uint64_t mantissa = value >> shift;  // in [kSubBuckets, 2*kSubBuckets)
+  return static_cast<size_t>(shift + 1) * kSubBuckets + static_cast<size_t>(mantissa - kSubBuckets);
 }
 
-std::uint64_t Histogram::bucket_lowest(std::size_t bucket) {
+uint64_t Histogram::bucket_lowest(size_t bucket) {
   if (bucket < kSubBuckets) return bucket;
-  const std::size_t shift = bucket / kSubBuckets - 1;
-  const std::uint64_t mantissa = kSubBuckets + bucket % kSubBuckets;
+  const size_t shift = bucket / kSubBuckets - 1;
+  const uint64_t mantissa = kSubBuckets + bucket % kSubBuckets;
   return mantissa << shift;
 }
 
-std::uint64_t Histogram::bucket_highest(std::size_t bucket) {
-  if (bucket + 1 >= kBuckets) return std::numeric_limits<std::uint64_t>::max();
+uint64_t Histogram::bucket_highest(size_t bucket) {
+  if (bucket + 1 >= kBuckets) return std::numeric_limits<uint64_t>::max();
   return bucket_lowest(bucket + 1) - 1;
 }
 
-void Histogram::record(std::uint64_t value) {
+void Histogram::record(uint64_t value) {
   ++counts_[bucket_of(value)];
   if (count_ == 0 || value < min_) min_ = value;
   if (value > max_) max_ = value;
@@ -41,7 +40,7 @@ void Histogram::record(std::uint64_t value) {
 
 void Histogram::merge(const Histogram& other) {
   if (other.count_ == 0) return;
-  for (std::size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
+  for (size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
   min_ = count_ == 0 ? other.min_ : std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
   count_ += other.count_;
@@ -60,13 +59,13 @@ double Histogram::mean() const {
   return count_ == 0 ? 0.0 : static_cast<double>(sum_ / static_cast<long double>(count_));
 }
 
-std::uint64_t Histogram::percentile(double p) const {
+uint64_t Histogram::percentile(double p) const {
   if (count_ == 0) return 0;
   p = std::clamp(p, 0.0, 100.0);
-  auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
-  rank = std::clamp<std::uint64_t>(rank, 1, count_);
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < kBuckets; ++i) {
+  auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+  rank = std::clamp<uint64_t>(rank, 1, count_);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < kBuckets; ++i) {
     seen += counts_[i];
     if (seen >= rank) return std::clamp(bucket_highest(i), min_, max_);
   }

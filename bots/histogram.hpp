@@ -14,38 +14,38 @@ namespace tg::bots {
 class Histogram {
  public:
   static constexpr int kSubBits = 5;
-  static constexpr std::size_t kSubBuckets = std::size_t{1} << kSubBits;
-  static constexpr std::size_t kBuckets = (64 - kSubBits + 1) * kSubBuckets;
+  static constexpr size_t kSubBuckets = size_t{1} << kSubBits;
+  static constexpr size_t kBuckets = (64 - kSubBits + 1) * kSubBuckets;
 
   Histogram();
 
   // Adds one value. Never fails; O(1).
-  void record(std::uint64_t value);
+  void record(uint64_t value);
   // Adds every value recorded in `other`, as if each had been recorded here.
   void merge(const Histogram& other);
   // Forgets every value.
   void reset();
 
-  std::uint64_t count() const { return count_; }
+  uint64_t count() const { return count_; }
   // Exact smallest/largest value recorded; 0 when empty.
-  std::uint64_t min() const { return count_ == 0 ? 0 : min_; }
-  std::uint64_t max() const { return max_; }
+  uint64_t min() const { return count_ == 0 ? 0 : min_; }
+  uint64_t max() const { return max_; }
   // Exact arithmetic mean; 0 when empty.
   double mean() const;
   // The value at percentile `p` (0..100): the highest value of the bucket holding the
   // ceil(p% * count)-th smallest value, clamped to [min(), max()]. 0 when empty.
-  std::uint64_t percentile(double p) const;
+  uint64_t percentile(double p) const;
 
   // Bucket arithmetic, public for tests.
-  static std::size_t bucket_of(std::uint64_t value);
-  static std::uint64_t bucket_lowest(std::size_t bucket);
-  static std::uint64_t bucket_highest(std::size_t bucket);
+  static size_t bucket_of(uint64_t value);
+  static uint64_t bucket_lowest(size_t bucket);
+  static uint64_t bucket_highest(size_t bucket);
 
  private:
-  std::vector<std::uint64_t> counts_;
-  std::uint64_t count_ = 0;
-  std::uint64_t min_ = 0;
-  std::uint64_t max_ = 0;
+  std::vector<uint64_t> counts_;
+  uint64_t count_ = 0;
+  uint64_t min_ = 0;
+  uint64_t max_ = 0;
   long double sum_ = 0;
 };
 

@@ -8,15 +8,15 @@ namespace tg::bots {
 
 // The fields of a notice the swarm uses; see docs/PROTOCOL.md "Direct notices".
 struct Notice {
-  enum class Type { hello, pong, joined, left, named, error, gap, other };
-  Type type = Type::other;
-  std::uint64_t seq = 0;   // hello, joined: last message seq before the stream starts
-  std::uint64_t id = 0;    // pong: the ping's id
-  std::uint64_t from = 0;  // gap: first lost message seq
-  std::uint64_t to = 0;    // gap: last lost message seq (inclusive)
-  double window_ms = 0;    // hello, pong
-  std::string room;        // hello, joined, gap
-  std::string code;        // error
+  enum class Type { kHello, kPong, kJoined, kLeft, kNamed, kError, kGap, kOther };
+  Type type = Type::kOther;
+  uint64_t seq = 0;      // hello, joined: last message seq before the stream starts
+  uint64_t id = 0;       // pong: the ping's id
+  uint64_t from = 0;     // gap: first lost message seq
+  uint64_t to = 0;       // gap: last lost message seq (inclusive)
+  double window_ms = 0;  // hello, pong
+  std::string room;      // hello, joined, gap
+  std::string code;      // error
 };
 
 }  // namespace tg::bots

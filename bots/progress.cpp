@@ -6,7 +6,9 @@
 namespace tg::bots {
 namespace {
 
-double ms(std::uint64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(uint64_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
 
 }  // namespace
 
@@ -14,8 +16,10 @@ Progress::Progress(const std::string& csv_path, bool ping) : ping_(ping) {
   if (csv_path.empty()) return;
   csv_ = std::fopen(csv_path.c_str(), "w");
   if (csv_ == nullptr) throw std::runtime_error("cannot open " + csv_path);
-  std::fputs("second,phase,sent,received,p50_ms,p99_ms,connected,gaps,holes,errors,ping_p99_ms,window_ms\n",
-             csv_);
+  std::fputs(
+      "second,phase,sent,received,p50_ms,p99_ms,connected,gaps,holes,errors,ping_p99_ms,window_"
+      "ms\n",
+      csv_);
 }
 
 Progress::~Progress() {
@@ -36,22 +40,22 @@ std::string Progress::line(double t_s, const char* phase, const Counters& now,
       ms(latency_us.percentile(99)), (unsigned long long)now.gap_notices,
       (unsigned long long)now.holes,
       (unsigned long long)(now.errors + now.connect_failures + now.disconnects));
-  if (ping_ && n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
-    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "  ping p99 %.2fms",
+  if (ping_ && n > 0 && static_cast<size_t>(n) < sizeof buf) {
+    std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "  ping p99 %.2fms",
                   ms(ping_us.percentile(99)));
   }
   return buf;
 }
 
-void Progress::tick(double t_s, const char* phase, const Counters& now,
-                    const Histogram& latency_us, const Histogram& ping_us, bool quiet) {
+void Progress::tick(double t_s, const char* phase, const Counters& now, const Histogram& latency_us,
+                    const Histogram& ping_us, bool quiet) {
   if (!quiet) {
     std::puts(line(t_s, phase, now, latency_us, ping_us).c_str());
     std::fflush(stdout);
   }
   if (csv_ != nullptr) {
     // The server's flush window, averaged over this second's pongs (ping mode only).
-    std::uint64_t pongs = now.pongs - prev_.pongs;
+    uint64_t pongs = now.pongs - prev_.pongs;
     double window_ms =
         pongs > 0 ? (now.pong_window_us - prev_.pong_window_us) / 1000.0 / pongs : 0.0;
     std::fprintf(csv_, "%.1f,%s,%llu,%llu,%.3f,%.3f,%llu,%llu,%llu,%llu,%.3f,%.3f\n", t_s, phase,

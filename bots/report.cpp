@@ -11,11 +11,15 @@ namespace {
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
 
-double ms(std::uint64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(uint64_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
 
 void write_histogram(Writer& w, const char* name, const Histogram& h) {
   w.Key(name);
   w.StartObject();
+  // Tables of JSON fields: one key and its value a line.
+  // clang-format off
   w.Key("count"); w.Uint64(h.count());
   w.Key("p50"); w.Double(ms(h.percentile(50)));
   w.Key("p90"); w.Double(ms(h.percentile(90)));
@@ -23,12 +27,14 @@ void write_histogram(Writer& w, const char* name, const Histogram& h) {
   w.Key("p999"); w.Double(ms(h.percentile(99.9)));
   w.Key("max"); w.Double(ms(h.max()));
   w.Key("mean"); w.Double(h.mean() / 1000.0);
+  // clang-format on
   w.EndObject();
 }
 
 void write_config(Writer& w, const SwarmConfig& c) {
   w.Key("config");
   w.StartObject();
+  // clang-format off
   w.Key("url"); w.String(c.url.c_str());
   w.Key("clients"); w.Uint(c.clients);
   w.Key("senders"); w.Uint(c.sender_count());
@@ -42,10 +48,12 @@ void write_config(Writer& w, const SwarmConfig& c) {
   w.Key("ping"); w.Bool(c.ping);
   w.Key("slow_clients"); w.Uint(c.slow_count());
   w.Key("slow_read_bps"); w.Double(c.slow_read_bps);
+  // clang-format on
   w.EndObject();
 }
 
 void write_counters(Writer& w, const Counters& c) {
+  // clang-format off
   w.Key("connects"); w.Uint64(c.connects);
   w.Key("connect_failures"); w.Uint64(c.connect_failures);
   w.Key("disconnects"); w.Uint64(c.disconnects);
@@ -66,6 +74,7 @@ void write_counters(Writer& w, const Counters& c) {
   w.Key("pongs"); w.Uint64(c.pongs);
   w.Key("batch_decodes"); w.Uint64(c.decodes);
   w.Key("batch_cache_hits"); w.Uint64(c.cache_hits);
+  // clang-format on
 }
 
 void write_rooms(Writer& w, const RunTotals& t) {
@@ -73,10 +82,12 @@ void write_rooms(Writer& w, const RunTotals& t) {
   w.StartArray();
   for (const auto& r : t.rooms) {
     w.StartObject();
+    // clang-format off
     w.Key("name"); w.String(r.name.c_str());
     w.Key("members"); w.Uint64(r.members);
     w.Key("sent"); w.Uint64(r.sent);
     w.Key("received"); w.Uint64(r.received);
+    // clang-format on
     w.EndObject();
   }
   w.EndArray();
@@ -87,25 +98,24 @@ void write_rooms(Writer& w, const RunTotals& t) {
 Report::Report(const SwarmConfig& config, const RunTotals& totals)
     : config_(config), totals_(totals) {}
 
-std::uint64_t Report::deliveries_expected() const {
-  std::uint64_t n = 0;
+uint64_t Report::deliveries_expected() const {
+  uint64_t n = 0;
   for (const auto& r : totals_.rooms) n += r.members * r.sent;
   return n;
 }
 
-std::uint64_t Report::deliveries_received() const {
-  std::uint64_t n = 0;
+uint64_t Report::deliveries_received() const {
+  uint64_t n = 0;
   for (const auto& r : totals_.rooms) n += r.received;
   return n;
 }
 
-std::int64_t Report::lost() const {
-  return static_cast<std::int64_t>(deliveries_expected()) -
-         static_cast<std::int64_t>(deliveries_received());
+int64_t Report::lost() const {
+  return static_cast<int64_t>(deliveries_expected()) - static_cast<int64_t>(deliveries_received());
 }
 
-std::uint64_t Report::messages_sent() const {
-  std::uint64_t n = 0;
+uint64_t Report::messages_sent() const {
+  uint64_t n = 0;
   for (const auto& r : totals_.rooms) n += r.sent;
   return n;
 }
@@ -153,8 +163,7 @@ void Report::latency_lines(std::string& out) const {
     std::snprintf(line, sizeof line,
                   "%-8s n=%llu p50=%.2fms p90=%.2fms p99=%.2fms p99.9=%.2fms max=%.2fms\n", name,
                   static_cast<unsigned long long>(h.count()), ms(h.percentile(50)),
-                  ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)),
-                  ms(h.max()));
+                  ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max()));
     out += line;
   };
   print("latency", totals_.latency_us);
@@ -185,7 +194,8 @@ std::string Report::summary() const {
       (unsigned long long)c.order_errors, (unsigned long long)totals_.slow_clients,
       (unsigned long long)totals_.slow_received, (unsigned long long)totals_.slow_announced,
       (unsigned long long)totals_.excluded_clients, (unsigned long long)c.bytes,
-      bytes_per_delivery(), batch_bytes_per_delivery(), (unsigned long long)c.decodes, (unsigned long long)c.cache_hits);
+      bytes_per_delivery(), batch_bytes_per_delivery(), (unsigned long long)c.decodes,
+      (unsigned long long)c.cache_hits);
   std::string out = buf;
   latency_lines(out);
   if (failed()) {
@@ -203,6 +213,7 @@ std::string Report::json() const {
   Writer w(sb);
   w.StartObject();
   write_config(w, config_);
+  // clang-format off
   w.Key("clients"); w.Uint(config_.clients);
   w.Key("send_seconds"); w.Double(totals_.send_seconds);
   w.Key("elapsed_seconds"); w.Double(totals_.elapsed_seconds);
@@ -222,12 +233,15 @@ std::string Report::json() const {
   w.Key("slow_announced_lost"); w.Uint64(totals_.slow_announced);
   w.Key("bytes_per_delivery"); w.Double(bytes_per_delivery());
   w.Key("batch_bytes_per_delivery"); w.Double(batch_bytes_per_delivery());
+  // clang-format on
   write_counters(w, totals_.counters);
   write_histogram(w, "latency_ms", totals_.latency_us);
   write_histogram(w, "ping_ms", totals_.ping_us);
   write_rooms(w, totals_);
+  // clang-format off
   w.Key("failed"); w.Bool(failed());
   w.Key("exit_code"); w.Int(exit_code());
+  // clang-format on
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize()) + "\n";
 }

@@ -15,13 +15,13 @@ class Report {
   Report(const SwarmConfig& config, const RunTotals& totals);
 
   // Σ over rooms of counted members × messages sent to the room.
-  std::uint64_t deliveries_expected() const;
+  uint64_t deliveries_expected() const;
   // What counted clients received of this run's messages.
-  std::uint64_t deliveries_received() const;
+  uint64_t deliveries_received() const;
   // expected − received; negative when clients received more than was sent.
-  std::int64_t lost() const;
+  int64_t lost() const;
   // Σ over rooms of messages sent.
-  std::uint64_t messages_sent() const;
+  uint64_t messages_sent() const;
   // Socket bytes read by all clients per delivered message (0 with no deliveries).
   double bytes_per_delivery() const;
   // Batch message payload bytes per delivered message (no pongs, no frame headers).

@@ -10,20 +10,20 @@ RunTotals::RunTotals(std::vector<std::string> room_names) {
   for (auto& name : room_names) rooms.push_back(Room{std::move(name)});
 }
 
-void RunTotals::add_sent(std::uint32_t room, std::uint64_t messages) {
+void RunTotals::add_sent(uint32_t room, uint64_t messages) {
   rooms.at(room).sent += messages;
 }
 
-std::uint64_t RunTotals::unannounced_loss(const Client& client, std::uint64_t room_sent) {
+uint64_t RunTotals::unannounced_loss(const Client& client, uint64_t room_sent) {
   if (!client.counted) return client.hole_msgs;
-  const std::uint64_t accounted = client.received + client.announced;
-  const std::uint64_t shortfall = room_sent > accounted ? room_sent - accounted : 0;
+  const uint64_t accounted = client.received + client.announced;
+  const uint64_t shortfall = room_sent > accounted ? room_sent - accounted : 0;
   return std::max(shortfall, client.hole_msgs);
 }
 
 void RunTotals::add_client(const Client& client) {
   Room& room = rooms.at(client.room);
-  const std::uint64_t lost = unannounced_loss(client, room.sent);
+  const uint64_t lost = unannounced_loss(client, room.sent);
   unannounced_lost += lost;
   if (client.slow) {
     ++slow_clients;

@@ -1,4 +1,5 @@
-// run_totals.hpp -- everything a finished swarm run counted, and the per-client delivery accounting.
+// run_totals.hpp -- everything a finished swarm run counted, and the per-client delivery
+// accounting.
 #pragma once
 
 #include <cstdint>
@@ -18,45 +19,45 @@ class RunTotals {
   // One room: how many counted clients it had and how many messages were sent to it.
   struct Room {
     std::string name;
-    std::uint64_t members = 0;   // counted clients (see Client::counted)
-    std::uint64_t sent = 0;      // messages the swarm sent to the room
-    std::uint64_t received = 0;  // this run's messages its counted clients received
+    uint64_t members = 0;   // counted clients (see Client::counted)
+    uint64_t sent = 0;      // messages the swarm sent to the room
+    uint64_t received = 0;  // this run's messages its counted clients received
   };
   // What one client saw.
   struct Client {
-    std::uint32_t room = 0;
+    uint32_t room = 0;
     // Open before the first message was sent and until the end, and not slow: such a
     // client must receive every message sent to its room, or have it announced lost.
     bool counted = false;
     bool slow = false;
-    std::uint64_t received = 0;   // this run's messages
-    std::uint64_t announced = 0;  // messages announced lost by gap notices
-    std::uint64_t hole_msgs = 0;  // messages lost in unannounced seq holes
+    uint64_t received = 0;   // this run's messages
+    uint64_t announced = 0;  // messages announced lost by gap notices
+    uint64_t hole_msgs = 0;  // messages lost in unannounced seq holes
   };
 
   explicit RunTotals(std::vector<std::string> room_names);
 
-  void add_sent(std::uint32_t room, std::uint64_t messages);
+  void add_sent(uint32_t room, uint64_t messages);
   void add_client(const Client& client);
 
   // Messages `client` lost without an announcement: for a counted client, what it
   // neither received nor was told about (at least its unannounced hole messages); for
   // any other client only its unannounced holes, since it may simply not have read the
   // rest yet or have left early.
-  static std::uint64_t unannounced_loss(const Client& client, std::uint64_t room_sent);
+  static uint64_t unannounced_loss(const Client& client, uint64_t room_sent);
 
   std::vector<Room> rooms;
   Counters counters;
   Histogram latency_us;  // sender's own message, send to echo
   Histogram ping_us;     // ping to pong
-  std::uint64_t unannounced_lost = 0;
-  std::uint64_t short_clients = 0;     // counted clients missing messages unannounced
-  std::uint64_t extra_deliveries = 0;  // counted clients' deliveries beyond what was sent
-  std::uint64_t excluded_clients = 0;  // not counted (slow, late, closed early)
-  std::uint64_t excluded_received = 0;
-  std::uint64_t slow_clients = 0;
-  std::uint64_t slow_received = 0;
-  std::uint64_t slow_announced = 0;
+  uint64_t unannounced_lost = 0;
+  uint64_t short_clients = 0;     // counted clients missing messages unannounced
+  uint64_t extra_deliveries = 0;  // counted clients' deliveries beyond what was sent
+  uint64_t excluded_clients = 0;  // not counted (slow, late, closed early)
+  uint64_t excluded_received = 0;
+  uint64_t slow_clients = 0;
+  uint64_t slow_received = 0;
+  uint64_t slow_announced = 0;
   double send_seconds = 0;     // length of the sending phase
   double elapsed_seconds = 0;  // whole run
 };

@@ -3,22 +3,22 @@
 
 namespace tg::bots {
 
-void SeqTracker::start(std::uint64_t last_seq) {
+void SeqTracker::start(uint64_t last_seq) {
   started_ = true;
   next_ = last_seq + 1;
 }
 
-void SeqTracker::skip_to(std::uint64_t first) {
+void SeqTracker::skip_to(uint64_t first) {
   if (first > next_) {
     ++holes_;
     hole_msgs_ += first - next_;
   }
 }
 
-void SeqTracker::on_batch(std::uint64_t first, std::uint64_t last) {
+void SeqTracker::on_batch(uint64_t first, uint64_t last) {
   if (!started_) start(first - 1);  // no hello seen: trust the first batch
   if (first < next_) {
-    ++order_errors_;                 // duplicate or overlap
+    ++order_errors_;  // duplicate or overlap
     if (last >= next_) next_ = last + 1;
     return;
   }
@@ -26,7 +26,7 @@ void SeqTracker::on_batch(std::uint64_t first, std::uint64_t last) {
   next_ = last + 1;
 }
 
-void SeqTracker::on_gap(std::uint64_t from, std::uint64_t to) {
+void SeqTracker::on_gap(uint64_t from, uint64_t to) {
   if (!started_) start(from - 1);
   if (to < next_) {
     ++order_errors_;  // announces messages already received

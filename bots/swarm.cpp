@@ -12,7 +12,7 @@
 namespace tg::bots {
 namespace {
 
-constexpr std::uint32_t kPortsPerSourceIp = 20000;  // well inside the default 28,232-port range
+constexpr uint32_t kPortsPerSourceIp = 20000;  // well inside the default 28,232-port range
 constexpr auto kPoll = std::chrono::milliseconds(100);
 
 std::string make_run_id() {
@@ -32,8 +32,8 @@ WsUrl parse_url_or_throw(const std::string& url) {
 
 struct Swarm::Sample {
   Counters counters;
-  std::uint64_t expected = 0;  // Σ rooms sent × counted members
-  std::uint64_t received = 0;  // by counted members
+  uint64_t expected = 0;  // Σ rooms sent × counted members
+  uint64_t received = 0;  // by counted members
 };
 
 Swarm::Swarm(SwarmConfig config)
@@ -41,48 +41,49 @@ Swarm::Swarm(SwarmConfig config)
       url_(parse_url_or_throw(config_.url)),
       run_(make_run_id()),
       progress_(config_.csv_path, config_.ping) {
-  if (config_.clients == 0 || config_.rooms == 0) throw std::runtime_error("need clients and rooms");
+  if (config_.clients == 0 || config_.rooms == 0)
+    throw std::runtime_error("need clients and rooms");
   if (config_.subprotocol != "zstd" && config_.subprotocol != "json") {
     throw std::runtime_error("--subprotocol must be zstd or json");
   }
   if (config_.threads == 0) config_.threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::uint64_t wanted = config_.clients + 256;
-  const std::uint64_t got = raise_fd_limit(wanted);
+  const uint64_t wanted = config_.clients + 256;
+  const uint64_t got = raise_fd_limit(wanted);
   if (got < wanted) {
     std::fprintf(stderr, "warning: RLIMIT_NOFILE is %llu, below the %llu this run needs\n",
                  (unsigned long long)got, (unsigned long long)wanted);
   }
-  for (std::uint32_t r = 0; r < config_.rooms; ++r) {
+  for (uint32_t r = 0; r < config_.rooms; ++r) {
     rooms_.push_back(config_.room_prefix + std::to_string(r));
   }
   build_loops();
 }
 
 Swarm::~Swarm() {
-  for (auto& loop : loops_) loop->set_phase(Phase::stop);
+  for (auto& loop : loops_) loop->set_phase(Phase::kStop);
   for (auto& loop : loops_) loop->join();
 }
 
 void Swarm::build_loops() {
-  std::uint32_t source_ips = config_.source_ips;
+  uint32_t source_ips = config_.source_ips;
   if (source_ips == 0) source_ips = (config_.clients + kPortsPerSourceIp - 1) / kPortsPerSourceIp;
   if (source_ips > 1 && !url_.loopback()) {
     throw std::runtime_error("several source addresses only work towards 127.0.0.0/8");
   }
   std::random_device rd;
-  for (std::uint32_t t = 0; t < config_.threads; ++t) {
-    loops_.push_back(std::make_unique<BotLoop>(config_, url_, run_, rooms_,
-                                               (std::uint64_t{rd()} << 32) ^ rd()));
+  for (uint32_t t = 0; t < config_.threads; ++t) {
+    loops_.push_back(
+        std::make_unique<BotLoop>(config_, url_, run_, rooms_, (uint64_t{rd()} << 32) ^ rd()));
   }
-  const std::uint32_t senders = config_.sender_count();
-  const std::uint32_t slow_from = config_.clients - std::min(config_.slow_count(), config_.clients);
-  for (std::uint32_t i = 0; i < config_.clients; ++i) {
+  const uint32_t senders = config_.sender_count();
+  const uint32_t slow_from = config_.clients - std::min(config_.slow_count(), config_.clients);
+  for (uint32_t i = 0; i < config_.clients; ++i) {
     BotSpec spec;
     spec.id = i;
     spec.room = i % config_.rooms;
     spec.sender = i < senders;
     spec.slow = i >= slow_from;
-    spec.connect_at_us = static_cast<std::int64_t>(config_.ramp * 1e6 * i / config_.clients);
+    spec.connect_at_us = static_cast<int64_t>(config_.ramp * 1e6 * i / config_.clients);
     spec.source_ip = source_ips > 1 ? 1 + i % source_ips : 0;
     loops_[i % loops_.size()]->add_bot(spec);
   }
@@ -94,19 +95,19 @@ double Swarm::seconds_since_start() const {
 
 Swarm::Sample Swarm::sample() {
   Sample s;
-  std::vector<std::uint64_t> sent(rooms_.size(), 0), members(rooms_.size(), 0);
+  std::vector<uint64_t> sent(rooms_.size(), 0), members(rooms_.size(), 0);
   for (auto& loop : loops_) {
     LoopSnapshot snap = loop->take();
     s.counters.add(snap.counters);
     second_latency_.merge(snap.latency_us);
     second_ping_.merge(snap.ping_us);
-    for (std::size_t r = 0; r < rooms_.size(); ++r) {
+    for (size_t r = 0; r < rooms_.size(); ++r) {
       sent[r] += snap.room_sent[r];
       members[r] += snap.room_members[r];
       s.received += snap.room_received[r];
     }
   }
-  for (std::size_t r = 0; r < rooms_.size(); ++r) s.expected += sent[r] * members[r];
+  for (size_t r = 0; r < rooms_.size(); ++r) s.expected += sent[r] * members[r];
   return s;
 }
 
@@ -136,14 +137,18 @@ void Swarm::wait_phase(const char* name, double max_seconds, const volatile int&
   }
 }
 
-bool Swarm::connected_all(const Sample& s) const { return s.counters.pending == 0; }
+bool Swarm::connected_all(const Sample& s) const {
+  return s.counters.pending == 0;
+}
 
 bool Swarm::delivered_all(const Sample& s) const {
   // Loops publish every 250 ms: wait for a publication made after sending stopped.
   return Clock::now() - phase_start_ > std::chrono::milliseconds(400) && s.received >= s.expected;
 }
 
-bool Swarm::closed_all(const Sample& s) const { return s.counters.connected == 0; }
+bool Swarm::closed_all(const Sample& s) const {
+  return s.counters.connected == 0;
+}
 
 RunTotals Swarm::run(const volatile int& stop_flag) {
   static const volatile int kNever = 0;
@@ -153,15 +158,15 @@ RunTotals Swarm::run(const volatile int& stop_flag) {
   std::printf("phase connect at 0.000s\n");
   wait_phase("connect", config_.ramp + config_.connect_timeout + 2.0, stop_flag,
              &Swarm::connected_all);
-  enter(Phase::send, "send");
+  enter(Phase::kSend, "send");
   send_started_s_ = seconds_since_start();
   wait_phase("send", config_.duration, stop_flag, &Swarm::never);
-  enter(Phase::drain, "drain");
+  enter(Phase::kDrain, "drain");
   send_ended_s_ = seconds_since_start();
   wait_phase("drain", config_.drain, kNever, &Swarm::delivered_all);
-  enter(Phase::close, "close");
+  enter(Phase::kClose, "close");
   wait_phase("close", 2.0, kNever, &Swarm::closed_all);
-  enter(Phase::stop, "stop");
+  enter(Phase::kStop, "stop");
   for (auto& loop : loops_) loop->join();
 
   RunTotals totals(rooms_);

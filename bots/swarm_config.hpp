@@ -9,35 +9,32 @@ namespace tg::bots {
 // Plain settings; main.cpp fills them from CLI11 flags, Swarm reads them.
 struct SwarmConfig {
   std::string url = "ws://127.0.0.1:8080/ws";
-  std::uint32_t clients = 100;
-  std::int64_t senders = -1;  // -1: every client sends
-  double rate = 1.0;          // messages per second per sender
-  std::uint32_t size = 32;    // text bytes per message
-  std::uint32_t rooms = 1;
-  double duration = 10.0;     // seconds of sending
-  double ramp = 1.0;          // connects spread over this many seconds
+  uint32_t clients = 100;
+  int64_t senders = -1;  // -1: every client sends
+  double rate = 1.0;     // messages per second per sender
+  uint32_t size = 32;    // text bytes per message
+  uint32_t rooms = 1;
+  double duration = 10.0;            // seconds of sending
+  double ramp = 1.0;                 // connects spread over this many seconds
   std::string subprotocol = "zstd";  // zstd | json
-  std::uint32_t threads = 0;         // 0: online CPUs
+  uint32_t threads = 0;              // 0: online CPUs
   std::string json_path;
   std::string csv_path;
   bool ping = false;
-  double slow_fraction = 0.0;        // share of clients that read slowly
-  double slow_read_bps = 20480.0;    // read budget of a slow client, bytes per second
-  double drain = 5.0;                // max seconds to wait for deliveries after sending
-  double connect_timeout = 10.0;     // per connection, seconds
-  std::uint32_t source_ips = 0;      // 0: as many 127.0.0.x as the port range needs
-  std::uint32_t max_connecting = 256;  // per loop, connects in flight at once
+  double slow_fraction = 0.0;      // share of clients that read slowly
+  double slow_read_bps = 20480.0;  // read budget of a slow client, bytes per second
+  double drain = 5.0;              // max seconds to wait for deliveries after sending
+  double connect_timeout = 10.0;   // per connection, seconds
+  uint32_t source_ips = 0;         // 0: as many 127.0.0.x as the port range needs
+  uint32_t max_connecting = 256;   // per loop, connects in flight at once
   std::string room_prefix = "bots-";
-  bool quiet = false;                  // no per-second lines
+  bool quiet = false;  // no per-second lines
 
-  std::uint32_t sender_count() const {
-    return senders < 0 || senders > static_cast<std::int64_t>(clients)
-               ? clients
-               : static_cast<std::uint32_t>(senders);
+  uint32_t sender_count() const {
+    return senders < 0 || senders > static_cast<int64_t>(clients) ? clients
+                                                                  : static_cast<uint32_t>(senders);
   }
-  std::uint32_t slow_count() const {
-    return static_cast<std::uint32_t>(slow_fraction * clients + 0.5);
-  }
+  uint32_t slow_count() const { return static_cast<uint32_t>(slow_fraction * clients + 0.5); }
 };
 
 }  // namespace tg::bots

@@ -9,22 +9,22 @@ namespace tg::bots {
 // over a caller-supplied clock (microseconds), so tests drive it with a fake one.
 class TokenBucket {
  public:
-  TokenBucket(double rate_bps, double burst_bytes, std::int64_t now_us);
+  TokenBucket(double rate_bps, double burst_bytes, int64_t now_us);
 
   // Bytes that may be read now (whole bytes, >= 0).
-  std::uint64_t available(std::int64_t now_us);
+  uint64_t available(int64_t now_us);
   // Spends `bytes` (may overdraw; the debt is paid back by later refills).
-  void consume(std::uint64_t bytes);
+  void consume(uint64_t bytes);
   // Microseconds until at least `bytes` are available (0 if they already are).
-  std::int64_t wait_us(std::uint64_t bytes, std::int64_t now_us);
+  int64_t wait_us(uint64_t bytes, int64_t now_us);
 
  private:
-  void refill(std::int64_t now_us);
+  void refill(int64_t now_us);
 
   double rate_;
   double burst_;
   double tokens_;
-  std::int64_t last_us_;
+  int64_t last_us_;
 };
 
 }  // namespace tg::bots

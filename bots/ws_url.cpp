@@ -7,9 +7,13 @@
 
 namespace tg::bots {
 
-bool WsUrl::loopback() const { return (ntohl(address.sin_addr.s_addr) >> 24) == 127; }
+bool WsUrl::loopback() const {
+  return (ntohl(address.sin_addr.s_addr) >> 24) == 127;
+}
 
-std::string WsUrl::authority() const { return host + ":" + std::to_string(port); }
+std::string WsUrl::authority() const {
+  return host + ":" + std::to_string(port);
+}
 
 std::optional<WsUrl> parse_ws_url(std::string_view url) {
   constexpr std::string_view kScheme = "ws://";
@@ -29,7 +33,7 @@ std::optional<WsUrl> parse_ws_url(std::string_view url) {
     if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
       return std::nullopt;
     }
-    out.port = static_cast<std::uint16_t>(value);
+    out.port = static_cast<uint16_t>(value);
   }
   out.address.sin_family = AF_INET;
   out.address.sin_port = htons(out.port);

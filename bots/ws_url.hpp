@@ -12,9 +12,9 @@ namespace tg::bots {
 
 // A parsed `ws://A.B.C.D:PORT/path` (IPv4 literal only: the swarm never resolves names).
 struct WsUrl {
-  std::string host;      // "127.0.0.1"
-  std::uint16_t port = 80;
-  std::string path;      // "/ws", query excluded
+  std::string host;  // "127.0.0.1"
+  uint16_t port = 80;
+  std::string path;       // "/ws", query excluded
   sockaddr_in address{};  // host:port, ready for connect(2)
 
   // True when the host is in 127.0.0.0/8, where spreading over source addresses works.

@@ -8,11 +8,11 @@
 namespace tg::bots {
 namespace {
 
-std::span<const std::uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-DecodedBatch batch(std::uint64_t seq) {
+DecodedBatch batch(uint64_t seq) {
   DecodedBatch b;
   b.batch_seq = seq;
   return b;
@@ -42,12 +42,12 @@ TEST(BatchCache, EqualHashesWithDifferentBytesDoNotMix) {
 
 TEST(BatchCache, ForgetsTheOldestWhenFull) {
   BatchCache cache(3);
-  for (std::uint64_t i = 0; i < 5; ++i) {
+  for (uint64_t i = 0; i < 5; ++i) {
     const std::string f = "f" + std::to_string(i);
     cache.insert(BatchCache::hash_of(bytes(f)), bytes(f), batch(i));
   }
   EXPECT_EQ(cache.size(), 3u);
-  for (std::uint64_t i = 0; i < 5; ++i) {
+  for (uint64_t i = 0; i < 5; ++i) {
     const std::string f = "f" + std::to_string(i);
     const DecodedBatch* hit = cache.find(BatchCache::hash_of(bytes(f)), bytes(f));
     if (i < 2) {

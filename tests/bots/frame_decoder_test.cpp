@@ -19,15 +19,15 @@ const char* kBatch =
     R"({"seq":44,"t":"msg","from":"d","text":"z","ts":4,"cid":"ffffffff.2.2000"},)"
     R"({"seq":45,"t":"msg","from":"a","text":"w","ts":5,"cid":"0badcafe.9.3000"}]})";
 
-std::span<const std::uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 std::string compress(const std::string& text, bool with_size) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, with_size ? 1 : 0);
   std::string out(ZSTD_compressBound(text.size()), '\0');
-  std::size_t n = 0;
+  size_t n = 0;
   if (with_size) {
     n = ZSTD_compress2(cctx, out.data(), out.size(), text.data(), text.size());
   } else {
@@ -65,7 +65,7 @@ TEST(FrameDecoder, DecodesAJsonBatch) {
   FrameDecoder d(kRun);
   DecodedBatch b;
   Notice n;
-  ASSERT_EQ(d.decode(false, bytes(kBatch), b, n), FrameDecoder::Kind::batch) << d.error();
+  ASSERT_EQ(d.decode(false, bytes(kBatch), b, n), FrameDecoder::Kind::kBatch) << d.error();
   expect_sample_batch(b);
 }
 
@@ -74,7 +74,7 @@ TEST(FrameDecoder, DecodesZstdBatchesWithAndWithoutContentSize) {
   for (bool with_size : {true, false, true}) {  // the context is reused across frames
     DecodedBatch b;
     Notice n;
-    ASSERT_EQ(d.decode(true, bytes(compress(kBatch, with_size)), b, n), FrameDecoder::Kind::batch)
+    ASSERT_EQ(d.decode(true, bytes(compress(kBatch, with_size)), b, n), FrameDecoder::Kind::kBatch)
         << d.error();
     expect_sample_batch(b);
   }
@@ -85,7 +85,7 @@ TEST(FrameDecoder, FlagsNonConsecutiveSeqsInsideABatch) {
   DecodedBatch b;
   Notice n;
   const std::string batch = R"({"t":"batch","room":"r","seq":1,"msgs":[{"seq":1},{"seq":3}]})";
-  ASSERT_EQ(d.decode(false, bytes(batch), b, n), FrameDecoder::Kind::batch);
+  ASSERT_EQ(d.decode(false, bytes(batch), b, n), FrameDecoder::Kind::kBatch);
   EXPECT_FALSE(b.consecutive);
 }
 
@@ -93,24 +93,29 @@ TEST(FrameDecoder, DecodesNotices) {
   FrameDecoder d(kRun);
   DecodedBatch b;
   Notice n;
-  ASSERT_EQ(d.decode(false, bytes(R"({"t":"hello","id":17,"name":"guest-17","room":"bots-1","seq":98210,"window_ms":0,"proto":"zstd"})"), b, n),
-            FrameDecoder::Kind::notice);
-  EXPECT_EQ(n.type, Notice::Type::hello);
+  ASSERT_EQ(
+      d.decode(
+          false,
+          bytes(
+              R"({"t":"hello","id":17,"name":"guest-17","room":"bots-1","seq":98210,"window_ms":0,"proto":"zstd"})"),
+          b, n),
+      FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.type, Notice::Type::kHello);
   EXPECT_EQ(n.seq, 98210u);
   EXPECT_EQ(n.room, "bots-1");
   ASSERT_EQ(d.decode(false, bytes(R"({"t":"pong","id":7,"window_ms":2.5})"), b, n),
-            FrameDecoder::Kind::notice);
-  EXPECT_EQ(n.type, Notice::Type::pong);
+            FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.type, Notice::Type::kPong);
   EXPECT_EQ(n.id, 7u);
   EXPECT_DOUBLE_EQ(n.window_ms, 2.5);
   ASSERT_EQ(d.decode(false, bytes(R"({"t":"gap","room":"r","from":10,"to":20})"), b, n),
-            FrameDecoder::Kind::notice);
-  EXPECT_EQ(n.type, Notice::Type::gap);
+            FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.type, Notice::Type::kGap);
   EXPECT_EQ(n.from, 10u);
   EXPECT_EQ(n.to, 20u);
   ASSERT_EQ(d.decode(false, bytes(R"({"t":"error","code":"bad_room","reason":"no"})"), b, n),
-            FrameDecoder::Kind::notice);
-  EXPECT_EQ(n.type, Notice::Type::error);
+            FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.type, Notice::Type::kError);
   EXPECT_EQ(n.code, "bad_room");
 }
 
@@ -118,18 +123,19 @@ TEST(FrameDecoder, RejectsBadInput) {
   FrameDecoder d(kRun);
   DecodedBatch b;
   Notice n;
-  EXPECT_EQ(d.decode(true, bytes("not zstd at all"), b, n), FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(true, bytes("not zstd at all"), b, n), FrameDecoder::Kind::kInvalid);
   EXPECT_EQ(d.decode(true, bytes(compress(R"({"t":"pong","id":1})", true)), b, n),
-            FrameDecoder::Kind::invalid);  // binary frames carry batches only
+            FrameDecoder::Kind::kInvalid);  // binary frames carry batches only
   std::string truncated = compress(kBatch, false);
   truncated.resize(truncated.size() / 2);
-  EXPECT_EQ(d.decode(true, bytes(truncated), b, n), FrameDecoder::Kind::invalid);
-  EXPECT_EQ(d.decode(false, bytes("{\"t\":"), b, n), FrameDecoder::Kind::invalid);
-  EXPECT_EQ(d.decode(false, bytes("[1,2]"), b, n), FrameDecoder::Kind::invalid);
+  EXPECT_EQ(d.decode(true, bytes(truncated), b, n), FrameDecoder::Kind::kInvalid);
+  EXPECT_EQ(d.decode(false, bytes("{\"t\":"), b, n), FrameDecoder::Kind::kInvalid);
+  EXPECT_EQ(d.decode(false, bytes("[1,2]"), b, n), FrameDecoder::Kind::kInvalid);
   EXPECT_EQ(d.decode(false, bytes(R"({"t":"batch","room":"r","msgs":[]})"), b, n),
-            FrameDecoder::Kind::invalid);
-  EXPECT_EQ(d.decode(false, bytes(R"({"t":"batch","room":"r","seq":1,"msgs":[{"t":"msg"}]})"), b, n),
-            FrameDecoder::Kind::invalid);
+            FrameDecoder::Kind::kInvalid);
+  EXPECT_EQ(
+      d.decode(false, bytes(R"({"t":"batch","room":"r","seq":1,"msgs":[{"t":"msg"}]})"), b, n),
+      FrameDecoder::Kind::kInvalid);
   EXPECT_FALSE(d.error().empty());
 }
 

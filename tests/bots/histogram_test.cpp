@@ -19,39 +19,40 @@ TEST(Histogram, EmptyReportsZero) {
 
 TEST(Histogram, SmallValuesAreExact) {
   Histogram h;
-  for (std::uint64_t v = 0; v < Histogram::kSubBuckets; ++v) h.record(v);
+  for (uint64_t v = 0; v < Histogram::kSubBuckets; ++v) h.record(v);
   EXPECT_EQ(h.percentile(50), 15u);  // rank 16 of 0..31
   EXPECT_EQ(h.percentile(100), 31u);
   EXPECT_EQ(h.percentile(0), 0u);
 }
 
 TEST(Histogram, BucketsTileTheRangeWithoutGaps) {
-  for (std::size_t b = 0; b + 1 < Histogram::kBuckets; ++b) {
+  for (size_t b = 0; b + 1 < Histogram::kBuckets; ++b) {
     ASSERT_EQ(Histogram::bucket_highest(b) + 1, Histogram::bucket_lowest(b + 1)) << b;
     ASSERT_EQ(Histogram::bucket_of(Histogram::bucket_lowest(b)), b);
     ASSERT_EQ(Histogram::bucket_of(Histogram::bucket_highest(b)), b);
   }
-  EXPECT_EQ(Histogram::bucket_of(~std::uint64_t{0}), Histogram::kBuckets - 1);
+  EXPECT_EQ(Histogram::bucket_of(~uint64_t{0}), Histogram::kBuckets - 1);
 }
 
 TEST(Histogram, RelativeErrorIsBounded) {
   std::mt19937_64 rng(7);
   for (int i = 0; i < 100000; ++i) {
-    const std::uint64_t v = rng() >> (rng() % 64);
-    const std::size_t b = Histogram::bucket_of(v);
-    const double width = static_cast<double>(Histogram::bucket_highest(b) - Histogram::bucket_lowest(b));
+    const uint64_t v = rng() >> (rng() % 64);
+    const size_t b = Histogram::bucket_of(v);
+    const double width =
+        static_cast<double>(Histogram::bucket_highest(b) - Histogram::bucket_lowest(b));
     ASSERT_LE(width, static_cast<double>(v) / Histogram::kSubBuckets + 1.0) << v;
   }
 }
 
 TEST(Histogram, PercentilesOfAUniformSpread) {
   Histogram h;
-  for (std::uint64_t v = 1; v <= 100000; ++v) h.record(v);
+  for (uint64_t v = 1; v <= 100000; ++v) h.record(v);
   EXPECT_EQ(h.count(), 100000u);
   EXPECT_EQ(h.min(), 1u);
   EXPECT_EQ(h.max(), 100000u);
   EXPECT_DOUBLE_EQ(h.mean(), 50000.5);
-  const auto near = [](std::uint64_t got, double want) {
+  const auto near = [](uint64_t got, double want) {
     return std::abs(static_cast<double>(got) - want) <= want / Histogram::kSubBuckets + 1;
   };
   EXPECT_TRUE(near(h.percentile(50), 50000)) << h.percentile(50);
@@ -70,11 +71,11 @@ TEST(Histogram, PercentileIsClampedToObservedMax) {
 
 TEST(Histogram, MergeEqualsRecordingEverything) {
   Histogram a, b, all;
-  for (std::uint64_t v = 0; v < 5000; v += 3) {
+  for (uint64_t v = 0; v < 5000; v += 3) {
     a.record(v);
     all.record(v);
   }
-  for (std::uint64_t v = 7; v < 900000; v += 911) {
+  for (uint64_t v = 7; v < 900000; v += 911) {
     b.record(v);
     all.record(v);
   }

@@ -25,7 +25,7 @@ TEST(Progress, LineShowsRatesOfTheInterval) {
   c.errors = 1;
   c.disconnects = 1;
   Histogram latency, ping;
-  for (std::uint64_t us : {1000, 2000, 3000, 4000}) latency.record(us);
+  for (uint64_t us : {1000, 2000, 3000, 4000}) latency.record(us);
   ping.record(500);
   const std::string line = p.line(2.0, "send", c, latency, ping);
   EXPECT_NE(line.find("connected 900"), std::string::npos) << line;
@@ -51,7 +51,7 @@ TEST(Progress, WritesOneCsvRowPerTick) {
     p.tick(1.0, "send", c, h, h, true);
     c.messages_sent = 12;
     c.deliveries = 120;
-    c.pongs = 4;                 // four pongs this second...
+    c.pongs = 4;                  // four pongs this second...
     c.pong_window_us = 4 * 2500;  // ...each saying the window is 2.5 ms
     p.tick(2.0, "send", c, h, h, true);
   }

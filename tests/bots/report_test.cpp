@@ -14,7 +14,7 @@ RunTotals sample_totals() {
   t.add_sent(1, 4);
   RunTotals::Client c;
   c.counted = true;
-  for (std::uint64_t got : {10, 10, 9}) {
+  for (uint64_t got : {10, 10, 9}) {
     c.room = 0;
     c.received = got;
     t.add_client(c);
@@ -30,7 +30,7 @@ RunTotals sample_totals() {
   t.counters.bytes = 3700;
   t.counters.batch_bytes = 1850;
   t.send_seconds = 2.0;
-  for (std::uint64_t us : {1000, 2000, 3000}) t.latency_us.record(us);
+  for (uint64_t us : {1000, 2000, 3000}) t.latency_us.record(us);
   return t;
 }
 
@@ -131,7 +131,7 @@ TEST(Report, JsonParsesAndItsCountsAddUp) {
   EXPECT_EQ(doc["lost"].GetInt64(), 1);
   EXPECT_EQ(doc["unannounced_lost"].GetUint64(), 1u);
   EXPECT_EQ(doc["exit_code"].GetInt(), 1);
-  std::uint64_t expected = 0, sent = 0;
+  uint64_t expected = 0, sent = 0;
   for (const auto& room : doc["rooms"].GetArray()) {
     expected += room["members"].GetUint64() * room["sent"].GetUint64();
     sent += room["sent"].GetUint64();

@@ -6,8 +6,8 @@
 namespace tg::bots {
 namespace {
 
-RunTotals::Client client(std::uint32_t room, bool counted, std::uint64_t received,
-                         std::uint64_t announced = 0, std::uint64_t holes = 0) {
+RunTotals::Client client(uint32_t room, bool counted, uint64_t received, uint64_t announced = 0,
+                         uint64_t holes = 0) {
   RunTotals::Client c;
   c.room = room;
   c.counted = counted;
@@ -45,9 +45,9 @@ TEST(RunTotals, AddsClientsIntoTheirRooms) {
   t.add_sent(1, 3);
   t.add_sent(0, 5);  // a second loop's share
   t.add_client(client(0, true, 15));
-  t.add_client(client(0, true, 14));      // 1 lost
-  t.add_client(client(1, true, 4));       // 1 extra
-  t.add_client(client(1, false, 2));      // excluded
+  t.add_client(client(0, true, 14));  // 1 lost
+  t.add_client(client(1, true, 4));   // 1 extra
+  t.add_client(client(1, false, 2));  // excluded
   RunTotals::Client slow = client(1, false, 1, 2);
   slow.slow = true;
   t.add_client(slow);

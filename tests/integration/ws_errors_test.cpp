@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "chat_client.hpp"
-#include "common/client_frames.hpp"
+#include "client/frame_builder.hpp"
 #include "gateway_process.hpp"
 
 namespace tg::test {
+
+using client::client_frame;
+using client::close_payload;
 
 TEST(WsErrors, EachViolationGetsItsCloseCodeAndOthersAreUnaffected) {
   GatewayProcess gw(gateway_binary(), {"--workers", "2", "--max-message-bytes", "1024"});

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "common/client_frames.hpp"
+#include "client/frame_builder.hpp"
 
 namespace tg::ws {
 namespace {
 
-using test::client_frame;
-using test::close_payload;
+using client::client_frame;
+using client::close_payload;
 
 struct Frame {
   uint8_t opcode;
@@ -90,8 +90,8 @@ TEST_F(WsSessionTest, DeliversTextFedOneByteAtATime) {
 }
 
 TEST_F(WsSessionTest, ReassemblesFragmentsWithAPingInBetween) {
-  feed(client_frame(0x1, "frag", false) + client_frame(0x9, "p") +
-       client_frame(0x0, "men", false) + client_frame(0x0, "ted", true));
+  feed(client_frame(0x1, "frag", false) + client_frame(0x9, "p") + client_frame(0x0, "men", false) +
+       client_frame(0x0, "ted", true));
   EXPECT_EQ(rec.texts, (std::vector<std::string>{"fragmented"}));
   auto frames = server_frames(out);
   ASSERT_EQ(frames.size(), 1u);

@@ -1,38 +1,39 @@
 // ws_codec.cpp -- wslay callbacks of the client-side WebSocket codec.
-#include "bots/ws_codec.hpp"
+#include "client/ws_codec.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
-namespace tg::bots {
+namespace tg::client {
 
-WsCodec::WsCodec(Handler& handler, std::uint64_t mask_seed)
+WsCodec::WsCodec(Handler& handler, uint64_t mask_seed)
     : handler_(handler), mask_state_(mask_seed | 1) {
   const wslay_event_callbacks callbacks{
-      &WsCodec::recv_cb, &WsCodec::send_cb, &WsCodec::genmask_cb, nullptr, nullptr, nullptr,
-      &WsCodec::on_msg_recv_cb};
+      &WsCodec::recv_cb, &WsCodec::send_cb, &WsCodec::genmask_cb,    nullptr,
+      nullptr,           nullptr,           &WsCodec::on_msg_recv_cb};
   if (wslay_event_context_client_init(&ctx_, &callbacks, this) != 0) std::abort();  // OOM
 }
 
-WsCodec::~WsCodec() { wslay_event_context_free(ctx_); }
+WsCodec::~WsCodec() {
+  wslay_event_context_free(ctx_);
+}
 
-ssize_t WsCodec::recv_cb(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int,
-                         void* self) {
+ssize_t WsCodec::recv_cb(wslay_event_context_ptr ctx, uint8_t* buf, size_t len, int, void* self) {
   auto& codec = *static_cast<WsCodec*>(self);
   if (codec.in_.empty()) {
     // wslay doc: set WSLAY_ERR_WOULDBLOCK so wslay_event_recv() returns.
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
-  const std::size_t n = std::min(len, codec.in_.size());
+  const size_t n = std::min(len, codec.in_.size());
   std::memcpy(buf, codec.in_.data(), n);
   codec.in_ = codec.in_.subspan(n);
   return static_cast<ssize_t>(n);
 }
 
-ssize_t WsCodec::send_cb(wslay_event_context_ptr ctx, const std::uint8_t* data,
-                         std::size_t len, int, void* self) {
+ssize_t WsCodec::send_cb(wslay_event_context_ptr ctx, const uint8_t* data, size_t len, int,
+                         void* self) {
   auto& codec = *static_cast<WsCodec*>(self);
   if (codec.out_ == nullptr) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -42,14 +43,13 @@ ssize_t WsCodec::send_cb(wslay_event_context_ptr ctx, const std::uint8_t* data,
   return static_cast<ssize_t>(len);
 }
 
-int WsCodec::genmask_cb(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len,
-                        void* self) {
+int WsCodec::genmask_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, void* self) {
   auto& state = static_cast<WsCodec*>(self)->mask_state_;
-  for (std::size_t i = 0; i < len; ++i) {
+  for (size_t i = 0; i < len; ++i) {
     state ^= state << 13;  // xorshift64
     state ^= state >> 7;
     state ^= state << 17;
-    buf[i] = static_cast<std::uint8_t>(state >> 24);
+    buf[i] = static_cast<uint8_t>(state >> 24);
   }
   return 0;
 }
@@ -64,7 +64,7 @@ void WsCodec::on_msg_recv_cb(wslay_event_context_ptr, const wslay_event_on_msg_r
   }
 }
 
-bool WsCodec::feed(std::span<const std::uint8_t> bytes) {
+bool WsCodec::feed(std::span<const uint8_t> bytes) {
   in_ = bytes;
   const int rv = wslay_event_recv(ctx_);
   in_ = {};
@@ -72,16 +72,29 @@ bool WsCodec::feed(std::span<const std::uint8_t> bytes) {
 }
 
 bool WsCodec::queue_text(std::string_view text) {
-  const wslay_event_msg msg{WSLAY_TEXT_FRAME, reinterpret_cast<const std::uint8_t*>(text.data()),
+  const wslay_event_msg msg{WSLAY_TEXT_FRAME, reinterpret_cast<const uint8_t*>(text.data()),
                             text.size()};
   return wslay_event_queue_msg(ctx_, &msg) == 0;
 }
 
-bool WsCodec::queue_close(std::uint16_t status) {
+bool WsCodec::queue_close(uint16_t status) {
   return wslay_event_queue_close(ctx_, status, nullptr, 0) == 0;
 }
 
+bool WsCodec::queue_raw(std::string_view bytes) {
+  // What wslay holds was queued first: it goes ahead of `bytes`.
+  if (wslay_event_get_write_enabled(ctx_) == 0 || !send_into(pending_)) return false;
+  pending_ += bytes;
+  return true;
+}
+
 bool WsCodec::drain(std::string& out) {
+  out += pending_;
+  pending_.clear();
+  return send_into(out);
+}
+
+bool WsCodec::send_into(std::string& out) {
   out_ = &out;
   const int rv = wslay_event_send(ctx_);
   out_ = nullptr;
@@ -92,4 +105,4 @@ bool WsCodec::finished() const {
   return wslay_event_get_read_enabled(ctx_) == 0 && wslay_event_get_write_enabled(ctx_) == 0;
 }
 
-}  // namespace tg::bots
+}  // namespace tg::client

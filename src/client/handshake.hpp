@@ -1,4 +1,4 @@
-// client_handshake.hpp -- the client side of the WebSocket opening handshake (RFC 6455 §4.1), sans I/O.
+// handshake.hpp -- the client side of the WebSocket opening handshake (RFC 6455 §4.1), sans I/O.
 #pragma once
 
 #include <array>
@@ -7,31 +7,34 @@
 #include <string>
 #include <string_view>
 
-namespace tg::bots {
+namespace tg::client {
 
 // Builds the upgrade request and checks the server's answer. Feed it the bytes read
-// from the socket until it says `done` or `failed`; it never touches a socket itself.
-class ClientHandshake {
+// from the socket until it says `kDone` or `kFailed`; it never touches a socket itself.
+class Handshake {
  public:
-  enum class State { need_more, done, failed };
-  static constexpr std::size_t kMaxResponseBytes = 8192;
+  enum class State { kNeedMore, kDone, kFailed };
+  static constexpr size_t kMaxResponseBytes = 8192;
 
   // `target` is path plus query ("/ws?room=r1"); `subprotocol` may be empty (none
   // offered); `key_bytes` are the 16 random bytes of Sec-WebSocket-Key (§4.1, item 7).
-  ClientHandshake(std::string host, std::string target, std::string subprotocol,
-                  const std::array<std::uint8_t, 16>& key_bytes);
+  Handshake(std::string host, std::string target, std::string subprotocol,
+            const std::array<uint8_t, 16>& key_bytes);
 
   // The complete HTTP request to write.
   const std::string& request() const { return request_; }
 
-  // Consumes response bytes. Returns `done` once a valid 101 with the right
+  // Consumes response bytes. Returns `kDone` once a valid 101 with the right
   // Sec-WebSocket-Accept has arrived (then leftover() holds the bytes after the header
-  // block, which belong to the WebSocket stream), `failed` on any other answer or a
-  // header block over kMaxResponseBytes (then error() says why), else `need_more`.
-  // After `done` or `failed` further calls return the same state and consume nothing.
-  State feed(std::span<const std::uint8_t> bytes);
+  // block, which belong to the WebSocket stream), `kFailed` on any other answer or a
+  // header block over kMaxResponseBytes (then error() says why), else `kNeedMore`.
+  // After `kDone` or `kFailed` further calls return the same state and consume nothing.
+  State feed(std::span<const uint8_t> bytes);
 
-  std::span<const std::uint8_t> leftover() const;
+  std::span<const uint8_t> leftover() const;
+  // The response's header block, blank line included, once it has arrived (refused or
+  // not); empty before.
+  std::string_view response_head() const;
   std::string_view error() const { return error_; }
   // The sub-protocol the server chose ("" if none).
   std::string_view protocol() const { return protocol_; }
@@ -48,11 +51,11 @@ class ClientHandshake {
   std::string key_;
   std::string offered_;
   std::string buffer_;
-  std::size_t head_end_ = 0;
-  State state_ = State::need_more;
+  size_t head_end_ = 0;
+  State state_ = State::kNeedMore;
   int status_ = 0;
   std::string protocol_;
   std::string error_;
 };
 
-}  // namespace tg::bots
+}  // namespace tg::client

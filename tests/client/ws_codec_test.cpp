@@ -1,49 +1,43 @@
-// ws_codec_test.cpp -- WsCodec fed scripted server frames (also byte by byte) and its masked output.
-#include "bots/ws_codec.hpp"
+// ws_codec_test.cpp -- WsCodec fed scripted server frames (also byte by byte) and its masked
+// output.
+#include "client/ws_codec.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace tg::bots {
+#include "client/frame_builder.hpp"
+
+namespace tg::client {
 namespace {
 
 struct Recorder : WsCodec::Handler {
   std::vector<std::pair<bool, std::string>> messages;
-  std::vector<std::uint16_t> closes;
-  void on_ws_message(bool binary, std::span<const std::uint8_t> data) override {
+  std::vector<uint16_t> closes;
+  void on_ws_message(bool binary, std::span<const uint8_t> data) override {
     messages.emplace_back(binary, std::string(data.begin(), data.end()));
   }
-  void on_ws_close(std::uint16_t status) override { closes.push_back(status); }
+  void on_ws_close(uint16_t status) override { closes.push_back(status); }
 };
 
-std::span<const std::uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// An unmasked server frame (RFC 6455 §5.2).
-std::string frame(std::uint8_t opcode, const std::string& payload) {
-  std::string f;
-  f += static_cast<char>(0x80 | opcode);
-  if (payload.size() < 126) {
-    f += static_cast<char>(payload.size());
-  } else {
-    f += static_cast<char>(126);
-    f += static_cast<char>(payload.size() >> 8);
-    f += static_cast<char>(payload.size() & 0xFF);
-  }
-  return f + payload;
+// An unmasked frame, as a server sends them (RFC 6455 §5.1).
+std::string frame(uint8_t opcode, const std::string& payload) {
+  return client_frame(opcode, payload, true, false);
 }
 
 // Decodes one masked client frame; returns its unmasked payload.
-std::string unmask(const std::string& f, std::uint8_t* opcode) {
-  *opcode = static_cast<std::uint8_t>(f[0]) & 0x0F;
-  EXPECT_TRUE(static_cast<std::uint8_t>(f[1]) & 0x80) << "client frames must be masked";
-  const std::size_t len = static_cast<std::uint8_t>(f[1]) & 0x7F;
+std::string unmask(const std::string& f, uint8_t* opcode) {
+  *opcode = static_cast<uint8_t>(f[0]) & 0x0F;
+  EXPECT_TRUE(static_cast<uint8_t>(f[1]) & 0x80) << "client frames must be masked";
+  const size_t len = static_cast<uint8_t>(f[1]) & 0x7F;
   EXPECT_LT(len, 126u);
   std::string out;
-  for (std::size_t i = 0; i < len; ++i) out += static_cast<char>(f[6 + i] ^ f[2 + i % 4]);
+  for (size_t i = 0; i < len; ++i) out += static_cast<char>(f[6 + i] ^ f[2 + i % 4]);
   EXPECT_EQ(f.size(), 6 + len);
   return out;
 }
@@ -84,10 +78,10 @@ TEST(WsCodec, QueuedTextIsOneMaskedFrame) {
   ASSERT_TRUE(codec.queue_text(R"({"t":"ping","id":1})"));
   std::string out;
   ASSERT_TRUE(codec.drain(out));
-  std::uint8_t opcode = 0;
+  uint8_t opcode = 0;
   EXPECT_EQ(unmask(out, &opcode), R"({"t":"ping","id":1})");
   EXPECT_EQ(opcode, 0x1);
-  EXPECT_EQ(static_cast<std::uint8_t>(out[0]) & 0x80, 0x80);  // FIN
+  EXPECT_EQ(static_cast<uint8_t>(out[0]) & 0x80, 0x80);  // FIN
 }
 
 TEST(WsCodec, AnswersPingWithPong) {
@@ -96,7 +90,7 @@ TEST(WsCodec, AnswersPingWithPong) {
   ASSERT_TRUE(codec.feed(bytes(frame(0x9, "p1"))));
   std::string out;
   ASSERT_TRUE(codec.drain(out));
-  std::uint8_t opcode = 0;
+  uint8_t opcode = 0;
   EXPECT_EQ(unmask(out, &opcode), "p1");
   EXPECT_EQ(opcode, 0xA);
 }
@@ -109,7 +103,7 @@ TEST(WsCodec, ServerCloseIsReportedAndAnswered) {
   EXPECT_EQ(r.closes[0], 1001);
   std::string out;
   ASSERT_TRUE(codec.drain(out));
-  std::uint8_t opcode = 0;
+  uint8_t opcode = 0;
   unmask(out, &opcode);
   EXPECT_EQ(opcode, 0x8);
   EXPECT_TRUE(codec.finished());
@@ -125,8 +119,39 @@ TEST(WsCodec, MaskedServerFrameIsAProtocolError) {
   std::string out;
   const bool drained = codec.drain(out);
   EXPECT_TRUE(r.messages.empty());
-  EXPECT_TRUE(!ok || (drained && !out.empty() && (static_cast<std::uint8_t>(out[0]) & 0x0F) == 0x8));
+  EXPECT_TRUE(!ok || (drained && !out.empty() && (static_cast<uint8_t>(out[0]) & 0x0F) == 0x8));
+}
+
+TEST(WsCodec, RawBytesKeepTheirPlaceAmongQueuedFrames) {
+  Recorder r;
+  WsCodec codec(r, 3);
+  const std::string raw = client_frame(0x1, "bad", true, false);  // unmasked: malformed
+  ASSERT_TRUE(codec.queue_text("a"));
+  ASSERT_TRUE(codec.queue_raw(raw));
+  ASSERT_TRUE(codec.queue_text("b"));
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  ASSERT_EQ(out.size(), 7 + raw.size() + 7);
+  uint8_t opcode = 0;
+  EXPECT_EQ(unmask(out.substr(0, 7), &opcode), "a");
+  EXPECT_EQ(out.substr(7, raw.size()), raw);
+  EXPECT_EQ(unmask(out.substr(7 + raw.size()), &opcode), "b");
+  out.clear();
+  ASSERT_TRUE(codec.drain(out));
+  EXPECT_TRUE(out.empty());  // each byte goes out once
+}
+
+TEST(WsCodec, RawBytesAreRefusedOnceTheCloseIsSent) {
+  Recorder r;
+  WsCodec codec(r, 3);
+  ASSERT_TRUE(codec.queue_raw(client_frame(0x8, close_payload(1000))));
+  std::string out;
+  ASSERT_TRUE(codec.drain(out));
+  EXPECT_FALSE(codec.finished());  // wslay did not see the raw close
+  ASSERT_TRUE(codec.queue_close(1000));
+  ASSERT_TRUE(codec.drain(out));
+  EXPECT_FALSE(codec.queue_raw("x"));
 }
 
 }  // namespace
-}  // namespace tg::bots
+}  // namespace tg::client

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace tg::bots {
+namespace tg::client {
 
 // Turns received bytes into messages and queued messages into masked frames, through a
 // wslay client context (wslay's event API, with callbacks that read from the span given
@@ -19,9 +19,9 @@ class WsCodec {
   // Receives complete messages; the data is valid only during the call.
   class Handler {
    public:
-    virtual void on_ws_message(bool binary, std::span<const std::uint8_t> data) = 0;
+    virtual void on_ws_message(bool binary, std::span<const uint8_t> data) = 0;
     // The peer's close frame arrived (status 0 when it carried none).
-    virtual void on_ws_close(std::uint16_t status) = 0;
+    virtual void on_ws_close(uint16_t status) = 0;
 
    protected:
     ~Handler() = default;
@@ -29,7 +29,7 @@ class WsCodec {
 
   // `mask_seed` seeds the masking-key generator (RFC 6455 §5.3 wants unpredictable
   // keys against proxies; a load generator on loopback only needs them non-constant).
-  WsCodec(Handler& handler, std::uint64_t mask_seed);
+  WsCodec(Handler& handler, uint64_t mask_seed);
   ~WsCodec();
   WsCodec(const WsCodec&) = delete;
   WsCodec& operator=(const WsCodec&) = delete;
@@ -37,11 +37,16 @@ class WsCodec {
   // Parses `bytes`, calling the handler for each complete message. Returns false when
   // the stream is unusable (protocol error or out of memory): the caller closes the
   // connection. wslay answers pings and close frames by itself; call drain() after.
-  [[nodiscard]] bool feed(std::span<const std::uint8_t> bytes);
+  [[nodiscard]] bool feed(std::span<const uint8_t> bytes);
 
   // Queues one text message / a close frame; false if the context no longer sends.
   [[nodiscard]] bool queue_text(std::string_view text);
-  [[nodiscard]] bool queue_close(std::uint16_t status);
+  [[nodiscard]] bool queue_close(uint16_t status);
+  // Queues `bytes` to go out exactly as given, after everything queued before: hand-made
+  // frames, malformed ones included (client/frame_builder.hpp). wslay never sees them, so
+  // a close frame sent this way does not end its sending. False if the context no longer
+  // sends.
+  [[nodiscard]] bool queue_raw(std::string_view bytes);
 
   // Appends every frame ready to go out to `out`. Returns false on a wslay error.
   [[nodiscard]] bool drain(std::string& out);
@@ -51,20 +56,20 @@ class WsCodec {
   bool finished() const;
 
  private:
-  static ssize_t recv_cb(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len, int,
-                         void* self);
-  static ssize_t send_cb(wslay_event_context_ptr, const std::uint8_t* data, std::size_t len,
-                         int, void* self);
-  static int genmask_cb(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len,
-                        void* self);
+  static ssize_t recv_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, int, void* self);
+  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t* data, size_t len, int, void* self);
+  static int genmask_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, void* self);
   static void on_msg_recv_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
                              void* self);
+  // Appends what wslay has queued to `out`.
+  bool send_into(std::string& out);
 
   Handler& handler_;
   wslay_event_context_ptr ctx_ = nullptr;
-  std::span<const std::uint8_t> in_;
+  std::span<const uint8_t> in_;
   std::string* out_ = nullptr;
-  std::uint64_t mask_state_;
+  std::string pending_;  // wire bytes of queue_raw() and what wslay queued before them
+  uint64_t mask_state_;
 };
 
-}  // namespace tg::bots
+}  // namespace tg::client

@@ -1,5 +1,5 @@
-// client_handshake.cpp -- request building and response checking for the WebSocket upgrade.
-#include "bots/client_handshake.hpp"
+// handshake.cpp -- request building and response checking for the WebSocket upgrade.
+#include "client/handshake.hpp"
 
 #include <openssl/evp.h>
 
@@ -7,22 +7,21 @@
 #include <cctype>
 #include <cstdlib>
 
-namespace tg::bots {
+namespace tg::client {
 namespace {
 
 constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
 
-std::string base64(const unsigned char* data, std::size_t size) {
+std::string base64(const unsigned char* data, size_t size) {
   std::string out(4 * ((size + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(n));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<size_t>(n));
   return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -46,8 +45,8 @@ bool contains_token(std::string_view list, std::string_view token) {
 
 }  // namespace
 
-ClientHandshake::ClientHandshake(std::string host, std::string target, std::string subprotocol,
-                                 const std::array<std::uint8_t, 16>& key_bytes)
+Handshake::Handshake(std::string host, std::string target, std::string subprotocol,
+                     const std::array<uint8_t, 16>& key_bytes)
     : key_(base64(key_bytes.data(), key_bytes.size())), offered_(std::move(subprotocol)) {
   request_ = "GET " + target + " HTTP/1.1\r\nHost: " + host +
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
@@ -56,7 +55,7 @@ ClientHandshake::ClientHandshake(std::string host, std::string target, std::stri
   request_ += "\r\n";
 }
 
-std::string ClientHandshake::accept_for(std::string_view key) {
+std::string Handshake::accept_for(std::string_view key) {
   std::string input(key);
   input += kGuid;
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -65,15 +64,15 @@ std::string ClientHandshake::accept_for(std::string_view key) {
   return base64(digest, length);
 }
 
-ClientHandshake::State ClientHandshake::feed(std::span<const std::uint8_t> bytes) {
-  if (state_ != State::need_more) return state_;
-  const std::size_t old = buffer_.size();
+Handshake::State Handshake::feed(std::span<const uint8_t> bytes) {
+  if (state_ != State::kNeedMore) return state_;
+  const size_t old = buffer_.size();
   buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  const std::size_t from = old >= 3 ? old - 3 : 0;
+  const size_t from = old >= 3 ? old - 3 : 0;
   const auto end = buffer_.find("\r\n\r\n", from);
   if (end == std::string::npos) {
     return buffer_.size() > kMaxResponseBytes ? fail("response header too large")
-                                              : State::need_more;
+                                              : State::kNeedMore;
   }
   head_end_ = end + 4;
   if (head_end_ > kMaxResponseBytes) return fail("response header too large");
@@ -81,19 +80,22 @@ ClientHandshake::State ClientHandshake::feed(std::span<const std::uint8_t> bytes
   return state_;
 }
 
-std::span<const std::uint8_t> ClientHandshake::leftover() const {
-  if (state_ != State::done) return {};
-  return {reinterpret_cast<const std::uint8_t*>(buffer_.data()) + head_end_,
-          buffer_.size() - head_end_};
+std::span<const uint8_t> Handshake::leftover() const {
+  if (state_ != State::kDone) return {};
+  return {reinterpret_cast<const uint8_t*>(buffer_.data()) + head_end_, buffer_.size() - head_end_};
 }
 
-ClientHandshake::State ClientHandshake::fail(std::string reason) {
+std::string_view Handshake::response_head() const {
+  return std::string_view(buffer_).substr(0, head_end_);
+}
+
+Handshake::State Handshake::fail(std::string reason) {
   error_ = std::move(reason);
-  state_ = State::failed;
+  state_ = State::kFailed;
   return state_;
 }
 
-ClientHandshake::State ClientHandshake::parse_head(std::string_view head) {
+Handshake::State Handshake::parse_head(std::string_view head) {
   auto eol = head.find("\r\n");
   const std::string_view status_line = head.substr(0, eol);
   // "HTTP/1.1 101 Switching Protocols" (RFC 9112 §4).
@@ -122,7 +124,7 @@ ClientHandshake::State ClientHandshake::parse_head(std::string_view head) {
   if (!protocol_.empty() && !contains_token(offered_, protocol_)) {
     return fail("server chose a sub-protocol not offered");
   }
-  return State::done;
+  return State::kDone;
 }
 
-}  // namespace tg::bots
+}  // namespace tg::client
