@@ -43,12 +43,12 @@ TEST(BatchCache, EqualHashesWithDifferentBytesDoNotMix) {
 TEST(BatchCache, ForgetsTheOldestWhenFull) {
   BatchCache cache(3);
   for (uint64_t i = 0; i < 5; ++i) {
-    const std::string f = "f" + std::to_string(i);
+    const std::string f = std::to_string(i) + "-frame";
     cache.insert(BatchCache::hash_of(bytes(f)), bytes(f), batch(i));
   }
   EXPECT_EQ(cache.size(), 3u);
   for (uint64_t i = 0; i < 5; ++i) {
-    const std::string f = "f" + std::to_string(i);
+    const std::string f = std::to_string(i) + "-frame";
     const DecodedBatch* hit = cache.find(BatchCache::hash_of(bytes(f)), bytes(f));
     if (i < 2) {
       EXPECT_EQ(hit, nullptr) << i;
