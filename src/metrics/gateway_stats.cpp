@@ -15,8 +15,8 @@ constexpr uint64_t kRateMinNs = 1000000000;  // measure messages/s over at least
 StatsSnapshot::Worker read_worker(const ShardCounters& counters) {
   StatsSnapshot::Worker snapshot;
   TG_SHARD_SCALARS(TG_READ_VALUE)
-#define TG_READ_LABELED(field, slots, ...) \
-  for (size_t i = 0; i < (slots); ++i) snapshot.field[i] = counters.field[i].get();
+#define TG_READ_LABELED(field, ...) \
+  for (size_t i = 0; i < snapshot.field.size(); ++i) snapshot.field[i] = counters.field[i].get();
   TG_SHARD_BY_LABEL(TG_READ_LABELED)
 #undef TG_READ_LABELED
   return snapshot;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -43,17 +44,17 @@ MetricFamily per_worker(const StatsSnapshot& s, const char* name, const char* he
   return f;
 }
 
-// One counter per value of `label` (slots 0..n-1, named by `name_of(slot)`), each the sum
+// One counter per label value (slot i is labelled `values[i]`), each the sum
 // over workers of `get(worker, slot)`: reasons and statuses, not per worker, to keep label
 // cardinality low.
-template <typename NameOf, typename Get>
+template <typename Get>
 MetricFamily summed_by(const StatsSnapshot& s, const char* name, const char* help,
-                       const char* label, size_t n, NameOf name_of, Get get) {
+                       const char* label, std::span<const char* const> values, Get get) {
   MetricFamily f = family(name, help, MetricType::Counter);
-  for (size_t slot = 0; slot < n; ++slot) {
+  for (size_t slot = 0; slot < values.size(); ++slot) {
     uint64_t sum = 0;
     for (const Worker& w : s.workers) sum += get(w, slot);
-    add_value(f, {{label, name_of(slot)}}, static_cast<double>(sum));
+    add_value(f, {{label, values[slot]}}, static_cast<double>(sum));
   }
   return f;
 }
@@ -87,20 +88,20 @@ MetricFamily histogram(const char* name, const char* help, const Histogram::Snap
 std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
   std::vector<MetricFamily> out;
   // Every Shard's counters: per worker, or summed by label.
-#define TG_SCALAR_FAMILY(field, type, kind, name, help)            \
-  out.push_back(per_worker(s, name, help, MetricType::kind, \
-                           [](const Worker& w) { return w.field; }));
+#define TG_SCALAR_FAMILY(field, type, kind, name, help) \
+  out.push_back(                                        \
+      per_worker(s, name, help, MetricType::kind, [](const Worker& w) { return w.field; }));
   TG_SHARD_SCALARS(TG_SCALAR_FAMILY)
 #undef TG_SCALAR_FAMILY
-#define TG_LABELED_FAMILY(field, slots, label, label_of, name, help) \
-  out.push_back(summed_by(s, name, help, label, slots, label_of,     \
+#define TG_LABELED_FAMILY(field, labels, label, name, help) \
+  out.push_back(summed_by(s, name, help, label, labels,     \
                           [](const Worker& w, size_t i) { return w.field[i]; }));
   TG_SHARD_BY_LABEL(TG_LABELED_FAMILY)
 #undef TG_LABELED_FAMILY
-  out.push_back(histogram(
-      "tidegate_delivery_latency_seconds",
-      "Server-side latency: receive of a write's oldest event to the write's completion",
-      s.latency_ns, kNs));
+  out.push_back(
+      histogram("tidegate_delivery_latency_seconds",
+                "Server-side latency: receive of a write's oldest event to the write's completion",
+                s.latency_ns, kNs));
   out.push_back(single("tidegate_connection_limit",
                        "Connections allowed at once (--max-connections)", MetricType::Gauge,
                        double(s.connection_limit)));

@@ -7,7 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <iterator>
 
 #include "common/counter.hpp"
 #include "common/histogram.hpp"
@@ -16,18 +16,18 @@
 namespace tg::metrics {
 
 // Why a connection ended (metric label `reason` of tidegate_connections_closed_total).
-#define TG_CLOSE_REASONS(X)                                                             \
-  X(kClient, "client")                                                                  \
-  X(kHttpDone, "http_done")                                                             \
-  X(kHandshakeTimeout, "handshake_timeout")                                             \
-  X(kHttpError, "http_error")                                                           \
-  X(kProtocol, "protocol_error")                                                        \
-  X(kSlow, "slow")                                                                      \
-  X(kShutdown, "shutdown")                                                              \
-  X(kIoError, "io_error")                                                               \
-  X(kTooBig, "too_big")       /* sent close 1009 */                                     \
-  X(kRateLimit, "rate_limit") /* over --rate-limit for seconds on end (close 1008) */   \
-  X(kIdle, "idle")            /* no answer to a ping after --idle-timeout-s (1001) */   \
+#define TG_CLOSE_REASONS(X)                                                           \
+  X(kClient, "client")                                                                \
+  X(kHttpDone, "http_done")                                                           \
+  X(kHandshakeTimeout, "handshake_timeout")                                           \
+  X(kHttpError, "http_error")                                                         \
+  X(kProtocol, "protocol_error")                                                      \
+  X(kSlow, "slow")                                                                    \
+  X(kShutdown, "shutdown")                                                            \
+  X(kIoError, "io_error")                                                             \
+  X(kTooBig, "too_big")       /* sent close 1009 */                                   \
+  X(kRateLimit, "rate_limit") /* over --rate-limit for seconds on end (close 1008) */ \
+  X(kIdle, "idle")            /* no answer to a ping after --idle-timeout-s (1001) */ \
   X(kOverLimit, "over_limit") /* over a connection limit (503/429, or dropped) */
 
 // Why a client message was not sent on (tidegate_messages_rejected_total).
@@ -39,7 +39,7 @@ namespace tg::metrics {
   X(kRateLimit, "rate_limit")
 
 // Which limit a refused connection was over (tidegate_connections_refused_total).
-#define TG_REFUSE_REASONS(X)                \
+#define TG_REFUSE_REASONS(X)            \
   X(kMaxConnections, "max_connections") \
   X(kMaxConnectionsPerIp, "max_connections_per_ip")
 
@@ -64,63 +64,63 @@ inline constexpr const char* kRejectReasonNames[] = {TG_REJECT_REASONS(TG_LABEL)
 inline constexpr const char* kRefuseReasonNames[] = {TG_REFUSE_REASONS(TG_LABEL)};
 #undef TG_LABEL
 
-inline const char* close_reason_name(CloseReason r) { return kCloseReasonNames[slot(r)]; }
-inline const char* reject_reason_name(RejectReason r) { return kRejectReasonNames[slot(r)]; }
-inline const char* refuse_reason_name(RefuseReason r) { return kRefuseReasonNames[slot(r)]; }
-// The label of handshake status slot `slot` ("400", ..., "other").
-std::string handshake_status_label(size_t slot);
+inline const char* close_reason_name(CloseReason r) {
+  return kCloseReasonNames[slot(r)];
+}
+inline const char* reject_reason_name(RejectReason r) {
+  return kRejectReasonNames[slot(r)];
+}
+inline const char* refuse_reason_name(RefuseReason r) {
+  return kRefuseReasonNames[slot(r)];
+}
 
 // One value per worker: X(field, type, metric type, metric name, help). `type` is a
 // common/counter.hpp type; the metric type is Counter or Gauge.
-#define TG_SHARD_SCALARS(X)                                                                  \
-  X(open, Gauge<int64_t>, Gauge, "tidegate_connections_open", "WebSocket clients connected now") \
+#define TG_SHARD_SCALARS(X)                                                                        \
+  X(open, Gauge<int64_t>, Gauge, "tidegate_connections_open", "WebSocket clients connected now")   \
   X(accepted, Counter, Counter, "tidegate_connections_accepted_total", "TCP connections accepted") \
-  X(upgraded, Counter, Counter, "tidegate_connections_upgraded_total",                      \
-    "Connections upgraded to WebSocket")                                                    \
-  X(accept_errors, Counter, Counter, "tidegate_accept_errors_total",                        \
-    "Accepts that failed even after libuv shed the fd limit (EMFILE)")                      \
-  X(messages_in, Counter, Counter, "tidegate_messages_received_total",                      \
-    "Chat messages accepted from clients")                                                  \
-  X(deliveries, Counter, Counter, "tidegate_deliveries_total",                              \
-    "Events delivered to clients (events x clients), at write completion")                  \
-  X(writes, Counter, Counter, "tidegate_socket_writes_total",                               \
-    "Completed socket writes (one per writev)")                                             \
-  X(bytes_out, Counter, Counter, "tidegate_written_bytes_total",                            \
-    "Bytes written to client sockets")                                                      \
-  X(busy, Gauge<double>, Gauge, "tidegate_loop_busy_ratio",                                 \
-    "Fraction of time the worker's loop was busy (last 50 ms)")                             \
-  X(clients_behind, Gauge<uint64_t>, Gauge, "tidegate_clients_behind",                      \
-    "Clients with batches due but not yet written")                                         \
-  X(gaps, Counter, Counter, "tidegate_gaps_total", "Gap notices sent to clients")           \
-  X(skipped_msgs, Counter, Counter, "tidegate_skipped_messages_total",                      \
-    "Messages clients lost in gaps")                                                        \
-  X(log_bytes, Gauge<uint64_t>, Gauge, "tidegate_room_log_bytes",                           \
-    "Frame bytes held by the worker's room logs (workers share the frames, so memory is "   \
+  X(upgraded, Counter, Counter, "tidegate_connections_upgraded_total",                             \
+    "Connections upgraded to WebSocket")                                                           \
+  X(accept_errors, Counter, Counter, "tidegate_accept_errors_total",                               \
+    "Accepts that failed even after libuv shed the fd limit (EMFILE)")                             \
+  X(messages_in, Counter, Counter, "tidegate_messages_received_total",                             \
+    "Chat messages accepted from clients")                                                         \
+  X(deliveries, Counter, Counter, "tidegate_deliveries_total",                                     \
+    "Events delivered to clients (events x clients), at write completion")                         \
+  X(writes, Counter, Counter, "tidegate_socket_writes_total",                                      \
+    "Completed socket writes (one per writev)")                                                    \
+  X(bytes_out, Counter, Counter, "tidegate_written_bytes_total",                                   \
+    "Bytes written to client sockets")                                                             \
+  X(busy, Gauge<double>, Gauge, "tidegate_loop_busy_ratio",                                        \
+    "Fraction of time the worker's loop was busy (last 50 ms)")                                    \
+  X(clients_behind, Gauge<uint64_t>, Gauge, "tidegate_clients_behind",                             \
+    "Clients with batches due but not yet written")                                                \
+  X(gaps, Counter, Counter, "tidegate_gaps_total", "Gap notices sent to clients")                  \
+  X(skipped_msgs, Counter, Counter, "tidegate_skipped_messages_total",                             \
+    "Messages clients lost in gaps")                                                               \
+  X(log_bytes, Gauge<uint64_t>, Gauge, "tidegate_room_log_bytes",                                  \
+    "Frame bytes held by the worker's room logs (workers share the frames, so memory is "          \
     "about one worker's value)")
 
 // One counter per label value, summed over workers in the metrics (label cardinality
-// stays low): X(field, slots, label, label of slot, metric name, help).
-#define TG_SHARD_BY_LABEL(X)                                                                \
-  X(closed, kSlots<CloseReason>, "reason",                                                  \
-    [](size_t i) { return std::string(close_reason_name(CloseReason(i))); },                \
-    "tidegate_connections_closed_total", "Connections closed, by reason")                   \
-  X(rejected, kSlots<RejectReason>, "reason",                                               \
-    [](size_t i) { return std::string(reject_reason_name(RejectReason(i))); },              \
-    "tidegate_messages_rejected_total", "Client messages not sent on, by reason")           \
-  X(handshake_failed, ws::kHandshakeStatusSlots, "status", handshake_status_label,          \
-    "tidegate_handshake_failures_total",                                                    \
-    "Requests refused before or at the WebSocket upgrade, by HTTP status")                  \
-  X(refused, kSlots<RefuseReason>, "reason",                                                \
-    [](size_t i) { return std::string(refuse_reason_name(RefuseReason(i))); },              \
-    "tidegate_connections_refused_total",                                                   \
-    "Connections refused for being over a limit (answered 503 or 429, or dropped when too " \
+// stays low): X(field, label values (an array: one counter each), label, metric name,
+// help).
+#define TG_SHARD_BY_LABEL(X)                                                                     \
+  X(closed, kCloseReasonNames, "reason", "tidegate_connections_closed_total",                    \
+    "Connections closed, by reason")                                                             \
+  X(rejected, kRejectReasonNames, "reason", "tidegate_messages_rejected_total",                  \
+    "Client messages not sent on, by reason")                                                    \
+  X(handshake_failed, ws::kHandshakeStatusLabels, "status", "tidegate_handshake_failures_total", \
+    "Requests refused before or at the WebSocket upgrade, by HTTP status")                       \
+  X(refused, kRefuseReasonNames, "reason", "tidegate_connections_refused_total",                 \
+    "Connections refused for being over a limit (answered 503 or 429, or dropped when too "      \
     "many refusals were under way), by the limit they were over")
 
 // What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
 // the window controller): see common/counter.hpp.
 struct ShardCounters {
   TG_SHARD_SCALARS(TG_COUNTER_FIELD)
-#define TG_LABELED_FIELD(field, slots, label, label_of, name, help) Counter field[slots];
+#define TG_LABELED_FIELD(field, labels, ...) Counter field[std::size(labels)];
   TG_SHARD_BY_LABEL(TG_LABELED_FIELD)
 #undef TG_LABELED_FIELD
   // Not exported on their own: the window controller's input, and one histogram over

@@ -18,8 +18,7 @@ struct StatsSnapshot {
   // One Shard's counters (see TG_SHARD_SCALARS and TG_SHARD_BY_LABEL).
   struct Worker {
     TG_SHARD_SCALARS(TG_VALUE_FIELD)
-#define TG_LABELED_FIELD(field, slots, label, label_of, name, help) \
-  std::array<uint64_t, slots> field{};
+#define TG_LABELED_FIELD(field, labels, ...) std::array<uint64_t, std::size(labels)> field{};
     TG_SHARD_BY_LABEL(TG_LABELED_FIELD)
 #undef TG_LABELED_FIELD
   };
@@ -36,9 +35,15 @@ struct StatsSnapshot {
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
 #undef TG_HISTOGRAM_FIELD
 
-  int64_t open_total() const { return sum(&Worker::open); }
-  uint64_t messages_in_total() const { return sum(&Worker::messages_in); }
-  uint64_t deliveries_total() const { return sum(&Worker::deliveries); }
+  int64_t open_total() const {
+    return sum(&Worker::open);
+  }
+  uint64_t messages_in_total() const {
+    return sum(&Worker::messages_in);
+  }
+  uint64_t deliveries_total() const {
+    return sum(&Worker::deliveries);
+  }
 
  private:
   template <typename T>

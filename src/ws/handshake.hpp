@@ -41,8 +41,16 @@ std::string accept_response(std::string_view key, std::string_view protocol);
 
 // The HTTP statuses a WebSocket handshake (or a malformed request before it) is refused
 // with, as metric label slots; any other status is counted in the last slot, "other".
-inline constexpr int kHandshakeStatuses[] = {400, 403, 405, 426, 429, 431, 503};
-inline constexpr size_t kHandshakeStatusSlots = std::size(kHandshakeStatuses) + 1;
+#define TG_HANDSHAKE_STATUSES(X) X(400) X(403) X(405) X(426) X(429) X(431) X(503)
+#define TG_STATUS_NUMBER(n) n,
+#define TG_STATUS_LABEL(n) #n,
+inline constexpr int kHandshakeStatuses[] = {TG_HANDSHAKE_STATUSES(TG_STATUS_NUMBER)};
+// The slots' metric label values: each status, then "other".
+inline constexpr const char* kHandshakeStatusLabels[] = {
+    TG_HANDSHAKE_STATUSES(TG_STATUS_LABEL) "other"};
+#undef TG_STATUS_NUMBER
+#undef TG_STATUS_LABEL
+inline constexpr size_t kHandshakeStatusSlots = std::size(kHandshakeStatusLabels);
 size_t handshake_status_slot(int status);
 
 }  // namespace tg::ws
