@@ -13,32 +13,46 @@ namespace {
 
 volatile int g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
-  app.add_option("--url", c.url, "gateway WebSocket URL, ws://IPv4:port/path")->capture_default_str();
+  app.add_option("--url", c.url, "gateway WebSocket URL, ws://IPv4:port/path")
+      ->capture_default_str();
   app.add_option("--clients", c.clients, "connections to open")->capture_default_str();
   app.add_option("--senders", c.senders, "how many of the clients send (default: all)");
-  app.add_option("--rate", c.rate, "messages per second per sender (fractional allowed)")->capture_default_str();
+  app.add_option("--rate", c.rate, "messages per second per sender (fractional allowed)")
+      ->capture_default_str();
   app.add_option("--size", c.size, "text bytes per message")->capture_default_str();
-  app.add_option("--rooms", c.rooms, "clients are spread over this many rooms")->capture_default_str();
+  app.add_option("--rooms", c.rooms, "clients are spread over this many rooms")
+      ->capture_default_str();
   app.add_option("--duration", c.duration, "seconds of sending")->capture_default_str();
-  app.add_option("--ramp", c.ramp, "connects are spread over this many seconds")->capture_default_str();
+  app.add_option("--ramp", c.ramp, "connects are spread over this many seconds")
+      ->capture_default_str();
   app.add_option("--subprotocol", c.subprotocol, "zstd or json")
-      ->check(CLI::IsMember({"zstd", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"zstd", "json"}))
+      ->capture_default_str();
   app.add_option("--threads", c.threads, "event loops (0: online CPUs)")->capture_default_str();
   app.add_option("--json", c.json_path, "write the machine-readable report to this file");
   app.add_option("--csv", c.csv_path, "write one row per second to this file");
   app.add_flag("--ping", c.ping, "every client also pings once a second; report RTT");
   app.add_option("--slow-fraction", c.slow_fraction, "share of clients that read slowly (0..1)")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--slow-read-bps", c.slow_read_bps, "read rate of a slow client, bytes/s")->capture_default_str();
-  app.add_option("--drain", c.drain, "max seconds to wait for deliveries after sending")->capture_default_str();
-  app.add_option("--connect-timeout", c.connect_timeout, "seconds for TCP+upgrade+hello")->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--slow-read-bps", c.slow_read_bps, "read rate of a slow client, bytes/s")
+      ->capture_default_str();
+  app.add_option("--drain", c.drain, "max seconds to wait for deliveries after sending")
+      ->capture_default_str();
+  app.add_option("--connect-timeout", c.connect_timeout, "seconds for TCP+upgrade+hello")
+      ->capture_default_str();
   app.add_option("--source-ips", c.source_ips,
-                 "spread connections over 127.0.0.1..N (0: as the port range needs)")->capture_default_str();
-  app.add_option("--max-connecting", c.max_connecting, "connects in flight per loop")->capture_default_str();
-  app.add_option("--room-prefix", c.room_prefix, "room names are <prefix><index>")->capture_default_str();
+                 "spread connections over 127.0.0.1..N (0: as the port range needs)")
+      ->capture_default_str();
+  app.add_option("--max-connecting", c.max_connecting, "connects in flight per loop")
+      ->capture_default_str();
+  app.add_option("--room-prefix", c.room_prefix, "room names are <prefix><index>")
+      ->capture_default_str();
   app.add_flag("--quiet", c.quiet, "no per-second lines");
 }
 

@@ -27,8 +27,8 @@ class Progress {
             const Histogram& ping_us, bool quiet);
 
   // The status line tick() prints, without printing it (for tests).
-  std::string line(double t_s, const char* phase, const Counters& now,
-                   const Histogram& latency_us, const Histogram& ping_us) const;
+  std::string line(double t_s, const char* phase, const Counters& now, const Histogram& latency_us,
+                   const Histogram& ping_us) const;
 
  private:
   std::FILE* csv_ = nullptr;

@@ -1,4 +1,5 @@
-// swarm.hpp -- runs one swarm: builds the loops, drives the phases, reports every second and at the end.
+// swarm.hpp -- runs one swarm: builds the loops, drives the phases, reports every second and at the
+// end.
 #pragma once
 
 #include <chrono>

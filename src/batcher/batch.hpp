@@ -11,15 +11,15 @@ namespace tg::batcher {
 
 struct Batch {
   std::string room;
-  uint64_t seq = 0;        // batch seq within the room
-  uint64_t first_msg = 0;  // seq of the first event it carries
-  uint64_t last_msg = 0;   // seq of the last event it carries
-  uint32_t online = 0;     // room members after the batch
-  pool::SharedFrame zstd;  // complete binary WebSocket frame: one zstd frame of the JSON
-  pool::SharedFrame json;  // complete text WebSocket frame, or empty when no JSON
-                           // client existed at build time (a Shard derives it on demand)
-  size_t raw_bytes = 0;    // size of the JSON before compression
-  uint64_t built_ns = 0;   // monotonic time the batch was built
+  uint64_t seq = 0;            // batch seq within the room
+  uint64_t first_msg = 0;      // seq of the first event it carries
+  uint64_t last_msg = 0;       // seq of the last event it carries
+  uint32_t online = 0;         // room members after the batch
+  pool::SharedFrame zstd;      // complete binary WebSocket frame: one zstd frame of the JSON
+  pool::SharedFrame json;      // complete text WebSocket frame, or empty when no JSON
+                               // client existed at build time (a Shard derives it on demand)
+  size_t raw_bytes = 0;        // size of the JSON before compression
+  uint64_t built_ns = 0;       // monotonic time the batch was built
   uint64_t first_recv_ns = 0;  // monotonic receive time of its earliest event (metrics)
 
   uint64_t msg_count() const { return last_msg - first_msg + 1; }

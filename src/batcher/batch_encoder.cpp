@@ -31,7 +31,9 @@ BatchEncoder::BatchEncoder(int zstd_level) : cctx_(ZSTD_createCCtx()), level_(zs
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 0);
 }
 
-BatchEncoder::~BatchEncoder() { ZSTD_freeCCtx(cctx_); }
+BatchEncoder::~BatchEncoder() {
+  ZSTD_freeCCtx(cctx_);
+}
 
 void BatchEncoder::write_json(std::string_view room, const Sequencer::Assigned& assigned,
                               std::span<const Inbound* const> events) {
@@ -39,26 +41,37 @@ void BatchEncoder::write_json(std::string_view room, const Sequencer::Assigned& 
   StringSink sink{&json_};
   rapidjson::Writer<StringSink> w(sink);
   w.StartObject();
-  w.Key("t"); w.String("batch");
-  w.Key("room"); w.String(room.data(), static_cast<rapidjson::SizeType>(room.size()));
-  w.Key("seq"); w.Uint64(assigned.batch_seq);
-  w.Key("online"); w.Uint(assigned.online);
+  w.Key("t");
+  w.String("batch");
+  w.Key("room");
+  w.String(room.data(), static_cast<rapidjson::SizeType>(room.size()));
+  w.Key("seq");
+  w.Uint64(assigned.batch_seq);
+  w.Key("online");
+  w.Uint(assigned.online);
   w.Key("msgs");
   w.StartArray();
   uint64_t seq = assigned.first_msg_seq;
   for (const Inbound* e : events) {
     w.StartObject();
-    w.Key("seq"); w.Uint64(seq++);
-    w.Key("t"); w.String(inbound_kind_name(e->kind));
-    w.Key("from"); w.String(e->from.data(), static_cast<rapidjson::SizeType>(e->from.size()));
+    w.Key("seq");
+    w.Uint64(seq++);
+    w.Key("t");
+    w.String(inbound_kind_name(e->kind));
+    w.Key("from");
+    w.String(e->from.data(), static_cast<rapidjson::SizeType>(e->from.size()));
     if (e->kind == InboundKind::kMsg) {
-      w.Key("text"); w.String(e->text.data(), static_cast<rapidjson::SizeType>(e->text.size()));
+      w.Key("text");
+      w.String(e->text.data(), static_cast<rapidjson::SizeType>(e->text.size()));
     } else if (e->kind == InboundKind::kRename) {
-      w.Key("old"); w.String(e->text.data(), static_cast<rapidjson::SizeType>(e->text.size()));
+      w.Key("old");
+      w.String(e->text.data(), static_cast<rapidjson::SizeType>(e->text.size()));
     }
-    w.Key("ts"); w.Int64(e->ts_ms);
+    w.Key("ts");
+    w.Int64(e->ts_ms);
     if (!e->cid.empty()) {
-      w.Key("cid"); w.String(e->cid.data(), static_cast<rapidjson::SizeType>(e->cid.size()));
+      w.Key("cid");
+      w.String(e->cid.data(), static_cast<rapidjson::SizeType>(e->cid.size()));
     }
     w.EndObject();
   }
@@ -72,8 +85,8 @@ Batch BatchEncoder::encode(std::string_view room, const Sequencer::Assigned& ass
   write_json(room, assigned, events);
 
   compressed_.resize(ZSTD_compressBound(json_.size()));
-  size_t n = ZSTD_compress2(cctx_, compressed_.data(), compressed_.size(), json_.data(),
-                            json_.size());
+  size_t n =
+      ZSTD_compress2(cctx_, compressed_.data(), compressed_.size(), json_.data(), json_.size());
   TG_ASSERT(!ZSTD_isError(n));  // only fails on a too-small buffer or bad parameters
   compressed_.resize(n);
 
@@ -96,8 +109,8 @@ bool decompress_batch(ZSTD_DCtx* dctx, std::string_view zstd_payload, size_t max
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max_bytes)
     return false;
   out.resize(size);
-  size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), zstd_payload.data(),
-                                 zstd_payload.size());
+  size_t n =
+      ZSTD_decompressDCtx(dctx, out.data(), out.size(), zstd_payload.data(), zstd_payload.size());
   if (ZSTD_isError(n) || n != size) return false;
   return true;
 }

@@ -42,8 +42,8 @@ class BatchEncoder {
 
 // Decompresses the payload of a zstd batch frame back to JSON: for a Shard deriving a
 // JSON frame on demand (Shard::json_frame) and for the tests. It lives beside encode()
-// because it is encode()'s inverse: the batch format is defined in this one place. Returns false if the payload is not one valid zstd
-// frame of at most `max_bytes` decompressed bytes.
+// because it is encode()'s inverse: the batch format is defined in this one place. Returns false if
+// the payload is not one valid zstd frame of at most `max_bytes` decompressed bytes.
 bool decompress_batch(ZSTD_DCtx* dctx, std::string_view zstd_payload, size_t max_bytes,
                       std::string& out);
 

@@ -20,7 +20,9 @@ Batcher::Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
   window_us_ = policy_->next_window_us(FlushStats{});
 }
 
-Batcher::~Batcher() { TG_ASSERT(!thread_.joinable()); }
+Batcher::~Batcher() {
+  TG_ASSERT(!thread_.joinable());
+}
 
 void Batcher::start() {
   if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &wake_, wake_cb) != 0 ||
@@ -48,7 +50,9 @@ void Batcher::stop() {
   thread_.join();
 }
 
-void Batcher::wake_cb(uv_async_t* h) { static_cast<Batcher*>(h->data)->on_wake(); }
+void Batcher::wake_cb(uv_async_t* h) {
+  static_cast<Batcher*>(h->data)->on_wake();
+}
 
 void Batcher::timer_cb(uv_timer_t* h) {
   auto* self = static_cast<Batcher*>(h->data);

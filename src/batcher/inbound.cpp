@@ -5,10 +5,14 @@ namespace tg::batcher {
 
 const char* inbound_kind_name(InboundKind kind) {
   switch (kind) {
-    case InboundKind::kMsg: return "msg";
-    case InboundKind::kJoin: return "join";
-    case InboundKind::kLeave: return "leave";
-    case InboundKind::kRename: return "name";
+    case InboundKind::kMsg:
+      return "msg";
+    case InboundKind::kJoin:
+      return "join";
+    case InboundKind::kLeave:
+      return "leave";
+    case InboundKind::kRename:
+      return "name";
   }
   return "msg";
 }

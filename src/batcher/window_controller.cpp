@@ -7,19 +7,21 @@
 namespace tg::batcher {
 
 namespace {
-constexpr double kRateTau = 0.25;     // s: how fast the event rate estimate follows
-constexpr double kCostTau = 1.0;      // s: the per-write cost changes slowly
-constexpr double kRiseTau = 0.10;     // s: the window widens quickly under pressure...
-constexpr double kFallTau = 0.25;     // s: ...and narrows a little more carefully
-constexpr double kIdleReset = 1.0;    // s without a flush: the load is gone
-constexpr double kBoostGain = 4.0;    // per second per unit of busy-fraction excess
+constexpr double kRateTau = 0.25;   // s: how fast the event rate estimate follows
+constexpr double kCostTau = 1.0;    // s: the per-write cost changes slowly
+constexpr double kRiseTau = 0.10;   // s: the window widens quickly under pressure...
+constexpr double kFallTau = 0.25;   // s: ...and narrows a little more carefully
+constexpr double kIdleReset = 1.0;  // s without a flush: the load is gone
+constexpr double kBoostGain = 4.0;  // per second per unit of busy-fraction excess
 constexpr double kBoostMax = 8.0;
-constexpr double kLagLimit = 0.050;   // s: deliveries lagging this much count as pressure
-constexpr double kBoostStep = 0.002;  // s of window per unit of boost above 1
+constexpr double kLagLimit = 0.050;    // s: deliveries lagging this much count as pressure
+constexpr double kBoostStep = 0.002;   // s of window per unit of boost above 1
 constexpr double kSnapToZero = 0.001;  // s: libuv timers tick in ms: below, just 0
 
 // Weight of a new sample after `dt` seconds for an EWMA with time constant `tau`.
-double alpha(double dt, double tau) { return 1.0 - std::exp(-dt / tau); }
+double alpha(double dt, double tau) {
+  return 1.0 - std::exp(-dt / tau);
+}
 }  // namespace
 
 WindowController::WindowController(Options options) : opts_(options) {}
@@ -57,7 +59,8 @@ void WindowController::observe(const FlushStats& s, double dt) {
     // does not matter (the window stays 0), and close under fan-out load, where it does.
     double sample = s.busy_sum * dt / static_cast<double>(s.writes);
     double ac = alpha(dt, kCostTau);
-    cost_per_write_ = cost_per_write_ == 0 ? sample : cost_per_write_ + ac * (sample - cost_per_write_);
+    cost_per_write_ =
+        cost_per_write_ == 0 ? sample : cost_per_write_ + ac * (sample - cost_per_write_);
   }
   double excess = s.busy_max - opts_.target_cpu;
   if (s.lag_ns * 1e-9 > kLagLimit) excess = std::max(excess, 0.1);

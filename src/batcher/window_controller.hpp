@@ -26,8 +26,8 @@ namespace tg::batcher {
 class WindowController final : public WindowPolicy {
  public:
   struct Options {
-    double max_ms = 100;      // --window-max-ms
-    double target_cpu = 0.7;  // --target-cpu: loop busy fraction to stay under
+    double max_ms = 100;          // --window-max-ms
+    double target_cpu = 0.7;      // --target-cpu: loop busy fraction to stay under
     double latency_weight = 1.0;  // --latency-weight: % of a core 1 ms of latency is worth
   };
   explicit WindowController(Options options);
@@ -36,10 +36,10 @@ class WindowController final : public WindowPolicy {
   uint64_t window_at(uint64_t now_ns) override;
 
   // The model's current estimates (for tests, logs and docs).
-  double rate() const { return rate_; }               // events per second
+  double rate() const { return rate_; }  // events per second
   double writes_per_flush() const { return writes_per_flush_; }
   double cost_per_write_s() const { return cost_per_write_; }
-  double boost() const { return boost_; }             // feedback factor, >= 1
+  double boost() const { return boost_; }  // feedback factor, >= 1
 
  private:
   void observe(const FlushStats& s, double dt);
@@ -47,13 +47,13 @@ class WindowController final : public WindowPolicy {
   void reset();
 
   Options opts_;
-  uint64_t last_ns_ = 0;          // time of the previous observation
+  uint64_t last_ns_ = 0;  // time of the previous observation
   int shards_ = 1;
-  double rate_ = 0;               // EWMA of events per second
-  double writes_per_flush_ = 0;   // EWMA
-  double cost_per_write_ = 0;     // EWMA, loop-seconds per client write
-  double boost_ = 1;              // feedback factor
-  double window_s_ = 0;           // smoothed output
+  double rate_ = 0;              // EWMA of events per second
+  double writes_per_flush_ = 0;  // EWMA
+  double cost_per_write_ = 0;    // EWMA, loop-seconds per client write
+  double boost_ = 1;             // feedback factor
+  double window_s_ = 0;          // smoothed output
 };
 
 }  // namespace tg::batcher

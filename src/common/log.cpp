@@ -22,7 +22,9 @@ std::optional<LogLevel> parse_log_level(std::string_view name) {
   return std::nullopt;
 }
 
-const char* log_level_name(LogLevel level) { return kNames[static_cast<int>(level)]; }
+const char* log_level_name(LogLevel level) {
+  return kNames[static_cast<int>(level)];
+}
 
 void log_line(LogLevel level, const char* fmt, ...) {
   char line[1024];

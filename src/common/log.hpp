@@ -25,8 +25,8 @@ void log_line(LogLevel level, const char* fmt, ...) __attribute__((format(printf
 
 }  // namespace tg
 
-#define TG_LOG(level, ...)                                  \
-  do {                                                      \
-    if (::tg::log_enabled(::tg::LogLevel::level))           \
-      ::tg::log_line(::tg::LogLevel::level, __VA_ARGS__);   \
+#define TG_LOG(level, ...)                                \
+  do {                                                    \
+    if (::tg::log_enabled(::tg::LogLevel::level))         \
+      ::tg::log_line(::tg::LogLevel::level, __VA_ARGS__); \
   } while (0)

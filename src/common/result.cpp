@@ -7,13 +7,20 @@ namespace tg {
 
 const char* errc_name(Errc e) {
   switch (e) {
-    case Errc::kBadRequest: return "bad request";
-    case Errc::kTooLarge: return "too large";
-    case Errc::kProtocol: return "protocol error";
-    case Errc::kInvalidUtf8: return "invalid utf-8";
-    case Errc::kClosed: return "closed";
-    case Errc::kIo: return "i/o error";
-    case Errc::kNoMemory: return "out of memory";
+    case Errc::kBadRequest:
+      return "bad request";
+    case Errc::kTooLarge:
+      return "too large";
+    case Errc::kProtocol:
+      return "protocol error";
+    case Errc::kInvalidUtf8:
+      return "invalid utf-8";
+    case Errc::kClosed:
+      return "closed";
+    case Errc::kIo:
+      return "i/o error";
+    case Errc::kNoMemory:
+      return "out of memory";
   }
   return "unknown";
 }

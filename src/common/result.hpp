@@ -11,12 +11,12 @@ namespace tg {
 // Every failure the data path can report. Library codes (libuv's negative ints,
 // wslay's WSLAY_ERR_*) are mapped to one of these at the wrapper that calls them.
 enum class Errc {
-  kBadRequest,      // malformed HTTP or protocol input
-  kTooLarge,        // input over a configured limit
-  kProtocol,        // WebSocket protocol violation
-  kInvalidUtf8,     // text that is not UTF-8
-  kClosed,          // the peer or we closed the connection
-  kIo,              // a socket call failed
+  kBadRequest,   // malformed HTTP or protocol input
+  kTooLarge,     // input over a configured limit
+  kProtocol,     // WebSocket protocol violation
+  kInvalidUtf8,  // text that is not UTF-8
+  kClosed,       // the peer or we closed the connection
+  kIo,           // a socket call failed
   kNoMemory,
 };
 
@@ -30,9 +30,18 @@ class [[nodiscard]] Result {
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
-  T& value() { assert(ok()); return std::get<0>(v_); }
-  const T& value() const { assert(ok()); return std::get<0>(v_); }
-  Errc error() const { assert(!ok()); return std::get<1>(v_); }
+  T& value() {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  Errc error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
 
  private:
   std::variant<T, Errc> v_;
@@ -45,7 +54,10 @@ class [[nodiscard]] Result<void> {
   Result(Errc e) : err_(e), ok_(false) {}  // NOLINT: implicit by design
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  Errc error() const { assert(!ok_); return err_; }
+  Errc error() const {
+    assert(!ok_);
+    return err_;
+  }
 
  private:
   Errc err_ = Errc::kIo;
@@ -54,9 +66,9 @@ class [[nodiscard]] Result<void> {
 
 // Invariant check that stays on in release builds: a broken invariant is a bug and
 // continuing would corrupt state shared by every client.
-#define TG_ASSERT(cond)                                                    \
-  do {                                                                     \
-    if (!(cond)) ::tg::assert_failed(#cond, __FILE__, __LINE__);           \
+#define TG_ASSERT(cond)                                          \
+  do {                                                           \
+    if (!(cond)) ::tg::assert_failed(#cond, __FILE__, __LINE__); \
   } while (0)
 
 [[noreturn]] void assert_failed(const char* expr, const char* file, int line);

@@ -8,7 +8,7 @@
 namespace tg::gateway {
 
 struct Asset {
-  const char* path;          // URL path, e.g. "/index.html"
+  const char* path;  // URL path, e.g. "/index.html"
   const char* content_type;
   const char* data;
   size_t size;

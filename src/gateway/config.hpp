@@ -30,12 +30,12 @@ struct Config {
   uint32_t drain_timeout_ms = 5000;
   uint32_t slow_close_grace_ms = 10000;
   uint32_t idle_timeout_s = 60;  // 0: never ping idle clients
-  int socket_sndbuf = 0;  // 0: kernel default
+  int socket_sndbuf = 0;         // 0: kernel default
   int zstd_level = 1;
   size_t max_rooms_per_client = 16;
   size_t max_connections = 0;         // 0: as many as the open-file limit allows
   size_t max_connections_per_ip = 0;  // 0: no limit per source address
-  double rate_limit = 20;   // frames per second per client; 0: no limit
+  double rate_limit = 20;             // frames per second per client; 0: no limit
   double rate_burst = 40;
   std::vector<std::string> allowed_origins;  // empty: the page's own host only
   LogLevel log_level = LogLevel::kInfo;

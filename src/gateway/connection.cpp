@@ -5,18 +5,20 @@
 
 #include "common/log.hpp"
 #include "gateway/assets.hpp"
-#include "metrics/gateway_stats.hpp"
-#include "http/response.hpp"
-#include "protocol/notice.hpp"
 #include "gateway/shard.hpp"
+#include "http/response.hpp"
+#include "metrics/gateway_stats.hpp"
+#include "protocol/notice.hpp"
 
 namespace tg::gateway {
 
 namespace {
-constexpr uint64_t kLingerMs = 2000;  // wait for the peer's FIN after our last bytes
+constexpr uint64_t kLingerMs = 2000;      // wait for the peer's FIN after our last bytes
 constexpr uint64_t kFloodCloseMs = 5000;  // refused this long without a pause: close 1008
 
-Connection* self_of(uv_handle_t* h) { return static_cast<Connection*>(h->data); }
+Connection* self_of(uv_handle_t* h) {
+  return static_cast<Connection*>(h->data);
+}
 
 std::string peer_name(const sockaddr_storage& ss) {
   char host[64] = "?";
@@ -33,7 +35,6 @@ std::string peer_name(const sockaddr_storage& ss) {
   return std::string(host) + ":" + std::to_string(port);
 }
 }  // namespace
-
 
 Connection::Connection(Shard& shard, uint64_t id)
     : shard_(shard),
@@ -128,7 +129,7 @@ void Connection::on_read(const char* data, size_t len) {
 // Why the session is ending, from the close code we sent (RFC 6455 7.4.1).
 CloseReason Connection::reason_for_close_sent() const {
   uint16_t code = ws_->close_code_sent();
-  if (code == 1009) return CloseReason::kTooBig;  // over --max-message-bytes (wslay)
+  if (code == 1009) return CloseReason::kTooBig;     // over --max-message-bytes (wslay)
   if (code == 1008) return CloseReason::kRateLimit;  // flooding (on_ws_text)
   if (code == 1000 || ws_->close_received()) return CloseReason::kClient;
   return CloseReason::kProtocol;
@@ -156,7 +157,8 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
   }
   if (req.path == "/ws") {
     protocol::Handshake hs = protocol::evaluate_handshake(req, shard_.config().allowed_origins);
-    if (hs.status == 101 && !shard_.accepting()) hs.response = http::http_error(503), hs.status = 503;
+    if (hs.status == 101 && !shard_.accepting())
+      hs.response = http::http_error(503), hs.status = 503;
     if (hs.status != 101) {
       close_reason_ = CloseReason::kHttpError;
       shard_.counters().handshake_failed[ws::handshake_status_slot(hs.status)].add();
@@ -175,10 +177,10 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
   } else if (req.path == "/readyz") {
     bool ready = shard_.accepting();
     respond_and_close(http::http_response(ready ? 200 : 503, "text/plain",
-                                    ready ? "ready\n" : "shutting down\n", {}, !head));
+                                          ready ? "ready\n" : "shutting down\n", {}, !head));
   } else if (req.path == "/stats" && shard_.stats()) {
     respond_and_close(http::http_response(200, "application/json", shard_.stats()->stats_body(),
-                                    "Cache-Control: no-store\r\n", !head));
+                                          "Cache-Control: no-store\r\n", !head));
   } else if (const Asset* a = find_asset(req.path)) {
     respond_and_close(http::http_response(200, a->content_type, {a->data, a->size}, {}, !head));
   } else {
@@ -193,11 +195,12 @@ void Connection::refuse_over_limit(const http::HttpRequest& req) {
   int status = full ? 503 : 429;
   shard_.note_refused(ticket_.verdict);
   close_reason_ = CloseReason::kOverLimit;
-  if (req.path == "/ws") shard_.counters().handshake_failed[ws::handshake_status_slot(status)].add();
+  if (req.path == "/ws")
+    shard_.counters().handshake_failed[ws::handshake_status_slot(status)].add();
   std::string body = full ? "server full: too many connections, try again later\n"
                           : "too many connections from your address, try again later\n";
   respond_and_close(http::http_response(status, "text/plain; charset=utf-8", body,
-                                  "Retry-After: 10\r\n", req.method != "HEAD"));
+                                        "Retry-After: 10\r\n", req.method != "HEAD"));
 }
 
 void Connection::respond_and_close(std::string response) {
@@ -216,8 +219,7 @@ void Connection::timer_cb(uv_timer_t* t) {
     self->on_idle_timer();
     return;
   }
-  self->abort(self->state_ == State::kHttp ? CloseReason::kHandshakeTimeout
-                                           : self->close_reason_);
+  self->abort(self->state_ == State::kHttp ? CloseReason::kHandshakeTimeout : self->close_reason_);
 }
 
 void Connection::on_idle_timer() {
@@ -290,8 +292,8 @@ void Connection::abort(CloseReason why) {
   if (why == CloseReason::kTooBig)  // the message that was too big is a rejected one too
     shard_.counters().rejected[slot(metrics::RejectReason::kTooBig)].add();
   if (was_ws) {
-    TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(),
-           close_reason_name(why), (uv_now(shard_.loop()) - opened_ms_) / 1000.0);
+    TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(), close_reason_name(why),
+           (uv_now(shard_.loop()) - opened_ms_) / 1000.0);
   }
   detach();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), close_cb);

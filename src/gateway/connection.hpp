@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/room_log.hpp"
 #include "gateway/admission.hpp"
 #include "gateway/rate_limiter.hpp"
+#include "gateway/room_log.hpp"
 #include "http/request.hpp"
 #include "metrics/shard_counters.hpp"
 #include "protocol/upgrade.hpp"
@@ -110,8 +110,8 @@ class Connection final : public ws::WsSession::Handler {
   int open_handles_ = 0;
   uint64_t opened_ms_ = 0;
   std::string peer_;
-  AddrKey addr_{};             // what the per-address limit counts
-  Admission::Ticket ticket_;   // what Admission counted for us; given back in abort()
+  AddrKey addr_{};            // what the per-address limit counts
+  Admission::Ticket ticket_;  // what Admission counted for us; given back in abort()
 
   std::unique_ptr<http::HttpRequestParser> http_;  // freed once the request is parsed
   std::unique_ptr<ws::WsSession> ws_;
@@ -121,7 +121,7 @@ class Connection final : public ws::WsSession::Handler {
   std::vector<Cursor> cursors_;
   size_t current_ = 0;  // index in cursors_ of the room plain messages go to
 
-  std::string ctrl_;  // notices and control frames waiting for the next write
+  std::string ctrl_;                // notices and control frames waiting for the next write
   bool close_after_write_ = false;  // the last bytes are queued: then FIN and linger
   bool shutdown_pending_ = false;   // close 1001 once the cursors are caught up
   bool lingering_ = false;          // FIN sent; only reading until the peer's FIN

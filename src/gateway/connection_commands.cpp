@@ -4,11 +4,11 @@
 
 #include "batcher/inbound.hpp"
 #include "common/log.hpp"
-#include "protocol/client_command.hpp"
 #include "gateway/connection.hpp"
+#include "gateway/shard.hpp"
+#include "protocol/client_command.hpp"
 #include "protocol/names.hpp"
 #include "protocol/notice.hpp"
-#include "gateway/shard.hpp"
 
 namespace tg::gateway {
 
@@ -48,11 +48,13 @@ void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_
   // `since` beyond the room's last message means nothing is owed: live from now).
   uint64_t last = room.log.last_msg_seq();
   uint64_t start = hs.since ? std::min(*hs.since, last) : last;
-  protocol::append_hello(ctrl_, {id_, name_, hs.room, start, shard_.batcher().window_ms(),
-                       proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
+  protocol::append_hello(
+      ctrl_, {id_, name_, hs.room, start, shard_.batcher().window_ms(),
+              proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
   if (name_refused) {
     bool taken = protocol::valid_name(hs.name);
-    protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name", taken ? "that name is taken" : kBadNameReason);
+    protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name",
+                           taken ? "that name is taken" : kBadNameReason);
   }
   join_room(hs.room, hs.since, false);
   TG_LOG(kInfo, "conn %lu %s open from %s proto=%s room=%s", id_, name_.c_str(), peer_.c_str(),
@@ -81,7 +83,9 @@ void Connection::on_ws_text(std::string_view payload) {
   }
   protocol::ClientCommand cmd = protocol::parse_client_command(payload);
   switch (cmd.kind) {
-    case protocol::CommandKind::kMsg: handle_msg(cmd); break;
+    case protocol::CommandKind::kMsg:
+      handle_msg(cmd);
+      break;
     case protocol::CommandKind::kJoin:
       if (!protocol::valid_room(cmd.room)) {
         protocol::append_error(ctrl_, "bad_room", "room names are 1-64 of A-Z a-z 0-9 _ - .");
@@ -98,7 +102,9 @@ void Connection::on_ws_text(std::string_view payload) {
       }
       break;
     }
-    case protocol::CommandKind::kName: handle_name(cmd.name); break;
+    case protocol::CommandKind::kName:
+      handle_name(cmd.name);
+      break;
     case protocol::CommandKind::kPing:
       protocol::append_pong(ctrl_, cmd.ping_id, shard_.batcher().window_ms());
       break;
@@ -110,8 +116,8 @@ void Connection::on_ws_text(std::string_view payload) {
 }
 
 void Connection::handle_msg(protocol::ClientCommand& cmd) {
-  Cursor* c = cmd.room.empty() ? (cursors_.empty() ? nullptr : &cursors_[current_])
-                               : cursor_for(cmd.room);
+  Cursor* c =
+      cmd.room.empty() ? (cursors_.empty() ? nullptr : &cursors_[current_]) : cursor_for(cmd.room);
   if (!c) {
     protocol::append_error(ctrl_, "not_joined", "join the room before sending to it");
     shard_.counters().rejected[slot(metrics::RejectReason::kNotJoined)].add();
@@ -163,8 +169,7 @@ Cursor* Connection::cursor_for(const std::string& room) {
   return nullptr;
 }
 
-void Connection::join_room(const std::string& name, std::optional<uint64_t> since,
-                           bool notify) {
+void Connection::join_room(const std::string& name, std::optional<uint64_t> since, bool notify) {
   if (Cursor* existing = cursor_for(name)) {
     current_ = static_cast<size_t>(existing - cursors_.data());
     if (notify) protocol::append_joined(ctrl_, name, existing->next_msg - 1);

@@ -6,7 +6,7 @@
 namespace tg::gateway {
 
 namespace {
-constexpr uint64_t kStreakGapMs = 1000;   // a refusal-free second ends a flood streak
+constexpr uint64_t kStreakGapMs = 1000;  // a refusal-free second ends a flood streak
 constexpr uint64_t kNoticeEveryMs = 1000;
 }  // namespace
 
@@ -15,7 +15,8 @@ RateLimiter::RateLimiter(double rate, double burst, uint64_t close_after_ms)
 
 RateLimiter::Verdict RateLimiter::on_frame(uint64_t now_ms) {
   if (rate_ <= 0) return Verdict::kAllow;
-  if (started_ && now_ms > last_ms_) tokens_ = std::min(burst_, tokens_ + (now_ms - last_ms_) * rate_ / 1000.0);
+  if (started_ && now_ms > last_ms_)
+    tokens_ = std::min(burst_, tokens_ + (now_ms - last_ms_) * rate_ / 1000.0);
   started_ = true;
   last_ms_ = std::max(last_ms_, now_ms);
   if (tokens_ >= 1.0) {

@@ -23,8 +23,7 @@ namespace tg::gateway {
 namespace {
 // Fills `ss`/`len` with numeric IPv4 or IPv6 `host` and `port`. False when `host` is
 // neither.
-bool make_sockaddr(const std::string& host, uint16_t port, sockaddr_storage& ss,
-                   socklen_t& len) {
+bool make_sockaddr(const std::string& host, uint16_t port, sockaddr_storage& ss, socklen_t& len) {
   ss = {};
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
@@ -86,9 +85,11 @@ size_t plan_open_files(size_t max_connections) {
     return room;
   }
   if (max_connections > room)
-    TG_LOG(kWarn, "--max-connections %zu wants an open-file limit of %zu, but it is %lu and "
+    TG_LOG(kWarn,
+           "--max-connections %zu wants an open-file limit of %zu, but it is %lu and "
            "cannot be raised: accept will meet EMFILE first and shed new connections "
-           "(raise ulimit -n)", max_connections, max_connections + static_cast<size_t>(reserve),
+           "(raise ulimit -n)",
+           max_connections, max_connections + static_cast<size_t>(reserve),
            static_cast<unsigned long>(rl.rlim_cur));
   return max_connections;
 }
@@ -107,11 +108,11 @@ Server::Server(Config config) : config_(std::move(config)) {
   }
   std::unique_ptr<batcher::WindowPolicy> policy;
   if (config_.window_ms >= 0) {
-    policy = std::make_unique<batcher::FixedWindow>(static_cast<uint64_t>(config_.window_ms * 1000.0));
+    policy =
+        std::make_unique<batcher::FixedWindow>(static_cast<uint64_t>(config_.window_ms * 1000.0));
   } else {
-    policy = std::make_unique<batcher::WindowController>(
-        batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu,
-                                           config_.latency_weight});
+    policy = std::make_unique<batcher::WindowController>(batcher::WindowController::Options{
+        config_.window_max_ms, config_.target_cpu, config_.latency_weight});
   }
   batcher_ = std::make_unique<batcher::Batcher>(
       batcher::Batcher::Options{config_.workers, config_.zstd_level},
@@ -172,8 +173,8 @@ void Server::start_metrics() {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(addr, 1);
   } catch (const std::exception& e) {
-    throw std::runtime_error("cannot serve metrics on " + addr + " (--metrics-listen): " +
-                             e.what());
+    throw std::runtime_error("cannot serve metrics on " + addr +
+                             " (--metrics-listen): " + e.what());
   }
   collector_ = std::make_shared<metrics::MetricsCollector>(*stats_);
   exposer_->RegisterCollectable(collector_);
@@ -272,9 +273,10 @@ int Server::run_until_signal(const std::function<void()>& on_ready) {
   uv_signal_init(&loop, &sighup);
   uv_signal_start(&sigint, stop_cb, SIGINT);
   uv_signal_start(&sigterm, stop_cb, SIGTERM);
-  uv_signal_start(&sighup, [](uv_signal_t*, int) {
-    TG_LOG(kInfo, "SIGHUP: nothing to reload in this version");
-  }, SIGHUP);
+  uv_signal_start(
+      &sighup,
+      [](uv_signal_t*, int) { TG_LOG(kInfo, "SIGHUP: nothing to reload in this version"); },
+      SIGHUP);
   on_ready();  // signals are handled from here on
   uv_run(&loop, UV_RUN_DEFAULT);
   shutdown();

@@ -15,10 +15,10 @@ class Exposer;
 #include "batcher/batcher.hpp"
 #include "gateway/admission.hpp"
 #include "gateway/config.hpp"
-#include "metrics/gateway_stats.hpp"
-#include "metrics/prometheus.hpp"
 #include "gateway/name_registry.hpp"
 #include "gateway/shard.hpp"
+#include "metrics/gateway_stats.hpp"
+#include "metrics/prometheus.hpp"
 
 namespace tg::gateway {
 

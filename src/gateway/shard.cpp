@@ -16,8 +16,8 @@ namespace tg::gateway {
 
 namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
-constexpr uint64_t kBusySampleMs = 50;  // how often the loop's busy fraction is sampled
-constexpr unsigned kGaugeEvery = 20;    // busy samples per sample_gauges() (about 1 s)
+constexpr uint64_t kBusySampleMs = 50;          // how often the loop's busy fraction is sampled
+constexpr unsigned kGaugeEvery = 20;            // busy samples per sample_gauges() (about 1 s)
 constexpr uint64_t kRefusalLogEveryMs = 10000;  // refusals, accept errors: one line per
 
 // True when a throttled log line is due (the first time, then once per
@@ -69,7 +69,9 @@ void Shard::open(int listen_fd) {
   uv_timer_start(&busy_timer_, busy_timer_cb, kBusySampleMs, kBusySampleMs);
 }
 
-void Shard::start() { thread_ = std::thread([this] { run(); }); }
+void Shard::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Shard::run() {
   if (config_.pin) {
@@ -110,7 +112,9 @@ void Shard::post(std::function<void()> task) {
   uv_async_send(&async_);
 }
 
-void Shard::async_cb(uv_async_t* h) { static_cast<Shard*>(h->data)->on_async(); }
+void Shard::async_cb(uv_async_t* h) {
+  static_cast<Shard*>(h->data)->on_async();
+}
 
 void Shard::on_async() {
   {
@@ -166,21 +170,25 @@ void Shard::submit(batcher::Inbound&& event) {
   if (batcher_.inbox(index_).push(std::move(event))) batcher_.notify();
 }
 
-uv_buf_t Shard::read_buffer() { return uv_buf_init(read_buf_.get(), kReadBufferBytes); }
+uv_buf_t Shard::read_buffer() {
+  return uv_buf_init(read_buf_.get(), kReadBufferBytes);
+}
 
 const pool::SharedFrame& Shard::json_frame(RoomState& room, LogEntry& e) {
   if (!e.batch.json) {
     const pool::SharedFrame& z = e.batch.zstd;
     size_t h = pool::ws_header_length(z.data());
-    bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h},
-                                        e.batch.raw_bytes, json_scratch_);
+    bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h}, e.batch.raw_bytes,
+                                        json_scratch_);
     TG_ASSERT(ok);  // we compressed it ourselves
     room.log.attach_json(e, pool::make_ws_frame(pool::WsOpcode::kText, json_scratch_));
   }
   return e.batch.json;
 }
 
-void Shard::add_connection(Connection* c) { connections_.insert(c); }
+void Shard::add_connection(Connection* c) {
+  connections_.insert(c);
+}
 
 void Shard::remove_connection(Connection* c) {
   connections_.erase(c);
@@ -208,18 +216,22 @@ void Shard::connection_cb(uv_stream_t* server, int status) {
 
 void Shard::note_refused(Admission::Verdict verdict) {
   bool full = verdict == Admission::Verdict::kServerFull;
-  counters_.refused[slot(full ? metrics::RefuseReason::kMaxConnections
-                              : metrics::RefuseReason::kMaxConnectionsPerIp)]
+  counters_
+      .refused[slot(full ? metrics::RefuseReason::kMaxConnections
+                         : metrics::RefuseReason::kMaxConnectionsPerIp)]
       .add();
   ++refusals_unlogged_;
   if (!log_due(refusal_logged_ms_, uv_now(&loop_))) return;
   if (full) {
-    TG_LOG(kWarn, "shard %d: refused %lu connection(s) since the last report: server full "
-           "(--max-connections %zu)", index_, refusals_unlogged_, admission_.max_total());
+    TG_LOG(kWarn,
+           "shard %d: refused %lu connection(s) since the last report: server full "
+           "(--max-connections %zu)",
+           index_, refusals_unlogged_, admission_.max_total());
   } else {
-    TG_LOG(kWarn, "shard %d: refused %lu connection(s) since the last report: a source address "
-           "is at --max-connections-per-ip %zu", index_, refusals_unlogged_,
-           admission_.max_per_addr());
+    TG_LOG(kWarn,
+           "shard %d: refused %lu connection(s) since the last report: a source address "
+           "is at --max-connections-per-ip %zu",
+           index_, refusals_unlogged_, admission_.max_per_addr());
   }
   refusals_unlogged_ = 0;
 }

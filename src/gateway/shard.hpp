@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "batcher/batcher.hpp"
-#include "gateway/room_log.hpp"
 #include "gateway/admission.hpp"
 #include "gateway/config.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/name_registry.hpp"
+#include "gateway/room_log.hpp"
 #include "metrics/shard_counters.hpp"
 
 namespace tg::metrics {
@@ -33,7 +33,6 @@ class GatewayStats;
 namespace tg::gateway {
 
 using metrics::ShardCounters;
-
 
 // One room as a Shard sees it: its log replica and the Shard's clients in it.
 struct RoomState {
@@ -126,12 +125,12 @@ class Shard final : public batcher::BatchSink {
   uv_async_t async_{};
   uv_timer_t drain_timer_{};
   uv_timer_t busy_timer_{};
-  uint64_t refusal_logged_ms_ = 0;      // loop time of the last refusal log line
-  uint64_t refusals_unlogged_ = 0;      // refusals since then
+  uint64_t refusal_logged_ms_ = 0;       // loop time of the last refusal log line
+  uint64_t refusals_unlogged_ = 0;       // refusals since then
   uint64_t accept_error_logged_ms_ = 0;  // loop time of the last accept error log line
-  uint64_t busy_idle_ns_ = 0;  // uv_metrics_idle_time at the last sample
-  uint64_t busy_at_ns_ = 0;    // mono_ns() at the last sample
-  unsigned busy_ticks_ = 0;    // busy samples taken; every kGaugeEvery-th samples gauges
+  uint64_t busy_idle_ns_ = 0;            // uv_metrics_idle_time at the last sample
+  uint64_t busy_at_ns_ = 0;              // mono_ns() at the last sample
+  unsigned busy_ticks_ = 0;              // busy samples taken; every kGaugeEvery-th samples gauges
   std::thread thread_;
   bool accepting_ = false;
   bool draining_ = false;
@@ -140,8 +139,8 @@ class Shard final : public batcher::BatchSink {
   std::mutex mailbox_mu_;
   std::vector<batcher::Batch> mailbox_batches_;
   std::vector<std::function<void()>> mailbox_tasks_;
-  std::vector<batcher::Batch> batches_;              // swapped in from the mailbox
-  std::vector<std::function<void()>> tasks_;         // swapped in from the mailbox
+  std::vector<batcher::Batch> batches_;       // swapped in from the mailbox
+  std::vector<std::function<void()>> tasks_;  // swapped in from the mailbox
 
   std::unordered_map<std::string, std::unique_ptr<RoomState>> rooms_;
   std::vector<RoomState*> dirty_rooms_;

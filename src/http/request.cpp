@@ -7,7 +7,9 @@
 namespace tg::http {
 
 namespace {
-HttpRequestParser* self_of(http_parser* p) { return static_cast<HttpRequestParser*>(p->data); }
+HttpRequestParser* self_of(http_parser* p) {
+  return static_cast<HttpRequestParser*>(p->data);
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -57,6 +57,8 @@ char* SharedFrame::mutable_data() {
   return block_->bytes;
 }
 
-int64_t SharedFrame::live_count() { return g_live.load(std::memory_order_relaxed); }
+int64_t SharedFrame::live_count() {
+  return g_live.load(std::memory_order_relaxed);
+}
 
 }  // namespace tg::pool

@@ -18,7 +18,8 @@ size_t write_ws_header(WsOpcode op, size_t payload_len, uint8_t out[kMaxWsHeader
     return 4;
   }
   out[1] = 127;  // 64-bit extended length, most significant bit 0
-  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<uint8_t>(uint64_t{payload_len} >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    out[2 + i] = static_cast<uint8_t>(uint64_t{payload_len} >> (56 - 8 * i));
   return 10;
 }
 

@@ -10,7 +10,13 @@
 
 namespace tg::pool {
 
-enum class WsOpcode : uint8_t { kText = 0x1, kBinary = 0x2, kClose = 0x8, kPing = 0x9, kPong = 0xA };
+enum class WsOpcode : uint8_t {
+  kText = 0x1,
+  kBinary = 0x2,
+  kClose = 0x8,
+  kPing = 0x9,
+  kPong = 0xA
+};
 
 // Largest header a server frame needs: 2 bytes + 8-byte extended length. Server frames
 // are never masked (RFC 6455 5.1), which is what lets one buffer serve every client.

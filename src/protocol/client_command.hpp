@@ -13,13 +13,13 @@ enum class CommandKind { kMsg, kJoin, kLeave, kName, kPing, kInvalid };
 
 struct ClientCommand {
   CommandKind kind = CommandKind::kInvalid;
-  std::string room;              // kMsg (empty: current room), kJoin, kLeave
-  std::string text;              // kMsg
-  std::string cid;               // kMsg, optional
-  std::string name;              // kName
-  std::optional<uint64_t> since; // kJoin, optional
-  std::string ping_id;           // kPing: the id as JSON text ("7", "\"a\""), or empty
-  std::string error;             // kInvalid: why, for the error notice
+  std::string room;               // kMsg (empty: current room), kJoin, kLeave
+  std::string text;               // kMsg
+  std::string cid;                // kMsg, optional
+  std::string name;               // kName
+  std::optional<uint64_t> since;  // kJoin, optional
+  std::string ping_id;            // kPing: the id as JSON text ("7", "\"a\""), or empty
+  std::string error;              // kInvalid: why, for the error notice
 };
 
 // Parses a client's text frame. A frame that is not a JSON object is a chat message

@@ -33,13 +33,20 @@ void append_notice(std::string& out, std::string_view type, Fill&& fill) {
 
 void append_hello(std::string& out, const HelloInfo& h) {
   append_notice(out, "hello", [&](Writer& w) {
-    w.Key("id"); w.Uint64(h.id);
-    w.Key("name"); str(w, h.name);
-    w.Key("room"); str(w, h.room);
-    w.Key("seq"); w.Uint64(h.seq);
-    w.Key("window_ms"); w.Double(h.window_ms);
-    w.Key("proto"); str(w, h.proto);
-    w.Key("epoch"); w.Uint64(h.epoch);
+    w.Key("id");
+    w.Uint64(h.id);
+    w.Key("name");
+    str(w, h.name);
+    w.Key("room");
+    str(w, h.room);
+    w.Key("seq");
+    w.Uint64(h.seq);
+    w.Key("window_ms");
+    w.Double(h.window_ms);
+    w.Key("proto");
+    str(w, h.proto);
+    w.Key("epoch");
+    w.Uint64(h.epoch);
   });
 }
 
@@ -49,37 +56,51 @@ void append_pong(std::string& out, std::string_view id_json, double window_ms) {
       w.Key("id");
       w.RawValue(id_json.data(), id_json.size(), rapidjson::kNumberType);
     }
-    w.Key("window_ms"); w.Double(window_ms);
+    w.Key("window_ms");
+    w.Double(window_ms);
   });
 }
 
 void append_joined(std::string& out, std::string_view room, uint64_t seq) {
   append_notice(out, "joined", [&](Writer& w) {
-    w.Key("room"); str(w, room);
-    w.Key("seq"); w.Uint64(seq);
+    w.Key("room");
+    str(w, room);
+    w.Key("seq");
+    w.Uint64(seq);
   });
 }
 
 void append_left(std::string& out, std::string_view room) {
-  append_notice(out, "left", [&](Writer& w) { w.Key("room"); str(w, room); });
+  append_notice(out, "left", [&](Writer& w) {
+    w.Key("room");
+    str(w, room);
+  });
 }
 
 void append_named(std::string& out, std::string_view name) {
-  append_notice(out, "named", [&](Writer& w) { w.Key("name"); str(w, name); });
+  append_notice(out, "named", [&](Writer& w) {
+    w.Key("name");
+    str(w, name);
+  });
 }
 
 void append_error(std::string& out, std::string_view code, std::string_view reason) {
   append_notice(out, "error", [&](Writer& w) {
-    w.Key("code"); str(w, code);
-    w.Key("reason"); str(w, reason);
+    w.Key("code");
+    str(w, code);
+    w.Key("reason");
+    str(w, reason);
   });
 }
 
 void append_gap(std::string& out, std::string_view room, uint64_t from, uint64_t to) {
   append_notice(out, "gap", [&](Writer& w) {
-    w.Key("room"); str(w, room);
-    w.Key("from"); w.Uint64(from);
-    w.Key("to"); w.Uint64(to);
+    w.Key("room");
+    str(w, room);
+    w.Key("from");
+    w.Uint64(from);
+    w.Key("to");
+    w.Uint64(to);
   });
 }
 

@@ -21,11 +21,11 @@ class FrameHeaderCheck {
  private:
   const char* check_first_two() const;
 
-  uint64_t skip_ = 0;       // bytes of the current frame still to pass (mask key, payload)
-  uint8_t first_[2] = {};   // the header's first two bytes
-  unsigned have_ = 0;       // of the header's first two bytes, how many were seen
-  unsigned ext_left_ = 0;   // extended length bytes still to come
-  uint64_t length_ = 0;     // payload length, once known
+  uint64_t skip_ = 0;      // bytes of the current frame still to pass (mask key, payload)
+  uint8_t first_[2] = {};  // the header's first two bytes
+  unsigned have_ = 0;      // of the header's first two bytes, how many were seen
+  unsigned ext_left_ = 0;  // extended length bytes still to come
+  uint64_t length_ = 0;    // payload length, once known
   const char* violation_ = nullptr;
 };
 

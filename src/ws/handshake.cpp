@@ -67,7 +67,8 @@ std::string websocket_accept(std::string_view key) {
 }
 
 std::string accept_response(std::string_view key, std::string_view protocol) {
-  std::string r = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+  std::string r =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
   r += "Sec-WebSocket-Accept: " + websocket_accept(key) + "\r\n";
   if (!protocol.empty()) {
     r += "Sec-WebSocket-Protocol: ";

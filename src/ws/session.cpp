@@ -18,10 +18,11 @@ WsSession::WsSession(Handler& handler, size_t max_message_bytes) : handler_(hand
   wslay_event_config_set_allowed_rsv_bits(ctx_, 0);  // no extensions negotiated
 }
 
-WsSession::~WsSession() { wslay_event_context_free(ctx_); }
+WsSession::~WsSession() {
+  wslay_event_context_free(ctx_);
+}
 
-ssize_t WsSession::recv_cb(wslay_event_context_ptr ctx, uint8_t* buf, size_t len, int,
-                           void* user) {
+ssize_t WsSession::recv_cb(wslay_event_context_ptr ctx, uint8_t* buf, size_t len, int, void* user) {
   auto* self = static_cast<WsSession*>(user);
   if (self->in_len_ == 0) {
     // No more bytes in this feed: tell wslay to stop reading for now.
@@ -46,7 +47,7 @@ ssize_t WsSession::send_cb(wslay_event_context_ptr, const uint8_t* data, size_t 
 void WsSession::msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
                        void* user) {
   auto* self = static_cast<WsSession*>(user);
-  if (arg->opcode == WSLAY_CONNECTION_CLOSE) return;  // wslay answers it
+  if (arg->opcode == WSLAY_CONNECTION_CLOSE) return;                   // wslay answers it
   if (arg->opcode == WSLAY_PING || arg->opcode == WSLAY_PONG) return;  // wslay pongs
   std::string_view payload(reinterpret_cast<const char*>(arg->msg), arg->msg_length);
   if (arg->opcode == WSLAY_BINARY_FRAME) {
@@ -102,11 +103,15 @@ void WsSession::ping(std::string& out) {
   if (wslay_event_queue_msg(ctx_, &msg) == 0) flush(out);
 }
 
-bool WsSession::close_sent() const { return wslay_event_get_close_sent(ctx_) != 0; }
+bool WsSession::close_sent() const {
+  return wslay_event_get_close_sent(ctx_) != 0;
+}
 uint16_t WsSession::close_code_sent() const {
   return close_sent() ? wslay_event_get_status_code_sent(ctx_) : 0;
 }
-bool WsSession::close_received() const { return wslay_event_get_close_received(ctx_) != 0; }
+bool WsSession::close_received() const {
+  return wslay_event_get_close_received(ctx_) != 0;
+}
 bool WsSession::finished() const {
   return !wslay_event_want_read(ctx_) && !wslay_event_want_write(ctx_);
 }

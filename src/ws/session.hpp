@@ -58,10 +58,8 @@ class WsSession {
 
  private:
   static ssize_t recv_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, int, void* user);
-  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t* data, size_t len, int,
-                         void* user);
-  static void msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
-                     void* user);
+  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t* data, size_t len, int, void* user);
+  static void msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user);
   void flush(std::string& out);
 
   Handler& handler_;
@@ -69,7 +67,7 @@ class WsSession {
   FrameHeaderCheck check_;       // sees every byte before wslay does
   const uint8_t* in_ = nullptr;  // bytes of the current feed() not yet given to wslay
   size_t in_len_ = 0;
-  std::string* out_ = nullptr;   // where send_cb appends, during feed()/close()
+  std::string* out_ = nullptr;  // where send_cb appends, during feed()/close()
 };
 
 }  // namespace tg::ws

@@ -22,9 +22,9 @@ struct Plant {
 };
 
 struct Step {
-  double t;        // simulated seconds since the start
-  double window;   // ms, the controller's output after this flush
-  double busy;     // the busiest loop's busy fraction during this flush
+  double t;       // simulated seconds since the start
+  double window;  // ms, the controller's output after this flush
+  double busy;    // the busiest loop's busy fraction during this flush
 };
 
 class Simulation {

@@ -70,9 +70,9 @@ TEST(SeqTracker, DuplicateAndBackwardsAreOrderErrors) {
   SeqTracker t;
   t.start(0);
   t.on_batch(1, 10);
-  t.on_batch(5, 6);    // duplicate
-  t.on_batch(9, 12);   // overlap, advances
-  t.on_gap(3, 4);      // announces the past
+  t.on_batch(5, 6);   // duplicate
+  t.on_batch(9, 12);  // overlap, advances
+  t.on_gap(3, 4);     // announces the past
   EXPECT_EQ(t.order_errors(), 3u);
   EXPECT_EQ(t.next(), 13u);
   EXPECT_EQ(t.holes(), 0u);

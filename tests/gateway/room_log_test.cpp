@@ -70,9 +70,9 @@ TEST(RoomLog, StartsAtTheFirstSeqItIsGiven) {
 
 TEST(RoomLog, BatchAfterMsgFindsTheBatchHoldingTheNextMessage) {
   RoomLog log(10000);
-  log.append(make_batch(1, 1, 3, 10));   // msgs 1-3
-  log.append(make_batch(2, 4, 3, 10));   // msgs 4-6
-  log.append(make_batch(3, 7, 1, 10));   // msg 7
+  log.append(make_batch(1, 1, 3, 10));  // msgs 1-3
+  log.append(make_batch(2, 4, 3, 10));  // msgs 4-6
+  log.append(make_batch(3, 7, 1, 10));  // msg 7
   EXPECT_EQ(log.batch_after_msg(0), 1u);
   EXPECT_EQ(log.batch_after_msg(2), 1u);  // msg 3 is in batch 1
   EXPECT_EQ(log.batch_after_msg(3), 2u);

@@ -63,7 +63,8 @@ TEST(HttpRequestParser, ParsesAWholeUpgradeRequest) {
 TEST(HttpRequestParser, ParsesOneByteAtATime) {
   HttpRequestParser p(8192);
   size_t used = 0;
-  ASSERT_EQ(feed_chunks(p, kUpgrade, [] { return size_t{1}; }, &used),
+  ASSERT_EQ(feed_chunks(
+                p, kUpgrade, [] { return size_t{1}; }, &used),
             HttpRequestParser::State::kComplete);
   EXPECT_EQ(used, kUpgrade.size());
   expect_upgrade_parsed(p.request());
@@ -75,7 +76,8 @@ TEST(HttpRequestParser, ParsesRandomChunks) {
     HttpRequestParser p(8192);
     size_t used = 0;
     std::uniform_int_distribution<size_t> len(1, 40);
-    ASSERT_EQ(feed_chunks(p, kUpgrade, [&] { return len(rng); }, &used),
+    ASSERT_EQ(feed_chunks(
+                  p, kUpgrade, [&] { return len(rng); }, &used),
               HttpRequestParser::State::kComplete);
     expect_upgrade_parsed(p.request());
   }
@@ -101,7 +103,8 @@ TEST(HttpRequestParser, OversizedHeadIs431EvenWhenFedInPieces) {
   HttpRequestParser p(512);
   std::string big = "GET / HTTP/1.1\r\nX-Filler: " + std::string(1000, 'a') + "\r\n\r\n";
   size_t used = 0;
-  EXPECT_EQ(feed_chunks(p, big, [] { return size_t{100}; }, &used),
+  EXPECT_EQ(feed_chunks(
+                p, big, [] { return size_t{100}; }, &used),
             HttpRequestParser::State::kError);
   EXPECT_EQ(p.error_status(), 431);
 }

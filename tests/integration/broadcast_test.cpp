@@ -37,8 +37,8 @@ TEST(Broadcast, FiftyClientsTenSendersEveryMessageOnceInOneOrder) {
         for (int k = 0; k < kPerSender; ++k) {
           char cid[32];
           snprintf(cid, sizeof cid, "s%d-%d", i, k);
-          if (!c.send(std::string(R"({"t":"msg","text":"message )") + cid + R"(","cid":")" +
-                      cid + "\"}"))
+          if (!c.send(std::string(R"({"t":"msg","text":"message )") + cid + R"(","cid":")" + cid +
+                      "\"}"))
             return;
         }
       }
@@ -47,8 +47,8 @@ TEST(Broadcast, FiftyClientsTenSendersEveryMessageOnceInOneOrder) {
   }
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  printf("delivered %d messages x %d clients in %.3f s: %.0f deliveries/s\n",
-         kSenders * kPerSender, kClients, secs, kSenders * kPerSender * kClients / secs);
+  printf("delivered %d messages x %d clients in %.3f s: %.0f deliveries/s\n", kSenders * kPerSender,
+         kClients, secs, kSenders * kPerSender * kClients / secs);
 
   const auto reference = clients[0]->msgs();
   for (int i = 0; i < kClients; ++i) {
@@ -80,13 +80,16 @@ TEST(Broadcast, FiftyClientsTenSendersEveryMessageOnceInOneOrder) {
 
 TEST(Broadcast, ResumeReplaysWhatTheLogHoldsAndAnnouncesTheRest) {
   // A tiny history, so that early messages are evicted.
-  GatewayProcess gw(gateway_binary(), {"--workers", "2", "--history-bytes", "2048", "--rate-limit", "0"});
+  GatewayProcess gw(gateway_binary(),
+                    {"--workers", "2", "--history-bytes", "2048", "--rate-limit", "0"});
   ASSERT_TRUE(gw.ok());
   ChatClient sender;
   ASSERT_TRUE(sender.connect(gw.port(), "?room=r", true)) << sender.error();
   for (int k = 0; k < 100; ++k) {
     // Sent one at a time (waiting for each), so each is its own batch.
-    ASSERT_TRUE(sender.send("m" + std::to_string(k) + " " + std::string(60, 'x')));
+    std::string text = std::to_string(k);
+    text.append(" ").append(60, 'x');
+    ASSERT_TRUE(sender.send("m" + text));
     ASSERT_TRUE(sender.read_until_msgs(k + 1, 10000));
   }
   uint64_t last = sender.events().back().seq;
@@ -109,8 +112,8 @@ TEST(Broadcast, ResumeReplaysWhatTheLogHoldsAndAnnouncesTheRest) {
   EXPECT_EQ(old.error(), "");
 
   ChatClient other_run;  // a `since` from another server run is ignored: live from now
-  ASSERT_TRUE(other_run.connect(gw.port(), "?room=r&since=1&epoch=" +
-                                               std::to_string(sender.epoch() + 1), true));
+  ASSERT_TRUE(other_run.connect(
+      gw.port(), "?room=r&since=1&epoch=" + std::to_string(sender.epoch() + 1), true));
   EXPECT_GE(other_run.hello_seq(), last);
   ASSERT_TRUE(sender.send("after"));
   ASSERT_TRUE(other_run.read_until_msgs(1, 10000));

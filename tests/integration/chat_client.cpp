@@ -16,8 +16,8 @@ std::string str(const rapidjson::Value& v, const char* key) {
 
 bool ChatClient::connect(uint16_t port, const std::string& query, bool zstd, int rcvbuf) {
   zstd_ = zstd;
-  int status = ws_.connect(port, "/ws" + query, zstd ? "tidegate.v1.zstd" : "tidegate.v1.json",
-                           rcvbuf);
+  int status =
+      ws_.connect(port, "/ws" + query, zstd ? "tidegate.v1.zstd" : "tidegate.v1.json", rcvbuf);
   if (status != 101) {
     error_ = "handshake status " + std::to_string(status);
     return false;

@@ -32,8 +32,8 @@ GatewayProcess::GatewayProcess(const std::string& binary, const std::vector<std:
       if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
     }
     // Metrics on a free port too: the default 127.0.0.1:9464 would collide between tests.
-    std::vector<std::string> all = {binary, "--listen", "127.0.0.1:0", "--log-level", "warn",
-                                    "--metrics-listen", "127.0.0.1:0"};
+    std::vector<std::string> all = {binary, "--listen",         "127.0.0.1:0", "--log-level",
+                                    "warn", "--metrics-listen", "127.0.0.1:0"};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
@@ -55,7 +55,8 @@ GatewayProcess::GatewayProcess(const std::string& binary, const std::vector<std:
   }
   const char* prefix = "listening 127.0.0.1:";
   size_t at = line.find(prefix);
-  if (at != std::string::npos) port_ = static_cast<uint16_t>(std::atoi(line.c_str() + at + strlen(prefix)));
+  if (at != std::string::npos)
+    port_ = static_cast<uint16_t>(std::atoi(line.c_str() + at + strlen(prefix)));
 }
 
 int GatewayProcess::signal_and_wait(int sig, int timeout_ms) {

@@ -67,14 +67,13 @@ TEST(Http, BadRequestsGetClearStatuses) {
   std::string not_upgrade = exchange(gw.port(), "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_line(not_upgrade), "HTTP/1.1 426 Upgrade Required");
   EXPECT_NE(not_upgrade.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << not_upgrade;
-  std::string post =
-      exchange(gw.port(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  std::string post = exchange(gw.port(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(status_line(post), "HTTP/1.1 405 Method Not Allowed");
   EXPECT_NE(post.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << post;
-  std::string wrong_version = exchange(
-      gw.port(),
-      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+  std::string wrong_version =
+      exchange(gw.port(),
+               "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
   EXPECT_EQ(status_line(wrong_version), "HTTP/1.1 426 Upgrade Required");
   EXPECT_NE(wrong_version.find("Sec-WebSocket-Version: 13"), std::string::npos);
   std::string huge = "GET / HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n";
@@ -86,11 +85,13 @@ TEST(Http, CrossSiteOriginIsRefusedWith403) {
   ASSERT_TRUE(gw.ok());
   auto upgrade = [&](const std::string& origin) {
     std::string host = "127.0.0.1:" + std::to_string(gw.port());
-    return status_line(exchange(
-        gw.port(), "GET /ws HTTP/1.1\r\nHost: " + host +
-                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                       "Origin: " + origin + "\r\n\r\n"));
+    return status_line(
+        exchange(gw.port(),
+                 "GET /ws HTTP/1.1\r\nHost: " + host +
+                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                     "Origin: " +
+                     origin + "\r\n\r\n"));
   };
   EXPECT_EQ(upgrade("https://evil.example"), "HTTP/1.1 403 Forbidden");
   EXPECT_EQ(upgrade("http://127.0.0.1:" + std::to_string(gw.port())),
@@ -102,7 +103,8 @@ TEST(Http, ClientSubprotocolIsEchoedAndJsonIsTheDefault) {
   ASSERT_TRUE(gw.ok());
   WsClient zstd;
   ASSERT_EQ(zstd.connect(gw.port(), "/ws", "tidegate.v1.zstd"), 101);
-  EXPECT_NE(zstd.response_head().find("Sec-WebSocket-Protocol: tidegate.v1.zstd"), std::string::npos);
+  EXPECT_NE(zstd.response_head().find("Sec-WebSocket-Protocol: tidegate.v1.zstd"),
+            std::string::npos);
   WsClient plain;
   ASSERT_EQ(plain.connect(gw.port(), "/ws", ""), 101);
   EXPECT_EQ(plain.response_head().find("Sec-WebSocket-Protocol"), std::string::npos);

@@ -20,8 +20,9 @@ constexpr int kReaders = 5;
 
 // Small logs, windows and socket buffers, so a stalled reader falls off quickly.
 std::vector<std::string> slow_args(const char* policy) {
-  return {"--workers", "2", "--history-bytes", "65536", "--client-inflight", "4096",
-          "--socket-sndbuf", "4096", "--slow-policy", policy, "--slow-close-grace-ms", "120000", "--rate-limit", "0"};
+  return {"--workers",       "2",    "--history-bytes", "65536", "--client-inflight",     "4096",
+          "--socket-sndbuf", "4096", "--slow-policy",   policy,  "--slow-close-grace-ms", "120000",
+          "--rate-limit",    "0"};
 }
 
 // Sends kMessages from one client while kReaders others read them all; returns the
@@ -56,7 +57,8 @@ void run_traffic(uint16_t port, std::vector<std::unique_ptr<ChatClient>>& reader
   std::mt19937 rng(7);
   for (int k = 0; k < kMessages; ++k) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (slowest() + kLead < static_cast<size_t>(k) && std::chrono::steady_clock::now() < deadline)
+    while (slowest() + kLead < static_cast<size_t>(k) &&
+           std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     // The sender reads its own room too; a sender that never read would itself be a
     // stalled reader (and be closed under --slow-policy close).
@@ -88,8 +90,8 @@ TEST(SlowClient, StalledReaderGetsAGapWhileOthersGetEverything) {
   // Now it reads again: what it missed is announced, the rest arrives in order.
   uint64_t last = readers[0]->events().back().seq;
   while (slow.events().empty() || slow.events().back().seq < last) {
-    ASSERT_TRUE(slow.read_one(20000)) << "slow client stuck at "
-                                      << (slow.events().empty() ? 0 : slow.events().back().seq);
+    ASSERT_TRUE(slow.read_one(20000))
+        << "slow client stuck at " << (slow.events().empty() ? 0 : slow.events().back().seq);
   }
   EXPECT_EQ(slow.error(), "");  // no hole without a gap notice
   ASSERT_GE(slow.gaps().size(), 1u);

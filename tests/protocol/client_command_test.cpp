@@ -40,9 +40,9 @@ TEST(ClientCommand, ParsesJoinLeaveNamePing) {
 
 TEST(ClientCommand, MalformedObjectsAreInvalidWithAReason) {
   for (const char* frame :
-       {R"({"text":"no t"})", R"({"t":"msg"})", R"({"t":"msg","text":5})",
-        R"({"t":"join"})", R"({"t":"join","room":"r","since":-1})", R"({"t":"name"})",
-        R"({"t":"ping","id":{"a":1}})", R"({"t":"dance"})", R"({"t":"msg","text":"x","cid":1})"}) {
+       {R"({"text":"no t"})", R"({"t":"msg"})", R"({"t":"msg","text":5})", R"({"t":"join"})",
+        R"({"t":"join","room":"r","since":-1})", R"({"t":"name"})", R"({"t":"ping","id":{"a":1}})",
+        R"({"t":"dance"})", R"({"t":"msg","text":"x","cid":1})"}) {
     ClientCommand c = parse_client_command(frame);
     EXPECT_EQ(c.kind, CommandKind::kInvalid) << frame;
     EXPECT_FALSE(c.error.empty()) << frame;

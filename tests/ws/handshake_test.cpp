@@ -52,8 +52,7 @@ TEST(WsHandshake, EachViolationHasItsStatusAndTheHeadersThatSayWhy) {
 TEST(WsHandshake, TheAcceptResponseNamesTheProtocolOnlyWhenChosen) {
   std::string with = accept_response("dGhlIHNhbXBsZSBub25jZQ==", "tidegate.v1.zstd");
   EXPECT_EQ(with.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u);
-  EXPECT_NE(with.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
-            std::string::npos);
+  EXPECT_NE(with.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), std::string::npos);
   EXPECT_NE(with.find("Sec-WebSocket-Protocol: tidegate.v1.zstd\r\n"), std::string::npos);
   EXPECT_EQ(with.substr(with.size() - 4), "\r\n\r\n");
   std::string without = accept_response("dGhlIHNhbXBsZSBub25jZQ==", "");
