@@ -32,106 +32,79 @@ bool split_listen(const std::string& s, Config& c) {
   return !host.empty();
 }
 
+// An option whose default --help shows.
+template <typename T>
+CLI::Option* flag(CLI::App& app, const char* name, T& value, const char* help) {
+  return app.add_option(name, value, help)->capture_default_str();
+}
+
+// The same, refusing values outside [lo, hi].
+template <typename T, typename B>
+CLI::Option* flag(CLI::App& app, const char* name, T& value, B lo, B hi, const char* help) {
+  return flag(app, name, value, help)->check(CLI::Range(lo, hi));
+}
+
 void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
                std::string& level) {
-  app.add_option("--listen", listen,
-                 "Address to serve HTTP and WebSocket on, HOST:PORT (port 0: any free port)")
-      ->capture_default_str();
-  app.add_option(
-         "--workers", c.workers,
-         "Worker threads, each with its own loop and listening socket (0: one per online CPU)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 256));
+  flag(app, "--listen", listen,
+       "Address to serve HTTP and WebSocket on, HOST:PORT (port 0: any free port)");
+  flag(app, "--workers", c.workers, 0, 256,
+       "Worker threads, each with its own loop and listening socket (0: one per online CPU)");
   app.add_flag("--pin,!--no-pin", c.pin, "Pin each worker thread to one core")
       ->capture_default_str();
   app.add_option("--window-ms", c.window_ms,
                  "Force a fixed flush window in ms (0: flush on the next loop turn); without it "
                  "the window adapts to load")
       ->check(CLI::Range(0.0, 10000.0));
-  app.add_option("--window-max-ms", c.window_max_ms, "Upper bound of the adaptive window in ms")
-      ->capture_default_str()
-      ->check(CLI::Range(1.0, 10000.0));
-  app.add_option("--target-cpu", c.target_cpu,
-                 "Loop busy fraction the adaptive window aims to stay under")
-      ->capture_default_str()
-      ->check(CLI::Range(0.05, 1.0));
-  app.add_option("--latency-weight", c.latency_weight,
-                 "What 1 ms of added latency is worth to the adaptive window, in percent of a "
-                 "core: higher keeps windows narrower, lower saves more CPU under load")
-      ->capture_default_str()
-      ->check(CLI::Range(0.001, 1000.0));
-  app.add_option("--history-bytes", c.history_bytes,
-                 "Bytes of recent batches each room's log keeps for slow and resuming clients")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1024}, size_t{1} << 40));
-  app.add_option("--client-inflight", c.client_inflight,
-                 "Bytes a client may have written but not yet acknowledged by the kernel")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1024}, size_t{1} << 32));
+  flag(app, "--window-max-ms", c.window_max_ms, 1.0, 10000.0,
+       "Upper bound of the adaptive window in ms");
+  flag(app, "--target-cpu", c.target_cpu, 0.05, 1.0,
+       "Loop busy fraction the adaptive window aims to stay under");
+  flag(app, "--latency-weight", c.latency_weight, 0.001, 1000.0,
+       "What 1 ms of added latency is worth to the adaptive window, in percent of a "
+       "core: higher keeps windows narrower, lower saves more CPU under load");
+  flag(app, "--history-bytes", c.history_bytes, size_t{1024}, size_t{1} << 40,
+       "Bytes of recent batches each room's log keeps for slow and resuming clients");
+  flag(app, "--client-inflight", c.client_inflight, size_t{1024}, size_t{1} << 32,
+       "Bytes a client may have written but not yet acknowledged by the kernel");
   app.add_option("--slow-policy", slow,
                  "What happens to a client whose next batch left the log: skip (gap notice) or "
                  "close (1008)")
       ->capture_default_str()
       ->check(CLI::IsMember({"skip", "close"}));
-  app.add_option("--max-message-bytes", c.max_message_bytes,
-                 "Largest client message; larger ones are closed with 1009")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{64}, size_t{64} << 20));
-  app.add_option("--max-header-bytes", c.max_header_bytes,
-                 "Largest HTTP request head; larger ones get 431")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{512}, size_t{1} << 20));
-  app.add_option("--handshake-timeout-ms", c.handshake_timeout_ms,
-                 "Time a client has to send its HTTP request")
-      ->capture_default_str()
-      ->check(CLI::Range(100u, 600000u));
-  app.add_option("--idle-timeout-s", c.idle_timeout_s,
-                 "A client silent this long is pinged; silent as long again, it is closed with "
-                 "1001 (0: never)")
-      ->capture_default_str()
-      ->check(CLI::Range(0u, 86400u));
-  app.add_option("--slow-close-grace-ms", c.slow_close_grace_ms,
-                 "Under --slow-policy close, how long a slow client has to read its close frame "
-                 "before the connection is dropped")
-      ->capture_default_str()
-      ->check(CLI::Range(0u, 600000u));
-  app.add_option("--drain-timeout-ms", c.drain_timeout_ms,
-                 "On SIGINT/SIGTERM, how long clients get to receive what is pending")
-      ->capture_default_str()
-      ->check(CLI::Range(0u, 600000u));
-  app.add_option("--socket-sndbuf", c.socket_sndbuf,
-                 "SO_SNDBUF of client sockets in bytes (0: kernel default)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 64 << 20));
-  app.add_option("--zstd-level", c.zstd_level, "zstd compression level of batches")
-      ->capture_default_str()
-      ->check(CLI::Range(-5, 19));
-  app.add_option("--max-rooms-per-client", c.max_rooms_per_client,
-                 "Rooms one connection may be in at once")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1024}));
-  app.add_option("--max-connections", c.max_connections,
-                 "Connections served at once, WebSocket or HTTP; more are answered 503 (0: as many "
-                 "as the open-file limit allows, which is raised to its hard limit)")
-      ->capture_default_str();
-  app.add_option("--max-connections-per-ip", c.max_connections_per_ip,
-                 "Connections served at once from one source address (an IPv6 /64 counts as one); "
-                 "more are answered 429 (0: no limit; mind clients behind one NAT or proxy)")
-      ->capture_default_str();
-  app.add_option("--metrics-listen", c.metrics_listen,
-                 "Address to serve Prometheus metrics on (GET /metrics), HOST:PORT (port 0: any "
-                 "free port, printed as `metrics HOST:PORT`); empty or off: no metrics")
-      ->capture_default_str();
-  app.add_option(
-         "--rate-limit", c.rate_limit,
-         "Messages per second one client may send (0: no limit); over it messages are dropped with "
-         "an error notice, and after 5 s of that the client is closed with 1008")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1e6));
-  app.add_option("--rate-burst", c.rate_burst,
-                 "Messages a client may send at once before --rate-limit applies")
-      ->capture_default_str()
-      ->check(CLI::Range(1.0, 1e6));
+  flag(app, "--max-message-bytes", c.max_message_bytes, size_t{64}, size_t{64} << 20,
+       "Largest client message; larger ones are closed with 1009");
+  flag(app, "--max-header-bytes", c.max_header_bytes, size_t{512}, size_t{1} << 20,
+       "Largest HTTP request head; larger ones get 431");
+  flag(app, "--handshake-timeout-ms", c.handshake_timeout_ms, 100u, 600000u,
+       "Time a client has to send its HTTP request");
+  flag(app, "--idle-timeout-s", c.idle_timeout_s, 0u, 86400u,
+       "A client silent this long is pinged; silent as long again, it is closed with "
+       "1001 (0: never)");
+  flag(app, "--slow-close-grace-ms", c.slow_close_grace_ms, 0u, 600000u,
+       "Under --slow-policy close, how long a slow client has to read its close frame "
+       "before the connection is dropped");
+  flag(app, "--drain-timeout-ms", c.drain_timeout_ms, 0u, 600000u,
+       "On SIGINT/SIGTERM, how long clients get to receive what is pending");
+  flag(app, "--socket-sndbuf", c.socket_sndbuf, 0, 64 << 20,
+       "SO_SNDBUF of client sockets in bytes (0: kernel default)");
+  flag(app, "--zstd-level", c.zstd_level, -5, 19, "zstd compression level of batches");
+  flag(app, "--max-rooms-per-client", c.max_rooms_per_client, size_t{1}, size_t{1024},
+       "Rooms one connection may be in at once");
+  flag(app, "--max-connections", c.max_connections,
+       "Connections served at once, WebSocket or HTTP; more are answered 503 (0: as many "
+       "as the open-file limit allows, which is raised to its hard limit)");
+  flag(app, "--max-connections-per-ip", c.max_connections_per_ip,
+       "Connections served at once from one source address (an IPv6 /64 counts as one); "
+       "more are answered 429 (0: no limit; mind clients behind one NAT or proxy)");
+  flag(app, "--metrics-listen", c.metrics_listen,
+       "Address to serve Prometheus metrics on (GET /metrics), HOST:PORT (port 0: any "
+       "free port, printed as `metrics HOST:PORT`); empty or off: no metrics");
+  flag(app, "--rate-limit", c.rate_limit, 0.0, 1e6,
+       "Messages per second one client may send (0: no limit); over it messages are dropped with "
+       "an error notice, and after 5 s of that the client is closed with 1008");
+  flag(app, "--rate-burst", c.rate_burst, 1.0, 1e6,
+       "Messages a client may send at once before --rate-limit applies");
   app.add_option("--allowed-origin", c.allowed_origins,
                  "A browser Origin allowed to open the WebSocket, e.g. https://chat.example.com "
                  "(repeatable; * allows any). Default: only pages served by this host; clients "

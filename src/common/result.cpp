@@ -1,28 +1,19 @@
 // result.cpp -- names for Errc and the invariant failure path.
 #include "common/result.hpp"
 
+#include <cstddef>
+#include <iterator>
+
 #include "common/log.hpp"
 
 namespace tg {
 
 const char* errc_name(Errc e) {
-  switch (e) {
-    case Errc::kBadRequest:
-      return "bad request";
-    case Errc::kTooLarge:
-      return "too large";
-    case Errc::kProtocol:
-      return "protocol error";
-    case Errc::kInvalidUtf8:
-      return "invalid utf-8";
-    case Errc::kClosed:
-      return "closed";
-    case Errc::kIo:
-      return "i/o error";
-    case Errc::kNoMemory:
-      return "out of memory";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"bad request",   "too large", "protocol error",
+                                           "invalid utf-8", "closed",    "i/o error",
+                                           "out of memory"};  // by Errc
+  size_t i = static_cast<size_t>(e);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
 void assert_failed(const char* expr, const char* file, int line) {
