@@ -19,6 +19,11 @@ bool read_number(std::string_view text, T& out) {
   return !text.empty() && ec == std::errc() && stop == end;
 }
 
+// A finite number >= 0.
+bool read_rate(std::string_view text, double& out) {
+  return read_number(text, out) && std::isfinite(out) && out >= 0;
+}
+
 std::optional<RoomGroup> bad(std::string* error, std::string why) {
   if (error != nullptr) *error = std::move(why);
   return std::nullopt;
@@ -33,21 +38,19 @@ std::optional<RoomGroup> parse_group(std::string_view text, std::string* error) 
     parts.push_back(text.substr(from, colon - from));
   }
   parts.push_back(text.substr(from));
-  if (parts.size() != 5) {
-    return bad(error, "want PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH, got '" +
-                          std::string(text) + "'");
+  if (parts.size() != 5 && parts.size() != 6) {
+    return bad(error,
+               "want PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH[:WRITES_PER_S], got '" +
+                   std::string(text) + "'");
   }
   RoomGroup g;
   g.prefix = parts[0];
   if (!read_number(parts[1], g.rooms) || g.rooms == 0) return bad(error, "ROOMS must be > 0");
-  if (!read_number(parts[2], g.batches_per_s) || !std::isfinite(g.batches_per_s) ||
-      g.batches_per_s < 0) {
-    return bad(error, "BATCHES_PER_S must be a number >= 0");
-  }
+  if (!read_rate(parts[2], g.batches_per_s)) return bad(error, "BATCHES_PER_S must be >= 0");
   if (!read_number(parts[3], g.frame_bytes)) return bad(error, "FRAME_BYTES must be an integer");
-  if (!read_number(parts[4], g.msgs_per_batch) || !std::isfinite(g.msgs_per_batch) ||
-      g.msgs_per_batch < 0) {
-    return bad(error, "MSGS_PER_BATCH must be a number >= 0");
+  if (!read_rate(parts[4], g.msgs_per_batch)) return bad(error, "MSGS_PER_BATCH must be >= 0");
+  if (parts.size() == 6 && !read_rate(parts[5], g.writes_per_s)) {
+    return bad(error, "WRITES_PER_S must be >= 0");
   }
   return g;
 }

@@ -13,16 +13,20 @@ namespace tg::fanout {
 // One kind of room: `rooms` rooms named <prefix>0 .. <prefix><rooms-1> (the swarm's
 // names with the same --room-prefix), each given `batches_per_s` windows a second; each
 // window writes one pre-built binary frame with `frame_bytes` of payload to every member,
-// and counts as `msgs_per_batch` deliveries per member written to.
+// and counts as `msgs_per_batch` deliveries per member written to. With `writes_per_s`
+// (0: off) below `batches_per_s`, members are written that often, each write carrying
+// every window due since the last (WindowSchedule).
 struct RoomGroup {
   std::string prefix = "bots-";
   uint32_t rooms = 1;
   double batches_per_s = 100.0;
   size_t frame_bytes = 512;
   double msgs_per_batch = 10.0;
+  double writes_per_s = 0.0;
 };
 
-// Parses "PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH", e.g. "quiet-:24:0.5:180:1".
+// Parses "PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH[:WRITES_PER_S]", e.g.
+// "quiet-:24:0.5:180:1".
 // On a malformed spec returns nothing and says why in `*error`.
 std::optional<RoomGroup> parse_group(std::string_view text, std::string* error);
 

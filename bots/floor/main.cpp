@@ -67,9 +67,10 @@ void describe(const FloorConfig& config, uint16_t port) {
                config.workers);
   for (const auto& g : config.groups) {
     std::fprintf(stderr,
-                 "  rooms %s0..%s%u: %g windows/s each, %zu-byte frames, %g msgs per frame\n",
+                 "  rooms %s0..%s%u: %g windows/s each, %zu-byte frames, %g msgs per frame, "
+                 "writes/s per member %g (0: a write per window)\n",
                  g.prefix.c_str(), g.prefix.c_str(), g.rooms - 1, g.batches_per_s, g.frame_bytes,
-                 g.msgs_per_batch);
+                 g.msgs_per_batch, g.writes_per_s);
   }
 }
 
@@ -82,12 +83,12 @@ void print_totals(const FloorConfig& config, const tg::fanout::WorkerTotals& t) 
     deliveries += static_cast<double>(t.frames[g]) * config.groups[g].msgs_per_batch;
   }
   std::printf(
-      "totals frames=%llu deliveries=%.0f skipped=%llu late_windows=%llu upgrades=%llu "
-      "refused=%llu write_errors=%llu bytes_read=%llu\n",
-      (unsigned long long)frames, deliveries, (unsigned long long)t.skipped,
-      (unsigned long long)t.late_windows, (unsigned long long)t.upgrades,
-      (unsigned long long)t.refused, (unsigned long long)t.write_errors,
-      (unsigned long long)t.bytes_read);
+      "totals frames=%llu deliveries=%.0f writes=%llu skipped=%llu late_windows=%llu "
+      "upgrades=%llu refused=%llu write_errors=%llu bytes_read=%llu\n",
+      (unsigned long long)frames, deliveries, (unsigned long long)t.writes,
+      (unsigned long long)t.skipped, (unsigned long long)t.late_windows,
+      (unsigned long long)t.upgrades, (unsigned long long)t.refused,
+      (unsigned long long)t.write_errors, (unsigned long long)t.bytes_read);
   std::fflush(stdout);
 }
 
@@ -157,8 +158,12 @@ int main(int argc, char** argv) {
           "payload bytes of the frame each window writes");
   bounded(app, "--msgs-per-batch", first.msgs_per_batch, 0.0, 1e9,
           "deliveries one frame written to one member counts as");
+  bounded(app, "--writes-per-s", first.writes_per_s, 0.0, 1e6,
+          "at most this many writes a second to each member, each carrying every window due "
+          "since the last, as the gateway's writes coalesce batches (0: a write per window)");
   app.add_option("--group", more_groups,
-                 "another group of rooms, PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH "
+                 "another group of rooms, "
+                 "PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH[:WRITES_PER_S] "
                  "(repeatable; e.g. quiet-:24:0.5:180:1)");
   bounded(app, "--socket-sndbuf", config.socket_sndbuf, 0, 64 << 20,
           "SO_SNDBUF of client sockets in bytes (0: kernel default)");

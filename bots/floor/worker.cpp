@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 
@@ -44,6 +45,7 @@ int64_t requested_room(const http::HttpRequest& req, const FloorRooms& rooms) {
 void WorkerTotals::add(const WorkerTotals& o) {
   if (frames.size() < o.frames.size()) frames.resize(o.frames.size(), 0);
   for (size_t g = 0; g < o.frames.size(); ++g) frames[g] += o.frames[g];
+  writes += o.writes;
   skipped += o.skipped;
   late_windows += o.late_windows;
   upgrades += o.upgrades;
@@ -83,7 +85,8 @@ Worker::Worker(int index, const FloorConfig& config, const FloorRooms& rooms, in
   if (rv != 0) throw std::runtime_error(std::string("listen: ") + uv_strerror(rv));
   const auto now = static_cast<int64_t>(uv_hrtime());
   for (const RoomSpec& room : rooms.rooms) {
-    schedule_.add(config.groups[room.group].batches_per_s, room.phase, now);
+    const RoomGroup& group = config.groups[room.group];
+    schedule_.add(group.batches_per_s, room.phase, now, group.writes_per_s);
   }
 }
 
@@ -218,40 +221,57 @@ void Worker::timer_cb(uv_timer_t* timer) {
 void Worker::on_timer() {
   const auto now = static_cast<int64_t>(uv_hrtime());
   for (uint32_t r = 0; r < rooms_.size(); ++r) {
-    for (uint32_t n = schedule_.take(r, now); n > 0; --n) write_window(r);
+    if (const uint32_t n = schedule_.take(r, now); n > 0) write_windows(r, n);
   }
   const int64_t next = schedule_.next_due_ns();
   if (next == WindowSchedule::kNever) return;
   uv_update_time(&loop_);  // the writes took time: count the delay from now
   const int64_t wait_ns = next - static_cast<int64_t>(uv_hrtime());
-  const uint64_t wait_ms = wait_ns <= 0 ? 0 : static_cast<uint64_t>((wait_ns + 999999) / 1000000);
+  // At least 1 ms, even when a window fell due meanwhile: libuv (1.44) runs a timer that
+  // is due again at once in the same turn, so a floor behind its windows would never
+  // get to accept or read. One poll between two turns of writing; take() catches up.
+  const auto wait_ms = static_cast<uint64_t>(std::max<int64_t>(1, (wait_ns + 999999) / 1000000));
   uv_timer_start(&timer_, timer_cb, wait_ms, 0);
 }
 
-void Worker::write_window(uint32_t room) {
+void Worker::write_windows(uint32_t room, uint32_t windows) {
   const std::string& frame = shared_.frames[room];
   const uint32_t group = shared_.rooms[room].group;
+  // The room's frame once per window: one writev per member, as the gateway writes every
+  // batch a client is behind on at once.
+  const uv_buf_t one =
+      uv_buf_init(const_cast<char*>(frame.data()), static_cast<unsigned>(frame.size()));
+  bufs_.assign(windows, one);
   std::vector<Client*>& members = rooms_[room].members;
   // Backwards: a member closed on a failed write is replaced by the last one, already done.
-  for (size_t i = members.size(); i-- > 0;) send_frame(*members[i], frame, group);
+  for (size_t i = members.size(); i-- > 0;) send_frames(*members[i], frame.size(), group);
 }
 
-void Worker::send_frame(Client& c, const std::string& frame, uint32_t group) {
+void Worker::send_frames(Client& c, size_t frame_bytes, uint32_t group) {
   if (c.writing) {
-    ++totals_.skipped;
+    totals_.skipped += bufs_.size();
     return;
   }
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(frame.data()), static_cast<unsigned>(frame.size()));
-  int n = uv_try_write(stream_of(&c.tcp), &buf, 1);
+  auto* stream = stream_of(&c.tcp);
+  int n = uv_try_write(stream, bufs_.data(), static_cast<unsigned>(bufs_.size()));
   if (n == UV_EAGAIN) n = 0;
   if (n < 0) {
     ++totals_.write_errors;
     return close_client(c);
   }
-  ++totals_.frames[group];
-  if (static_cast<size_t>(n) == frame.size()) return;
-  buf = uv_buf_init(const_cast<char*>(frame.data()) + n, static_cast<unsigned>(frame.size() - n));
-  if (uv_write(&c.write_req, stream_of(&c.tcp), &buf, 1, write_cb) != 0) return close_client(c);
+  totals_.frames[group] += bufs_.size();
+  ++totals_.writes;
+  const auto written = static_cast<size_t>(n);
+  if (written == frame_bytes * bufs_.size()) return;
+  // The rest: from the frame the socket stopped in (uv_write copies the buffers).
+  const size_t whole = written / frame_bytes;
+  std::vector<uv_buf_t> rest(bufs_.begin() + static_cast<ptrdiff_t>(whole), bufs_.end());
+  rest[0].base += written % frame_bytes;
+  rest[0].len -= written % frame_bytes;
+  if (uv_write(&c.write_req, stream, rest.data(), static_cast<unsigned>(rest.size()), write_cb) !=
+      0) {
+    return close_client(c);
+  }
   c.writing = true;
 }
 

@@ -16,13 +16,14 @@ namespace tg::fanout {
 
 // What a worker counted; read after join().
 struct WorkerTotals {
-  std::vector<uint64_t>
-      frames;                 // per group: frames written (whole, or queued after a partial write)
+  // Per group: frames written, whole or queued after a partial write.
+  std::vector<uint64_t> frames;
+  uint64_t writes = 0;        // write calls: one per member each time its room's windows fall due
   uint64_t skipped = 0;       // frames not written: the member's previous write was in flight
   uint64_t late_windows = 0;  // windows dropped because the loop fell behind (WindowSchedule)
   uint64_t upgrades = 0;      // clients upgraded and made members
   uint64_t refused = 0;       // requests answered with an HTTP error
-  uint64_t write_errors = 0;  // clients closed on a failed write
+  uint64_t write_errors = 0;  // clients closed on a failed write (mostly: they had left)
   uint64_t bytes_read = 0;    // from upgraded clients, read and dropped
 
   void add(const WorkerTotals& o);
@@ -39,9 +40,10 @@ struct FloorRooms {
 // Accepts on its own SO_REUSEPORT socket; reads an HTTP request head per connection
 // (tg_http), answers it (tg_ws: 101 with the first sub-protocol offered, or an HTTP
 // error; 404 for a room it does not serve) and makes the client a member of the
-// requested room. From then on it reads and drops whatever the client sends, and at
-// each of the room's windows writes the room's frame to each member: uv_try_write, the
-// rest with uv_write; a member whose write is still in flight skips that window.
+// requested room. From then on it reads and drops whatever the client sends, and when
+// the room's windows fall due (WindowSchedule) writes the room's frame, once per window,
+// to each member in one write: uv_try_write, the rest with uv_write; a member whose
+// write is still in flight skips those windows (counted in `skipped`).
 class Worker {
  public:
   Worker(int index, const FloorConfig& config, const FloorRooms& rooms, int listen_fd);
@@ -69,8 +71,8 @@ class Worker {
   void answer(Client& c, std::string response, bool then_close);
   void join_room(Client& c);
   void on_timer();
-  void write_window(uint32_t room);
-  void send_frame(Client& c, const std::string& frame, uint32_t group);
+  void write_windows(uint32_t room, uint32_t windows);
+  void send_frames(Client& c, size_t frame_bytes, uint32_t group);
   void close_client(Client& c);
   void close_everything();
 
@@ -94,6 +96,7 @@ class Worker {
   std::vector<Room> rooms_;
   WindowSchedule schedule_;
   std::vector<char> read_buffer_;
+  std::vector<uv_buf_t> bufs_;  // the window's frame, once per window being written
   WorkerTotals totals_;
 };
 

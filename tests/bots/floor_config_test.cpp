@@ -17,6 +17,8 @@ TEST(FloorConfig, ParsesAGroup) {
   EXPECT_DOUBLE_EQ(g->batches_per_s, 0.5);
   EXPECT_EQ(g->frame_bytes, 180u);
   EXPECT_DOUBLE_EQ(g->msgs_per_batch, 1.25);
+  EXPECT_DOUBLE_EQ(g->writes_per_s, 0.0);
+  EXPECT_DOUBLE_EQ(parse_group("hot-:1:270:500:6:40", &error)->writes_per_s, 40.0);
 }
 
 TEST(FloorConfig, AnEmptyPrefixIsAllowed) {
@@ -26,9 +28,10 @@ TEST(FloorConfig, AnEmptyPrefixIsAllowed) {
 }
 
 TEST(FloorConfig, RefusesMalformedGroups) {
-  for (const char* text : {"", "hot-", "hot-:1:10:64", "hot-:1:10:64:1:9", "hot-:0:10:64:1",
-                           "hot-:x:10:64:1", "hot-:1:-1:64:1", "hot-:1:10:-64:1",
-                           "hot-:1:10:64:nan", "hot-:1:10 :64:1", "hot-:1:inf:64:1"}) {
+  for (const char* text :
+       {"", "hot-", "hot-:1:10:64", "hot-:1:10:64:1:9:9", "hot-:0:10:64:1", "hot-:x:10:64:1",
+        "hot-:1:-1:64:1", "hot-:1:10:-64:1", "hot-:1:10:64:nan", "hot-:1:10 :64:1",
+        "hot-:1:inf:64:1", "hot-:1:10:64:1:-5"}) {
     std::string error;
     EXPECT_FALSE(parse_group(text, &error).has_value()) << text;
     EXPECT_FALSE(error.empty()) << text;

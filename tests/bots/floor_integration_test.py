@@ -4,7 +4,7 @@
 Starts tidegate-floor on 127.0.0.1:0 (two room groups), runs 50 sink clients for 2 s of
 sending, and checks: every client connected and none dropped, the clients received
 frames, the floor refused a room it does not serve (404), and the floor exits 0 on
-SIGTERM with totals that add up. No timing is asserted; every wait is bounded. Stdlib only.
+SIGTERM with totals that add up (frames coalesced into fewer writes). No timing is asserted; every wait is bounded. Stdlib only.
 """
 import argparse
 import http.client
@@ -49,10 +49,12 @@ def main():
     report_path = os.path.join(args.workdir, "sink.json")
     if os.path.exists(report_path):
         os.remove(report_path)
-    # bots-0..1: 50 windows/s of 300-byte frames worth 4 messages; far-0: never written.
+    # bots-0..1: 50 windows/s of 300-byte frames worth 4 messages, written 10 times a
+    # second (5 frames a write); far-0: never written.
     floor = GatewayProcess(args.floor, ["--workers", "2", "--no-pin", "--rooms", "2",
                                         "--batches-per-s", "50", "--frame-bytes", "300",
-                                        "--msgs-per-batch", "4", "--group", "far-:1:0:10:1"],
+                                        "--msgs-per-batch", "4", "--writes-per-s", "10",
+                                        "--group", "far-:1:0:10:1"],
                            log_path=os.path.join(args.workdir, "floor.log"))
     try:
         check(upgrade_status(floor.port, "elsewhere") == 404, "an unknown room was not refused")
@@ -91,6 +93,8 @@ def main():
     frames = int(totals["frames"])
     check(frames >= r["frames_received"], "the swarm got more frames than the floor wrote")
     check(int(totals["deliveries"]) == 4 * frames, "deliveries are not 4 x frames")
+    check(3 * int(totals["writes"]) <= frames, "%s writes for %d frames: windows were not "
+          "coalesced 5 to a write" % (totals["writes"], frames))
     check(int(totals["upgrades"]) == 51, "upgrades %s, want 50 swarm clients + 1" % totals["upgrades"])
     check(int(totals["refused"]) == 1, "refused %s, want 1" % totals["refused"])
     check(int(totals["bytes_read"]) > 0, "the floor read none of the clients' messages")

@@ -44,6 +44,26 @@ TEST(WindowSchedule, RoomsKeepTheirOwnTimelines) {
   EXPECT_EQ(s.take(slow, 2500 * kMs), 1u);
 }
 
+TEST(WindowSchedule, AWritePeriodHandsOutTheWindowsDueSinceTheLastWrite) {
+  WindowSchedule s;
+  const size_t r = s.add(100.0, 0.0, 0, 20.0);  // windows every 10 ms, writes every 50 ms
+  EXPECT_EQ(s.take(r, 0), 1u);
+  EXPECT_EQ(s.next_due_ns(), 50 * kMs);
+  EXPECT_EQ(s.take(r, 49 * kMs), 0u);  // windows are due, a write is not
+  EXPECT_EQ(s.take(r, 50 * kMs), 5u);  // 10, 20, 30, 40 and 50 ms in one write
+  EXPECT_EQ(s.next_due_ns(), 100 * kMs);
+  EXPECT_EQ(s.take(r, 100 * kMs), 5u);
+  EXPECT_EQ(s.late(), 0u);
+}
+
+TEST(WindowSchedule, AWritePeriodNoShorterThanTheWindowChangesNothing) {
+  WindowSchedule s;
+  const size_t r = s.add(100.0, 0.0, 0, 100.0);
+  EXPECT_EQ(s.take(r, 0), 1u);
+  EXPECT_EQ(s.next_due_ns(), 10 * kMs);
+  EXPECT_EQ(s.take(r, 10 * kMs), 1u);
+}
+
 TEST(WindowSchedule, ARoomWithoutWindowsIsNeverDue) {
   WindowSchedule s;
   const size_t r = s.add(0.0, 0.5, 0);
