@@ -167,19 +167,29 @@ void Bot::on_handshake_bytes(std::span<const uint8_t> bytes) {
   client::WsCodec::Handler& handler = *this;  // private base: convert here, not in make_unique
   codec_ = std::make_unique<client::WsCodec>(handler, loop_.rng()());
   state_ = State::kAwaitingHello;
+  if (loop_.config().sink) opened();  // a sink expects no hello
   if (!rest.empty()) on_bytes({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()});
+}
+
+void Bot::opened() {
+  state_ = State::kOpen;
+  ++loop_.counters().connects;
+  ++loop_.counters().connected;
+  loop_.connect_resolved();
 }
 
 void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   Counters& c = loop_.counters();
   ++c.frames;
+  if (loop_.measuring()) ++c.frames_measured;
+  if (loop_.config().sink) return;
   const bool maybe_batch = binary || loop_.json_mode();
   uint64_t hash = 0;
   if (maybe_batch) {
     hash = BatchCache::hash_of(data);
     if (const DecodedBatch* cached = loop_.cache().find(hash, data)) {
       ++c.cache_hits;
-      if (loop_.measuring()) c.batch_bytes += data.size();
+      count_batch_frame(data.size());
       return on_batch(*cached);
     }
   }
@@ -188,7 +198,7 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   switch (loop_.decoder().decode(binary, data, batch, notice)) {
     case FrameDecoder::Kind::kBatch:
       ++c.decodes;
-      if (loop_.measuring()) c.batch_bytes += data.size();
+      count_batch_frame(data.size());
       return on_batch(*loop_.cache().insert(hash, data, std::move(batch)));
     case FrameDecoder::Kind::kNotice:
       return on_notice(notice);
@@ -196,6 +206,12 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
       ++c.errors;
       return;
   }
+}
+
+void Bot::count_batch_frame(size_t bytes) {
+  if (!loop_.measuring()) return;
+  loop_.counters().batch_bytes += bytes;
+  ++loop_.counters().batch_frames;
 }
 
 void Bot::on_ws_close(uint16_t status) {
@@ -219,6 +235,7 @@ void Bot::on_batch(const DecodedBatch& batch) {
     ++c.errors;  // a batch of a room this client never joined
     return;
   }
+  loop_.saw_batch(spec_.room, batch.batch_seq);
   if (batch.msg_count == 0) return;
   if (!batch.consecutive) ++c.order_errors;
   const SeqTracker before = seq_;
@@ -246,11 +263,7 @@ void Bot::on_notice(const Notice& notice) {
       if (state_ != State::kAwaitingHello) return;
       if (notice.room != loop_.room_name(spec_.room)) ++c.errors;
       seq_.start(notice.seq);
-      state_ = State::kOpen;
-      ++c.connects;
-      ++c.connected;
-      loop_.connect_resolved();
-      return;
+      return opened();
     case Notice::Type::kPong:
       if (notice.id != 0 && notice.id <= ping_id_ && ping_id_ - notice.id < ping_sent_us_.size()) {
         loop_.record_ping(BotLoop::now_us() - ping_sent_us_[notice.id % ping_sent_us_.size()]);
@@ -376,7 +389,7 @@ void Bot::write_cb(uv_write_t* req, int status) {
 }
 
 void Bot::count_from_now() {
-  if (state_ != State::kOpen || spec_.slow) return;
+  if (state_ != State::kOpen || spec_.slow || loop_.config().sink) return;
   counted_ = true;
   loop_.count_member(spec_.room, +1, 0);
 }
@@ -385,6 +398,8 @@ void Bot::close_gracefully() {
   if (state_ != State::kOpen) return;
   stop_sending();
   state_ = State::kClosing;
+  // A sink's peer speaks no WebSocket back: closing the socket is the whole goodbye.
+  if (loop_.config().sink) return lost_connection();
   if (codec_->queue_close(1000) && codec_->drain(out_)) flush();
 }
 

@@ -68,6 +68,9 @@ class Bot final : private client::WsCodec::Handler {
   void on_handshake_bytes(std::span<const uint8_t> bytes);
   void on_ws_message(bool binary, std::span<const uint8_t> data) override;
   void on_ws_close(uint16_t status) override;
+  // The WebSocket is open (hello seen, or upgraded in --sink mode).
+  void opened();
+  void count_batch_frame(size_t bytes);
   void on_batch(const DecodedBatch& batch);
   void on_notice(const Notice& notice);
   void on_echoes(const DecodedBatch& batch);

@@ -41,6 +41,7 @@ BotLoop::BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
       room_sent_(rooms.size(), 0),
       room_members_(rooms.size(), 0),
       room_received_(rooms.size(), 0),
+      room_batches_(rooms.size()),
       cache_(kCacheEntries),
       decoder_(run_),
       read_buffer_(kReadBufferBytes),
@@ -227,7 +228,10 @@ void BotLoop::count_member(uint32_t room, int64_t delta, uint64_t received) {
 }
 
 void BotLoop::add_sent_to(RunTotals& totals) const {
-  for (uint32_t r = 0; r < room_sent_.size(); ++r) totals.add_sent(r, room_sent_[r]);
+  for (uint32_t r = 0; r < room_sent_.size(); ++r) {
+    totals.add_sent(r, room_sent_[r]);
+    totals.rooms[r].batches.merge(room_batches_[r]);
+  }
 }
 
 void BotLoop::add_clients_to(RunTotals& totals) const {

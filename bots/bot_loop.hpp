@@ -61,8 +61,8 @@ class BotLoop {
   LoopSnapshot take();
   // Waits for the thread to end (after Phase::kStop).
   void join();
-  // After join(): adds this loop's per-room send counts, then (second call) its clients
-  // and histograms to `totals`.
+  // After join(): adds this loop's per-room send counts and batch spans, then (second
+  // call) its clients and histograms to `totals`.
   void add_sent_to(RunTotals& totals) const;
   void add_clients_to(RunTotals& totals) const;
 
@@ -91,6 +91,11 @@ class BotLoop {
   void count_sent(uint32_t room) { ++room_sent_[room]; }
   void count_received(uint32_t room, uint64_t n) { room_received_[room] += n; }
   void count_member(uint32_t room, int64_t delta, uint64_t received);
+  // A bot received batch `batch_seq` of `room`: while measuring, widens the room's span
+  // of batch seqs (distinct batches, however many members received each).
+  void saw_batch(uint32_t room, uint64_t batch_seq) {
+    if (measuring()) room_batches_[room].add(batch_seq);
+  }
   // A connect attempt finished (opened or failed).
   void connect_resolved();
   void throttle(Bot& bot) { throttled_.push_back(&bot); }
@@ -133,6 +138,7 @@ class BotLoop {
   Counters counters_;
   Histogram latency_total_, latency_interval_, ping_total_, ping_interval_;
   std::vector<uint64_t> room_sent_, room_members_, room_received_;
+  std::vector<SeqSpan> room_batches_;
   BatchCache cache_;
   FrameDecoder decoder_;
   std::vector<char> read_buffer_;

@@ -16,8 +16,10 @@ void Counters::add(const Counters& o) {
   deliveries += o.deliveries;
   echoes += o.echoes;
   frames += o.frames;
+  frames_measured += o.frames_measured;
   bytes += o.bytes;
   batch_bytes += o.batch_bytes;
+  batch_frames += o.batch_frames;
   gap_notices += o.gap_notices;
   announced_lost += o.announced_lost;
   holes += o.holes;

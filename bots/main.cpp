@@ -54,6 +54,9 @@ void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
   app.add_option("--room-prefix", c.room_prefix, "room names are <prefix><index>")
       ->capture_default_str();
   app.add_flag("--quiet", c.quiet, "no per-second lines");
+  app.add_flag("--sink", c.sink,
+               "after the upgrade only count frames and bytes received: no hello, no "
+               "decoding, no delivery checks (to drive tidegate-floor)");
 }
 
 }  // namespace

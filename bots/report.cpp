@@ -48,6 +48,7 @@ void write_config(Writer& w, const SwarmConfig& c) {
   w.Key("ping"); w.Bool(c.ping);
   w.Key("slow_clients"); w.Uint(c.slow_count());
   w.Key("slow_read_bps"); w.Double(c.slow_read_bps);
+  w.Key("sink"); w.Bool(c.sink);
   // clang-format on
   w.EndObject();
 }
@@ -63,8 +64,10 @@ void write_counters(Writer& w, const Counters& c) {
   w.Key("deliveries_all"); w.Uint64(c.deliveries);
   w.Key("echoes"); w.Uint64(c.echoes);
   w.Key("frames_received"); w.Uint64(c.frames);
+  w.Key("frames_measured"); w.Uint64(c.frames_measured);
   w.Key("bytes_received"); w.Uint64(c.bytes);
   w.Key("batch_bytes_received"); w.Uint64(c.batch_bytes);
+  w.Key("batch_frames_measured"); w.Uint64(c.batch_frames);
   w.Key("gap_notices"); w.Uint64(c.gap_notices);
   w.Key("announced_lost"); w.Uint64(c.announced_lost);
   w.Key("holes"); w.Uint64(c.holes);
@@ -87,6 +90,7 @@ void write_rooms(Writer& w, const RunTotals& t) {
     w.Key("members"); w.Uint64(r.members);
     w.Key("sent"); w.Uint64(r.sent);
     w.Key("received"); w.Uint64(r.received);
+    w.Key("batches"); w.Uint64(r.batches.count());
     // clang-format on
     w.EndObject();
   }
@@ -112,6 +116,12 @@ uint64_t Report::deliveries_received() const {
 
 int64_t Report::lost() const {
   return static_cast<int64_t>(deliveries_expected()) - static_cast<int64_t>(deliveries_received());
+}
+
+uint64_t Report::batches_measured() const {
+  uint64_t n = 0;
+  for (const auto& r : totals_.rooms) n += r.batches.count();
+  return n;
 }
 
 uint64_t Report::messages_sent() const {
@@ -197,6 +207,13 @@ std::string Report::summary() const {
       bytes_per_delivery(), batch_bytes_per_delivery(), (unsigned long long)c.decodes,
       (unsigned long long)c.cache_hits);
   std::string out = buf;
+  if (config_.sink) {
+    std::snprintf(buf, sizeof buf,
+                  "sink: frames received %llu (%llu while sending and draining), nothing "
+                  "decoded or checked\n",
+                  (unsigned long long)c.frames, (unsigned long long)c.frames_measured);
+    out += buf;
+  }
   latency_lines(out);
   if (failed()) {
     out += "result: FAIL (unannounced loss, holes, duplicates or reordering)\n";
@@ -233,6 +250,7 @@ std::string Report::json() const {
   w.Key("slow_announced_lost"); w.Uint64(totals_.slow_announced);
   w.Key("bytes_per_delivery"); w.Double(bytes_per_delivery());
   w.Key("batch_bytes_per_delivery"); w.Double(batch_bytes_per_delivery());
+  w.Key("batches_measured"); w.Uint64(batches_measured());
   // clang-format on
   write_counters(w, totals_.counters);
   write_histogram(w, "latency_ms", totals_.latency_us);

@@ -20,6 +20,8 @@ class Report {
   uint64_t deliveries_received() const;
   // expected − received; negative when clients received more than was sent.
   int64_t lost() const;
+  // Σ over rooms of the distinct batches received while sending and draining.
+  uint64_t batches_measured() const;
   // Σ over rooms of messages sent.
   uint64_t messages_sent() const;
   // Socket bytes read by all clients per delivered message (0 with no deliveries).

@@ -7,7 +7,11 @@ namespace tg::bots {
 
 RunTotals::RunTotals(std::vector<std::string> room_names) {
   rooms.reserve(room_names.size());
-  for (auto& name : room_names) rooms.push_back(Room{std::move(name)});
+  for (auto& name : room_names) {
+    Room room;
+    room.name = std::move(name);
+    rooms.push_back(std::move(room));
+  }
 }
 
 void RunTotals::add_sent(uint32_t room, uint64_t messages) {

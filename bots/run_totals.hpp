@@ -11,6 +11,23 @@
 
 namespace tg::bots {
 
+// The lowest and highest of some seqs seen (batch seqs of a room): how many distinct
+// ones a stream that counts up by one covered between them.
+struct SeqSpan {
+  uint64_t first = 0;  // 0: none seen (tidegate's seqs start at 1)
+  uint64_t last = 0;
+
+  void add(uint64_t seq) {
+    if (first == 0 || seq < first) first = seq;
+    if (seq > last) last = seq;
+  }
+  void merge(const SeqSpan& o) {
+    if (o.first != 0) add(o.first);
+    if (o.last != 0) add(o.last);
+  }
+  uint64_t count() const { return first == 0 ? 0 : last - first + 1; }
+};
+
 // Totals of one run, filled by Swarm after every loop stopped: first add_sent() for
 // every loop's per-room send counts, then add_client() once per client (the per-client
 // accounting needs the final per-room send counts).
@@ -22,6 +39,7 @@ class RunTotals {
     uint64_t members = 0;   // counted clients (see Client::counted)
     uint64_t sent = 0;      // messages the swarm sent to the room
     uint64_t received = 0;  // this run's messages its counted clients received
+    SeqSpan batches;        // batch seqs received while sending and draining
   };
   // What one client saw.
   struct Client {

@@ -29,6 +29,9 @@ struct SwarmConfig {
   uint32_t max_connecting = 256;   // per loop, connects in flight at once
   std::string room_prefix = "bots-";
   bool quiet = false;  // no per-second lines
+  // Connect and upgrade, then only count what arrives: no hello, no decoding, no
+  // delivery checks (for tidegate-floor, which sends pre-built frames and no protocol).
+  bool sink = false;
 
   uint32_t sender_count() const {
     return senders < 0 || senders > static_cast<int64_t>(clients) ? clients

@@ -140,6 +140,30 @@ TEST(Report, JsonParsesAndItsCountsAddUp) {
   EXPECT_EQ(sent, doc["messages_sent"].GetUint64());
   EXPECT_EQ(doc["latency_ms"]["count"].GetUint64(), 3u);
   EXPECT_DOUBLE_EQ(doc["latency_ms"]["max"].GetDouble(), 3.0);
+  EXPECT_FALSE(doc["config"]["sink"].GetBool());
+}
+
+TEST(Report, CountsDistinctBatchesPerRoomAndSinkFrames) {
+  SwarmConfig config;
+  config.sink = true;
+  RunTotals t = sample_totals();
+  t.rooms[0].batches.add(3);
+  t.rooms[0].batches.add(10);  // 3..10
+  t.rooms[1].batches.add(4);
+  t.counters.frames = 50;
+  t.counters.frames_measured = 40;
+  t.counters.batch_frames = 30;
+  const Report r(config, t);
+  EXPECT_EQ(r.batches_measured(), 9u);
+  rapidjson::Document doc;
+  doc.Parse(r.json().c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_TRUE(doc["config"]["sink"].GetBool());
+  EXPECT_EQ(doc["batches_measured"].GetUint64(), 9u);
+  EXPECT_EQ(doc["rooms"][0]["batches"].GetUint64(), 8u);
+  EXPECT_EQ(doc["frames_measured"].GetUint64(), 40u);
+  EXPECT_EQ(doc["batch_frames_measured"].GetUint64(), 30u);
+  EXPECT_NE(r.summary().find("sink: frames received 50 (40 "), std::string::npos);
 }
 
 }  // namespace

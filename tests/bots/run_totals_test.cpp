@@ -65,5 +65,18 @@ TEST(RunTotals, AddsClientsIntoTheirRooms) {
   EXPECT_EQ(t.slow_announced, 2u);
 }
 
+TEST(SeqSpan, CountsTheDistinctSeqsBetweenTheLowestAndHighest) {
+  SeqSpan a;
+  EXPECT_EQ(a.count(), 0u);
+  for (uint64_t seq : {7, 5, 9, 9, 6}) a.add(seq);
+  EXPECT_EQ(a.count(), 5u);  // 5..9
+  SeqSpan b;                 // another loop saw later batches of the same room
+  b.add(12);
+  a.merge(b);
+  EXPECT_EQ(a.count(), 8u);  // 5..12
+  a.merge(SeqSpan{});        // a loop that saw none changes nothing
+  EXPECT_EQ(a.count(), 8u);
+}
+
 }  // namespace
 }  // namespace tg::bots

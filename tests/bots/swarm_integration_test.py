@@ -96,6 +96,13 @@ def check_clean(code, r, name, clients, ping):
           "%s: %d of %d messages came back to their sender" % (name, r["latency_ms"]["count"],
                                                                 r["messages_sent"]))
     check(r["errors"] == 0, "%s: %d protocol errors" % (name, r["errors"]))
+    # Distinct batches (per-room batch seq spans) against batch frames received: every
+    # client of a room receives each of its batches (bots/bench --floor divides them).
+    check(0 < r["batches_measured"] <= r["batch_frames_measured"] <= r["frames_measured"],
+          "%s: batches %d, batch frames %d, frames %d while measuring" % (
+              name, r["batches_measured"], r["batch_frames_measured"], r["frames_measured"]))
+    check(sum(x["batches"] for x in r["rooms"]) == r["batches_measured"],
+          "%s: per-room batches do not add up" % name)
     if ping:
         check(r["pongs"] > 0 and r["ping_ms"]["count"] == r["pongs"], "%s: no pongs" % name)
     check(code == 0, "%s: swarm exit code %d" % (name, code))
