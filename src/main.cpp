@@ -57,7 +57,11 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
                  "the window adapts to load")
       ->check(CLI::Range(0.0, 10000.0));
   flag(app, "--window-max-ms", c.window_max_ms, 1.0, 10000.0,
-       "Upper bound of the adaptive window in ms");
+       "Upper bound of a room's adaptive window in ms, reached only while the loops are "
+       "above --target-cpu");
+  flag(app, "--latency-target-ms", c.latency_target_ms, 0.0, 10000.0,
+       "While the loops are below --target-cpu, no room's adaptive window is wider than this "
+       "(a p99 goal for the delay the window adds)");
   flag(app, "--target-cpu", c.target_cpu, 0.05, 1.0,
        "Loop busy fraction the adaptive window aims to stay under");
   flag(app, "--latency-weight", c.latency_weight, 0.001, 1000.0,

@@ -21,6 +21,7 @@ struct Batch {
   size_t raw_bytes = 0;        // size of the JSON before compression
   uint64_t built_ns = 0;       // monotonic time the batch was built
   uint64_t first_recv_ns = 0;  // monotonic receive time of its earliest event (metrics)
+  uint64_t window_us = 0;      // the window its room's events were collected over
 
   uint64_t msg_count() const { return last_msg - first_msg + 1; }
 };

@@ -17,7 +17,6 @@ Batcher::Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
       policy_(std::move(policy)),
       encoder_(options.zstd_level) {
   for (int i = 0; i < opts_.shards; ++i) inboxes_.push_back(std::make_unique<Inbox>());
-  window_us_ = policy_->next_window_us(FlushStats{});
 }
 
 Batcher::~Batcher() {
@@ -51,108 +50,143 @@ void Batcher::stop() {
 }
 
 void Batcher::wake_cb(uv_async_t* h) {
-  static_cast<Batcher*>(h->data)->on_wake();
+  auto* self = static_cast<Batcher*>(h->data);
+  uint64_t now = mono_ns();
+  self->intake(now);
+  self->flush_due(now);  // rooms given no window go out on this loop turn
 }
 
 void Batcher::timer_cb(uv_timer_t* h) {
   auto* self = static_cast<Batcher*>(h->data);
-  self->timer_armed_ = false;
-  self->flush();
+  uint64_t now = mono_ns();
+  self->intake(now);
+  self->flush_due(now);
 }
 
 void Batcher::stop_cb(uv_async_t* h) {
   auto* self = static_cast<Batcher*>(h->data);
-  self->flush();  // the pending window goes out before shutdown
+  self->intake(mono_ns());
+  self->flush_due(mono_ns(), true);  // every pending window goes out before shutdown
   uv_close(reinterpret_cast<uv_handle_t*>(&self->wake_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->timer_), nullptr);
 }
 
-void Batcher::on_wake() {
-  if (timer_armed_) return;  // a window is open: this event joins it
-  uint64_t window_us = policy_->window_at(mono_ns());
-  window_us_.store(window_us, std::memory_order_relaxed);
-  if (window_us == 0) {
-    flush();  // idle fast path: a lone message goes out now
-  } else {
-    // The window opens with its first event. libuv timers have 1 ms resolution.
-    uv_timer_start(&timer_, timer_cb, std::max<uint64_t>(1, (window_us + 500) / 1000), 0);
-    timer_armed_ = true;
+void Batcher::intake(uint64_t now_ns) {
+  for (auto& inbox : inboxes_) inbox->drain_into(intake_);
+  for (Inbound& e : intake_) {
+    auto it = queues_.find(e.room);
+    if (it == queues_.end()) {
+      // The room's window opens with its first event (libuv timers have 1 ms resolution,
+      // so a window is 0 or at least 1 ms).
+      RoomQueue q;
+      q.window_us = policy_->open_window_us(e.room, now_ns);
+      q.due_ns = now_ns + q.window_us * 1000;
+      if (q.window_us > 0)
+        TG_LOG(kDebug, "room %s: window %.1f ms", e.room.c_str(), q.window_us / 1000.0);
+      it = queues_.emplace(e.room, std::move(q)).first;
+    }
+    it->second.events.push_back(std::move(e));
   }
+  intake_.clear();
 }
 
-void Batcher::flush() {
-  if (timer_armed_) {
-    uv_timer_stop(&timer_);
-    timer_armed_ = false;
-  }
-  for (auto& inbox : inboxes_) inbox->drain_into(pending_);
-  if (pending_.empty()) return;
-
+void Batcher::flush_due(uint64_t now_ns, bool all) {
+  // Rooms whose windows close within the timer's resolution flush together with the
+  // ones that are due now: one pass, one delivery.
+  constexpr uint64_t kTogetherNs = 1'000'000;
   uint64_t start = mono_ns();
-  build_batches();
-  uint64_t built = mono_ns();
-  for (BatchSink* sink : sinks_) sink->deliver(built_);
-
-  FlushStats stats = measure(start);
-  count_flush(built - start, stats.now_ns - start);
-  window_us_.store(policy_->next_window_us(stats), std::memory_order_relaxed);
-  TG_LOG(kTrace, "flush: %zu events in %zu batches", pending_.size(), built_.size());
-  pending_.clear();
-  built_.clear();
+  bool with_json = json_clients_.load(std::memory_order_relaxed) > 0;
+  uint64_t events = 0, widest_us = 0;
+  for (auto it = queues_.begin(); it != queues_.end();) {
+    if (!all && it->second.due_ns > now_ns + kTogetherNs) {
+      ++it;
+      continue;
+    }
+    events += it->second.events.size();
+    widest_us = std::max(widest_us, it->second.window_us);
+    counters_.room_window_us.observe(it->second.window_us);
+    build_batch(it->first, it->second, with_json);
+    it = queues_.erase(it);
+  }
+  if (!built_.empty()) {
+    for (size_t i = 0; i < built_.size(); ++i)
+      flushed_.push_back({built_[i].room, flushed_events_[i], built_[i].online});
+    uint64_t built = mono_ns();
+    for (BatchSink* sink : sinks_) sink->deliver(built_);
+    FlushStats stats = measure(start, events);
+    count_flush(events, built - start, stats.now_ns - start);
+    policy_->observe(stats, flushed_);
+    window_us_.store(widest_us, std::memory_order_relaxed);
+    TG_LOG(kTrace, "flush: %llu events in %zu batches", static_cast<unsigned long long>(events),
+           built_.size());
+    // The RoomFlush names point into the batches: cleared together.
+    flushed_.clear();
+    flushed_events_.clear();
+    built_.clear();
+  }
+  arm_timer(mono_ns());
 }
 
-FlushStats Batcher::measure(uint64_t start_ns) {
+void Batcher::arm_timer(uint64_t now_ns) {
+  uint64_t next = UINT64_MAX;
+  for (const auto& [room, q] : queues_) next = std::min(next, q.due_ns);
+  if (next == UINT64_MAX) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  uint64_t wait_ms = next > now_ns ? (next - now_ns + 999'999) / 1'000'000 : 0;
+  uv_timer_start(&timer_, timer_cb, wait_ms, 0);
+}
+
+FlushStats Batcher::measure(uint64_t start_ns, uint64_t events) {
   FlushStats s;
   s.now_ns = mono_ns();
-  s.events = pending_.size();
+  s.events = events;
   s.batches = built_.size();
   s.encode_ns = s.now_ns - start_ns;
   s.shards = static_cast<int>(sinks_.size());
-  uint64_t writes = 0;
+  uint64_t writes = 0, fanout = 0;
   for (BatchSink* sink : sinks_) {
     SinkLoad l = sink->load();
     writes += l.writes;
+    fanout += l.fanout_ns;
     s.busy_sum += l.busy;
     s.busy_max = std::max(s.busy_max, l.busy);
     s.lag_ns = std::max(s.lag_ns, l.lag_ns);
   }
   s.writes = writes - writes_seen_;
+  s.fanout_ns = fanout - fanout_seen_;
   writes_seen_ = writes;
+  fanout_seen_ = fanout;
   return s;
 }
 
-void Batcher::build_batches() {
+void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json) {
   // Each Shard's inbox is in receive order; a stable sort on the receive clock merges
   // them without reordering any one client's events.
-  std::stable_sort(pending_.begin(), pending_.end(),
+  std::stable_sort(q.events.begin(), q.events.end(),
                    [](const Inbound& a, const Inbound& b) { return a.recv_ns < b.recv_ns; });
-  for (auto& [room, events] : by_room_) events.clear();
-  for (const Inbound& e : pending_) by_room_[e.room].push_back(&e);
-
-  bool with_json = json_clients_.load(std::memory_order_relaxed) > 0;
-  for (auto it = by_room_.begin(); it != by_room_.end();) {
-    auto& [room, events] = *it;
-    if (events.empty()) {  // a room quiet for a whole flush: forget its vector
-      it = by_room_.erase(it);
-      continue;
-    }
-    int delta = 0;
-    for (const Inbound* e : events) {
-      if (e->kind == InboundKind::kJoin) ++delta;
-      if (e->kind == InboundKind::kLeave) --delta;
-    }
-    auto assigned = sequencer_->assign(room, events.size(), delta);
-    built_.push_back(encoder_.encode(room, assigned, events, with_json));
-    built_.back().first_recv_ns = events.front()->recv_ns;  // events are in receive order
-    ++it;
+  std::vector<const Inbound*> events;
+  events.reserve(q.events.size());
+  int delta = 0;
+  for (const Inbound& e : q.events) {
+    events.push_back(&e);
+    if (e.kind == InboundKind::kJoin) ++delta;
+    if (e.kind == InboundKind::kLeave) --delta;
   }
+  auto assigned = sequencer_->assign(room, events.size(), delta);
+  built_.push_back(encoder_.encode(room, assigned, events, with_json));
+  Batch& b = built_.back();
+  b.first_recv_ns = events.front()->recv_ns;  // events are in receive order
+  b.window_us = q.window_us;
+  flushed_events_.push_back(events.size());
 }
 
-void Batcher::count_flush(uint64_t encode_ns, uint64_t flush_ns) {
+void Batcher::count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns) {
   BatcherCounters& c = counters_;
   c.flushes.add();
-  c.events.add(pending_.size());
+  c.events.add(events);
   c.batches.add(built_.size());
   for (const Batch& b : built_) {
     c.raw_bytes.add(b.raw_bytes);

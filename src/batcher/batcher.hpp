@@ -1,5 +1,7 @@
-// batcher.hpp -- Batcher: the thread that collects every Shard's inbox, orders the
-// events, builds one Batch per room per window and hands the batches to every Shard.
+// batcher.hpp -- Batcher: the thread that collects every Shard's inbox into per-room
+// queues, gives each room its own window (WindowPolicy), and at each flush orders the
+// events of every room whose window closed, builds one Batch per such room and hands the
+// batches to every Shard in one delivery.
 #pragma once
 
 #include <uv.h>
@@ -23,9 +25,10 @@ namespace tg::batcher {
 
 // How loaded a sink is, for the window policy.
 struct SinkLoad {
-  uint64_t writes = 0;  // client writes completed so far (cumulative)
-  double busy = 0;      // loop busy fraction, latest sample
-  uint64_t lag_ns = 0;  // peak batch-built -> write-completed time since the last call
+  uint64_t writes = 0;     // client writes completed so far (cumulative)
+  uint64_t fanout_ns = 0;  // loop time spent delivering batches and writing (cumulative)
+  double busy = 0;         // loop busy fraction, latest sample
+  uint64_t lag_ns = 0;     // peak batch-built -> write-completed time since the last call
 };
 
 // Where built batches go: every Shard is one. Both calls come from the Batcher thread;
@@ -65,7 +68,8 @@ class Batcher {
   // Returns once the thread has exited. Call at most once, after start().
   void stop();
 
-  // The window in force, for pong replies and metrics; any thread.
+  // The widest room window of the last flush, for hello and pong notices and metrics;
+  // any thread.
   double window_ms() const { return window_us_.load(std::memory_order_relaxed) / 1000.0; }
   // Number of JSON-subprotocol clients connected; while 0, no JSON frame is built.
   std::atomic<int>& json_clients() { return json_clients_; }
@@ -73,14 +77,26 @@ class Batcher {
   const BatcherCounters& counters() const { return counters_; }
 
  private:
+  // One room's events waiting for its window to close.
+  struct RoomQueue {
+    std::vector<Inbound> events;
+    uint64_t due_ns = 0;     // when the window closes
+    uint64_t window_us = 0;  // the window it was given
+  };
+
   static void wake_cb(uv_async_t* h);
   static void stop_cb(uv_async_t* h);
   static void timer_cb(uv_timer_t* h);
-  void on_wake();
-  void flush();
-  void build_batches();
-  FlushStats measure(uint64_t start_ns);
-  void count_flush(uint64_t encode_ns, uint64_t flush_ns);  // into counters_
+  // Moves every inbox's events into their rooms' queues, opening a window for each room
+  // that had none.
+  void intake(uint64_t now_ns);
+  // Flushes every room whose window closes by `now_ns` (every room with `all`), in one
+  // delivery, then arms the timer for the next window to close.
+  void flush_due(uint64_t now_ns, bool all = false);
+  void build_batch(const std::string& room, RoomQueue& q, bool with_json);
+  FlushStats measure(uint64_t start_ns, uint64_t events);
+  void count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns);  // into counters_
+  void arm_timer(uint64_t now_ns);
 
   Options opts_;
   std::unique_ptr<Sequencer> sequencer_;
@@ -95,13 +111,15 @@ class Batcher {
   uv_async_t wake_{};
   uv_async_t stop_{};
   uv_timer_t timer_{};
-  bool timer_armed_ = false;
   std::thread thread_;
 
-  std::vector<Inbound> pending_;  // events of this flush, reused
-  std::unordered_map<std::string, std::vector<const Inbound*>> by_room_;  // reused
-  std::vector<Batch> built_;                                              // reused
+  std::vector<Inbound> intake_;                        // drained events, reused
+  std::unordered_map<std::string, RoomQueue> queues_;  // rooms with a window open
+  std::vector<RoomFlush> flushed_;                     // rooms of this flush, reused
+  std::vector<uint64_t> flushed_events_;               // events of each built batch
+  std::vector<Batch> built_;                           // reused
   uint64_t writes_seen_ = 0;  // sum of the sinks' write counters at the last flush
+  uint64_t fanout_seen_ = 0;  // and of their fan-out time
   std::atomic<uint64_t> window_us_{0};
   std::atomic<int> json_clients_{0};
   BatcherCounters counters_;

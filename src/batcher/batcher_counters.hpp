@@ -32,6 +32,9 @@ namespace tg::batcher {
   X(encode_ns, Histogram::exponential(1000, 2, 20) /* 1 us .. 0.5 s */,                         \
     "tidegate_encode_duration_seconds",                                                         \
     "Time a flush spent encoding, compressing and framing its batches", 1e-9)                   \
+  X(room_window_us, Histogram::exponential(500, 2, 10) /* 0.5 ms .. 256 ms */,                  \
+    "tidegate_room_window_seconds",                                                             \
+    "The window each flushed room batch was collected over (0: the next loop turn)", 1e-6)      \
   X(flush_ns, Histogram::exponential(1000, 2, 20), "tidegate_flush_duration_seconds",           \
     "Time a flush took, building and handing batches to the workers", 1e-9)
 

@@ -1,23 +1,27 @@
-// window_controller.hpp -- WindowController: the adaptive flush window. Pure: no I/O and
-// no clock of its own; it is told what happened and returns the next window.
+// window_controller.hpp -- WindowController: the adaptive flush window, one per room.
+// Pure: no I/O and no clock of its own; it is told what happened and answers with windows.
 //
-// Model (docs/ADAPTIVE.md): a flush costs C = W client writes x c loop-seconds each,
-// W and c measured live (c = loop busy time / writes completed). With R events per
-// second and a window w, flushes happen R / (1 + R w) times a second, costing
-// CPU(w) = C R / (1 + R w) loop-seconds per second, and the window adds about w/2 of
-// latency. Two windows follow:
-//   - economy: the w minimising CPU(w) + lambda w/2, where lambda (--latency-weight)
-//     says what a second of latency is worth in loop-seconds per second:
-//     w = sqrt(2 C / lambda) - 1/R (the square-root law of batching);
-//   - budget: the smallest w keeping CPU(w) under target x shards:
-//     w = C / (target x shards) - 1/R.
-// The window is the larger, clamped to [0, max]: 0 while the load is light, growing
-// continuously with rate and fan-out. A feedback factor widens it further while the
-// busiest loop is above the target or deliveries lag, and relaxes as they recover. The
-// output is smoothed so a steady load settles on a steady window.
+// Model (docs/ADAPTIVE.md). Flushing a room costs C = members x c loop-seconds, c the
+// measured loop time of fan-out per client write (time the Shards spend delivering
+// batches and completing writes, divided by the writes: connects, HTTP, pings and bad
+// traffic are not in it). With the room's R events per second and a window w, it
+// flushes R / (1 + R w) times a second, costing CPU(w) = C R / (1 + R w), and the
+// window adds up to w of latency. The window minimising CPU(w) + lambda w / 2 is
+//     w = sqrt(2 C / lambda) - 1 / R        (the square-root law of batching),
+// lambda being what a second of latency is worth (--latency-weight, in % of a core per
+// ms). A quiet room, or a cheap one, gets 0: its events go out on the next loop turn.
+// While the loops are below --target-cpu the window is also capped at
+// --latency-target-ms. When the busiest loop is above the target and fan-out is most
+// of its work, a price factor (< 1) makes latency cheaper for every room, widening the
+// windows of the rooms whose fan-out costs most, up to --window-max-ms; it returns to 1
+// as the loops recover. Rooms idle for a while are forgotten.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "batcher/window_policy.hpp"
 
@@ -26,34 +30,44 @@ namespace tg::batcher {
 class WindowController final : public WindowPolicy {
  public:
   struct Options {
-    double max_ms = 100;          // --window-max-ms
-    double target_cpu = 0.7;      // --target-cpu: loop busy fraction to stay under
-    double latency_weight = 1.0;  // --latency-weight: % of a core 1 ms of latency is worth
+    double max_ms = 100;            // --window-max-ms
+    double target_cpu = 0.7;        // --target-cpu: loop busy fraction to stay under
+    double latency_weight = 1.0;    // --latency-weight: % of a core 1 ms of latency is worth
+    double latency_target_ms = 50;  // --latency-target-ms: cap while CPU is plentiful
   };
   explicit WindowController(Options options);
 
-  uint64_t next_window_us(const FlushStats& stats) override;
-  uint64_t window_at(uint64_t now_ns) override;
+  uint64_t open_window_us(std::string_view room, uint64_t now_ns) override;
+  void observe(const FlushStats& stats, std::span<const RoomFlush> rooms) override;
 
   // The model's current estimates (for tests, logs and docs).
-  double rate() const { return rate_; }  // events per second
-  double writes_per_flush() const { return writes_per_flush_; }
   double cost_per_write_s() const { return cost_per_write_; }
-  double boost() const { return boost_; }  // feedback factor, >= 1
+  double price() const { return price_; }  // 1 while CPU is plentiful, < 1 under pressure
+  size_t rooms_tracked() const { return rooms_.size(); }
+  double room_rate(std::string_view room) const;  // events per second, 0 if unknown
 
  private:
-  void observe(const FlushStats& s, double dt);
-  double model_window_s(int shards, double rate) const;
-  void reset();
+  struct Room {
+    double rate = 0;             // EWMA of events per second, from its flushes
+    double online = 0;           // members at its last flush
+    uint64_t last_event_ns = 0;  // the event that opened its last window
+    uint64_t last_flush_ns = 0;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  double window_s(const Room& r, double rate) const;
+  void update_price(const FlushStats& s, double dt);
+  void forget_idle(uint64_t now_ns);
 
   Options opts_;
-  uint64_t last_ns_ = 0;  // time of the previous observation
-  int shards_ = 1;
-  double rate_ = 0;              // EWMA of events per second
-  double writes_per_flush_ = 0;  // EWMA
-  double cost_per_write_ = 0;    // EWMA, loop-seconds per client write
-  double boost_ = 1;             // feedback factor
-  double window_s_ = 0;          // smoothed output
+  uint64_t last_ns_ = 0;       // time of the previous flush
+  uint64_t swept_ns_ = 0;      // time of the last sweep of idle rooms
+  double cost_per_write_ = 0;  // EWMA, loop-seconds of fan-out per client write
+  double price_ = 1;           // multiplies lambda: < 1 when CPU is scarce
+  std::unordered_map<std::string, Room, Hash, std::equal_to<>> rooms_;
 };
 
 }  // namespace tg::batcher

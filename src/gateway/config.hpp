@@ -21,6 +21,7 @@ struct Config {
   double window_max_ms = 100;
   double target_cpu = 0.7;
   double latency_weight = 1.0;
+  double latency_target_ms = 50;
   size_t history_bytes = 64u << 20;
   size_t client_inflight = 1u << 20;
   SlowPolicy slow_policy = SlowPolicy::kSkip;

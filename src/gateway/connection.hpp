@@ -83,6 +83,7 @@ class Connection final : public ws::WsSession::Handler {
   void respond_and_close(std::string response);
   void refuse_over_limit(const http::HttpRequest& req);
   void on_written(int status);
+  void complete_write(int status, uint64_t now);
   void close_slow();
   void on_idle_timer();
   void count_write(size_t written, uint64_t latency_ns);

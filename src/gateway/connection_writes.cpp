@@ -114,7 +114,16 @@ void Connection::write_cb(uv_write_t* req, int status) {
   static_cast<Connection*>(req->data)->on_written(status);
 }
 
+// Completing a write (and pumping the next) is fan-out work: its loop time is counted
+// for the window controller. The Shard outlives the Connection, which may be closing.
 void Connection::on_written(int status) {
+  Shard& shard = shard_;
+  uint64_t start = mono_ns();
+  complete_write(status, start);
+  shard.counters().fanout_ns.add(mono_ns() - start);
+}
+
+void Connection::complete_write(int status, uint64_t now) {
   out_.busy = false;
   uint64_t newest_built_ns = out_.pins.empty() ? 0 : out_.pins.back().get()->batch.built_ns;
   uint64_t oldest_recv_ns = out_.pins.empty() ? 0 : out_.pins.front().get()->batch.first_recv_ns;
@@ -128,7 +137,6 @@ void Connection::on_written(int status) {
     abort(CloseReason::kIoError);
     return;
   }
-  uint64_t now = mono_ns();
   if (newest_built_ns != 0) shard_.counters().lag_ns.offer(now - newest_built_ns);
   count_write(written, oldest_recv_ns == 0 ? 0 : now - oldest_recv_ns);
   if (close_after_write_ && ctrl_.empty()) {

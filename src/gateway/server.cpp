@@ -111,8 +111,9 @@ Server::Server(Config config) : config_(std::move(config)) {
     policy =
         std::make_unique<batcher::FixedWindow>(static_cast<uint64_t>(config_.window_ms * 1000.0));
   } else {
-    policy = std::make_unique<batcher::WindowController>(batcher::WindowController::Options{
-        config_.window_max_ms, config_.target_cpu, config_.latency_weight});
+    policy = std::make_unique<batcher::WindowController>(
+        batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu,
+                                           config_.latency_weight, config_.latency_target_ms});
   }
   batcher_ = std::make_unique<batcher::Batcher>(
       batcher::Batcher::Options{config_.workers, config_.zstd_level},
@@ -219,9 +220,11 @@ void Server::start() {
     TG_LOG(kInfo, "listening on %s:%u with %d workers, fixed window %.1f ms",
            config_.listen_host.c_str(), port_, config_.workers, config_.window_ms);
   } else {
-    TG_LOG(kInfo, "listening on %s:%u with %d workers, adaptive window up to %.0f ms at %.0f%% cpu",
-           config_.listen_host.c_str(), port_, config_.workers, config_.window_max_ms,
-           config_.target_cpu * 100);
+    TG_LOG(kInfo,
+           "listening on %s:%u with %d workers, adaptive windows per room (latency target "
+           "%.0f ms, up to %.0f ms above %.0f%% cpu)",
+           config_.listen_host.c_str(), port_, config_.workers, config_.latency_target_ms,
+           config_.window_max_ms, config_.target_cpu * 100);
   }
 }
 

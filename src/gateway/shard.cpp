@@ -101,7 +101,8 @@ void Shard::deliver(const std::vector<batcher::Batch>& batches) {
 }
 
 batcher::SinkLoad Shard::load() {
-  return {counters_.writes.get(), counters_.busy.get(), counters_.lag_ns.take()};
+  return {counters_.writes.get(), counters_.fanout_ns.get(), counters_.busy.get(),
+          counters_.lag_ns.take()};
 }
 
 void Shard::post(std::function<void()> task) {
@@ -123,7 +124,11 @@ void Shard::on_async() {
     tasks_.swap(mailbox_tasks_);
   }
   // Batches first: a task posted after a delivery (shutdown) must see its batches.
-  if (!batches_.empty()) apply_batches(batches_);
+  if (!batches_.empty()) {
+    uint64_t start = mono_ns();
+    apply_batches(batches_);
+    counters_.fanout_ns.add(mono_ns() - start);
+  }
   batches_.clear();
   for (auto& task : tasks_) task();
   tasks_.clear();
@@ -132,6 +137,7 @@ void Shard::on_async() {
 void Shard::apply_batches(std::vector<batcher::Batch>& batches) {
   for (batcher::Batch& b : batches) {
     RoomState& r = room(b.room);
+    r.window_us = b.window_us;
     r.log.append(std::move(b));
     if (!r.dirty) {
       r.dirty = true;

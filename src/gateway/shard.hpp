@@ -40,7 +40,8 @@ struct RoomState {
   std::string name;
   RoomLog log;
   std::vector<Connection*> members;
-  bool dirty = false;  // got a batch in this delivery round
+  uint64_t window_us = 0;  // the window of its latest batch, for hello and pong
+  bool dirty = false;      // got a batch in this delivery round
 };
 
 class Shard final : public batcher::BatchSink {

@@ -111,8 +111,8 @@ std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
                        MetricType::Gauge, double(s.connections_counted)));
 
   // The Batcher's.
-  out.push_back(single("tidegate_window_seconds", "Flush window in force", MetricType::Gauge,
-                       s.window_ms / 1000.0));
+  out.push_back(single("tidegate_window_seconds", "The widest room window of the latest flush",
+                       MetricType::Gauge, s.window_ms / 1000.0));
 #define TG_SCALAR_FAMILY(field, type, kind, name, help) \
   out.push_back(single(name, help, MetricType::kind, double(s.field)));
   TG_BATCHER_SCALARS(TG_SCALAR_FAMILY)

@@ -126,6 +126,9 @@ struct ShardCounters {
   // Not exported on their own: the window controller's input, and one histogram over
   // every worker (see StatsSnapshot::latency_ns).
   PeakGauge lag_ns;  // batch built -> its write to a client completed, peak
+  // Loop time spent on fan-out: delivering batches to rooms and members, and completing
+  // writes (not connects, HTTP, pings or reads), in ns.
+  Counter fanout_ns;
   // Receive of a write's oldest batch's first event -> that write completed, in ns; one
   // sample per write that carried batches.
   Histogram latency_ns{Histogram::exponential(25000, 2, 20)};  // 25 us .. 13 s

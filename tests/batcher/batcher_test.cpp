@@ -1,5 +1,5 @@
 // Tests for the Batcher thread: ordering across inboxes, one batch per room per flush,
-// and the pending window flushed at stop.
+// a window per room, and the pending windows flushed at stop.
 #include "batcher/batcher.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <span>
+#include <string_view>
+#include <utility>
 
 #include "pool/ws_frame.hpp"
 
@@ -58,7 +61,55 @@ std::vector<std::string> texts_of(const Batch& b) {
   return out;
 }
 
+// Rooms named "slow*" get a window of a minute, the others none; records what it was told.
+class PerRoomPolicy : public WindowPolicy {
+ public:
+  uint64_t open_window_us(std::string_view room, uint64_t) override {
+    return room.starts_with("slow") ? 60'000'000 : 0;
+  }
+  void observe(const FlushStats&, std::span<const RoomFlush> rooms) override {
+    std::lock_guard lock(mu_);
+    for (const RoomFlush& r : rooms) observed_.emplace_back(r.room, r.events);
+  }
+  std::vector<std::pair<std::string, uint64_t>> observed() {
+    std::lock_guard lock(mu_);
+    return observed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, uint64_t>> observed_;
+};
+
 }  // namespace
+
+TEST(Batcher, EachRoomFlushesWhenItsOwnWindowCloses) {
+  auto policy = std::make_unique<PerRoomPolicy>();
+  PerRoomPolicy* seen = policy.get();
+  Batcher b({1, 1}, std::make_unique<LocalSequencer>(), std::move(policy));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  b.inbox(0).push(event("slow", "s1", 1));
+  b.inbox(0).push(event("fast", "f1", 2));
+  b.notify();
+  // "fast" goes out at once although "slow" has an open window of a minute.
+  auto got = sink.wait_for_events(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].room, "fast");
+  if (b.inbox(0).push(event("slow", "s2", 3))) b.notify();
+  if (b.inbox(0).push(event("fast", "f2", 4))) b.notify();
+  got = sink.wait_for_events(2);
+  b.stop();  // flushes the slow room's window
+  got = sink.wait_for_events(4);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1].room, "fast");
+  EXPECT_EQ(got[2].room, "slow");
+  EXPECT_EQ(got[2].msg_count(), 2u);  // both of its messages, in one batch
+  auto observed = seen->observed();
+  ASSERT_EQ(observed.size(), 3u);
+  EXPECT_EQ(observed[2], (std::pair<std::string, uint64_t>{"slow", 2}));
+}
 
 TEST(Batcher, MergesInboxesInReceiveOrderOneBatchPerRoom) {
   // A long window so that everything pushed below lands in one flush (the stop one).

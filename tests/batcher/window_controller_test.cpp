@@ -1,216 +1,210 @@
-// Tests for WindowController with synthetic measurements and a fake clock: a simulated
-// server ("plant") whose loops pay a fixed cost per client write answers each window
-// the controller picks with the load that window causes.
+// Tests for WindowController (per-room windows) with synthetic measurements and a fake
+// clock: a simulated server ("plant") whose loops pay a fixed cost per client write
+// answers each room's window with the flushes and the load that window causes.
 #include "batcher/window_controller.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace tg::batcher {
 namespace {
 
-// A server with `clients` clients in one room, 2 loops, each client write costing
-// `write_cost` loop-seconds. Events arrive at `rate` per second.
-struct Plant {
-  double clients = 2000;
-  double write_cost = 5e-6;
-  double base_busy = 0.02;
-  int shards = 2;
+// A room of `members`, its events arriving evenly at `rate` per second.
+struct RoomLoad {
+  std::string name;
+  double members;
+  double rate;
 };
 
-struct Step {
-  double t;       // simulated seconds since the start
-  double window;  // ms, the controller's output after this flush
-  double busy;    // the busiest loop's busy fraction during this flush
+// Loops that pay `write_cost` loop-seconds per client write (fan-out) plus `other_busy`
+// of each loop's time on work batching cannot reduce (connects, HTTP, bad traffic).
+struct Plant {
+  double write_cost = 5e-6;
+  double other_busy = 0.02;
+  int shards = 1;
 };
+
+constexpr double kTick = 0.001;  // s: the simulation's time step
 
 class Simulation {
  public:
   Simulation(WindowController::Options o, Plant p) : ctl_(o), plant_(p) {}
 
-  // Runs `seconds` of simulated time at `rate` events/s; returns every flush.
-  std::vector<Step> run(double rate, double seconds) {
-    std::vector<Step> steps;
-    double end = t_ + seconds;
+  // Runs `seconds` of simulated time with `rooms` active; returns the mean busy
+  // fraction of the loops, and records each room's last window.
+  double run(const std::vector<RoomLoad>& rooms, double seconds) {
+    std::vector<Open> open(rooms.size());
+    std::vector<double> next_event(rooms.size(), t_);
+    double end = t_ + seconds, busy_total = 0;
+    double fanout_s = 0, writes = 0;
+    int ticks = 0;
     while (t_ < end) {
-      // The window opens with the next event and closes `window` later.
-      double gap = 1.0 / rate;
-      double interval = gap + window_s_;
-      double events = std::max(1.0, rate * interval);
-      // Loop work in this interval: one write per client per flush. When that work
-      // exceeds the interval the loops are saturated: the flush is simply later.
-      double work = plant_.clients * plant_.write_cost / plant_.shards;
-      double busy = std::min(1.0, plant_.base_busy + work / interval);
-      interval = std::max(interval, work);  // saturated loops stretch the interval
-      t_ += interval;
-      FlushStats s;
-      s.now_ns = static_cast<uint64_t>(t_ * 1e9);
-      s.events = static_cast<uint64_t>(events);
-      s.batches = 1;
-      s.writes = static_cast<uint64_t>(plant_.clients);
-      s.busy_sum = busy * plant_.shards;
-      s.busy_max = busy;
-      s.lag_ns = static_cast<uint64_t>(std::min(interval, work) * 1e9);
-      s.shards = plant_.shards;
-      window_s_ = ctl_.next_window_us(s) / 1e6;
-      steps.push_back({t_, window_s_ * 1000, busy});
+      t_ += kTick;
+      ++ticks;
+      std::vector<RoomFlush> flushed;
+      for (size_t i = 0; i < rooms.size(); ++i) {
+        while (next_event[i] <= t_) {
+          next_event[i] += 1.0 / rooms[i].rate;
+          if (open[i].events++ == 0) {
+            open[i].due = t_ + ctl_.open_window_us(rooms[i].name, ns(t_)) / 1e6;
+            windows_[rooms[i].name] = (open[i].due - t_) * 1000;
+          }
+        }
+        if (open[i].events > 0 && open[i].due <= t_) {
+          flushed.push_back(
+              {rooms[i].name, open[i].events, static_cast<uint32_t>(rooms[i].members)});
+          writes += rooms[i].members;
+          fanout_s += rooms[i].members * plant_.write_cost;
+          open[i] = Open{};
+        }
+      }
+      if (!flushed.empty()) {
+        double dt = t_ - last_flush_;
+        double busy = std::min(1.0, plant_.other_busy + fanout_s / (dt * plant_.shards));
+        FlushStats s;
+        s.now_ns = ns(t_);
+        s.writes = static_cast<uint64_t>(writes);
+        s.fanout_ns = ns(fanout_s);
+        s.busy_sum = busy * plant_.shards;
+        s.busy_max = busy;
+        s.shards = plant_.shards;
+        ctl_.observe(s, flushed);
+        busy_total += busy * dt;
+        last_flush_ = t_;
+        fanout_s = writes = 0;
+      }
     }
-    return steps;
+    return busy_total / (ticks * kTick);
   }
 
-  // An event arrives after `idle` seconds of silence: the window it opens.
-  double window_after_idle(double idle) {
+  // A lone event in `room` after `idle` seconds of silence: the window it opens, in ms.
+  double lone_event(const std::string& room, double idle) {
     t_ += idle;
-    window_s_ = ctl_.window_at(static_cast<uint64_t>(t_ * 1e9)) / 1e6;
-    return window_s_ * 1000;
+    return ctl_.open_window_us(room, ns(t_)) / 1000.0;
   }
 
+  // The window in ms the room's last window opened with.
+  double window_ms(const std::string& room) { return windows_[room]; }
   WindowController& controller() { return ctl_; }
 
  private:
+  struct Open {
+    uint64_t events = 0;
+    double due = 0;
+  };
+  static uint64_t ns(double s) { return static_cast<uint64_t>(s * 1e9); }
+
   WindowController ctl_;
   Plant plant_;
   double t_ = 1.0;
-  double window_s_ = 0;
+  double last_flush_ = 1.0;
+  std::map<std::string, double> windows_;
 };
 
-// Steps with t in the last `seconds` of a run.
-std::vector<Step> tail(const std::vector<Step>& steps, double seconds) {
-  std::vector<Step> out;
-  for (const Step& s : steps)
-    if (s.t >= steps.back().t - seconds) out.push_back(s);
-  return out;
-}
-
-double max_window(const std::vector<Step>& s) {
-  double m = 0;
-  for (const Step& x : s) m = std::max(m, x.window);
-  return m;
-}
-double min_window(const std::vector<Step>& s) {
-  double m = 1e9;
-  for (const Step& x : s) m = std::min(m, x.window);
-  return m;
-}
-double mean_busy(const std::vector<Step>& s) {
-  double sum = 0;
-  for (const Step& x : s) sum += x.busy;
-  return sum / static_cast<double>(s.size());
-}
-
-const WindowController::Options kOpts{100, 0.7};
+const WindowController::Options kOpts{100, 0.7, 1.0, 50};
 
 }  // namespace
 
-TEST(WindowController, IdleOrLightLoadKeepsTheWindowAtZero) {
-  Simulation sim(kOpts, Plant{100, 5e-6, 0.01, 2});
-  auto steps = sim.run(1.0, 10);  // one message a second, 100 clients
-  EXPECT_EQ(max_window(steps), 0.0);
-  // A busy room at a modest rate still costs little: no window either.
-  Simulation room(kOpts, Plant{2000, 5e-6, 0.01, 2});
-  EXPECT_EQ(max_window(tail(room.run(20, 5), 2)), 0.0);
-}
-
-TEST(WindowController, RisingLoadGrowsTheWindowBeforeTheLoopsSaturate) {
+TEST(WindowController, AQuietRoomFlushesOnTheNextLoopTurn) {
   Simulation sim(kOpts, Plant{});
-  // 2000 clients, 5 us per write, 2 loops: with no window, 140 events/s would already
-  // fill 70% of both loops, and 1000/s would need 5 loops.
-  double last_window = 0;
-  for (double rate : {50.0, 100.0, 200.0, 400.0, 1000.0}) {
-    auto settled = tail(sim.run(rate, 3), 1);
-    double w = max_window(settled);
-    EXPECT_GE(w, last_window) << "rate " << rate;
-    last_window = w;
-    // Settled, the loops stay near or under the target instead of saturating.
-    EXPECT_LT(mean_busy(settled), kOpts.target_cpu + 0.1) << "rate " << rate;
-  }
-  EXPECT_GT(last_window, 5.0);
+  sim.run({{"lobby", 100, 1}}, 10);  // 100 members, one message a second
+  EXPECT_EQ(sim.window_ms("lobby"), 0.0);
+  // A room of 100 at 10 messages a second costs half a percent of a core: no window.
+  sim.run({{"lobby", 100, 10}}, 5);
+  EXPECT_EQ(sim.window_ms("lobby"), 0.0);
 }
 
-TEST(WindowController, SustainedOverloadHoldsTheWindowAtTheBound) {
-  // Writes so costly that even the largest window cannot meet the target.
-  Simulation sim(kOpts, Plant{20000, 20e-6, 0.05, 2});
-  auto settled = tail(sim.run(5000, 5), 1);
-  EXPECT_NEAR(min_window(settled), kOpts.max_ms, 1.0);
-  EXPECT_LE(max_window(settled), kOpts.max_ms);
-}
-
-TEST(WindowController, FallingLoadShrinksTheWindowToZeroWithinTwoSeconds) {
+TEST(WindowController, ARoomWhoseFanOutCostsLittleIsNotBatchedEvenAtAHighRate) {
   Simulation sim(kOpts, Plant{});
-  auto busy = tail(sim.run(1000, 3), 1);
-  ASSERT_GT(min_window(busy), 5.0);
-  double drop = busy.back().t;
-  auto calm = sim.run(5, 2);  // the load drops to 5 events/s
-  EXPECT_EQ(calm.back().window, 0.0);
-  for (const Step& s : calm) {
-    if (s.t >= drop + 1.0) {
-      EXPECT_LT(s.window, min_window(busy) / 2) << "one second after the drop";
-      break;
-    }
-  }
+  // 8 members at 1000 events/s: 4% of a core with no window. The square-root law alone
+  // would still open 1.8 ms windows; so little is not worth any latency.
+  sim.run({{"pair", 8, 1000}}, 5);
+  EXPECT_EQ(sim.window_ms("pair"), 0.0);
 }
 
-TEST(WindowController, AfterSilenceALoneMessageGoesOutAtOnce) {
+TEST(WindowController, AHotRoomGetsTheSquareRootWindowUnderTheLatencyTarget) {
   Simulation sim(kOpts, Plant{});
-  auto busy = sim.run(1000, 3);
-  ASSERT_GT(busy.back().window, 5.0);
-  EXPECT_GT(sim.window_after_idle(0.2), 0.0);  // a short pause keeps the window
-  EXPECT_EQ(sim.window_after_idle(2.0), 0.0);  // a real silence resets it
+  sim.run({{"hot", 2000, 1000}}, 10);
+  // C = 2000 x 5 us = 10 ms a flush; lambda = 10 (1% of a core per ms):
+  // sqrt(2 C / lambda) - 1/R = 44.7 - 1 ms.
+  EXPECT_NEAR(sim.window_ms("hot"), 43.7, 3.0);
+  EXPECT_NEAR(sim.controller().cost_per_write_s(), 5e-6, 0.5e-6);
+  EXPECT_DOUBLE_EQ(sim.controller().price(), 1.0);
 }
 
-TEST(WindowController, AfterABurstALoneMessageDoesNotWaitForTheBurstsWindow) {
+TEST(WindowController, EachRoomIsJudgedByItsOwnRateAndFanOut) {
   Simulation sim(kOpts, Plant{});
-  auto burst = sim.run(100, 2);  // e.g. a crowd joining
-  ASSERT_GT(burst.back().window, 5.0);
-  // Half a second later one message: at that rate, batching buys nothing.
-  EXPECT_EQ(sim.window_after_idle(0.5), 0.0);
+  std::vector<RoomLoad> rooms{{"hot", 2000, 1000}};
+  for (int i = 0; i < 24; ++i) rooms.push_back({"quiet" + std::to_string(i), 20, 0.5});
+  sim.run(rooms, 10);
+  EXPECT_GT(sim.window_ms("hot"), 30.0);
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(sim.window_ms("quiet" + std::to_string(i)), 0.0) << i;
 }
 
-TEST(WindowController, SteadyLoadSettlesWithoutOscillating) {
+TEST(WindowController, WhileCpuIsPlentifulTheLatencyTargetCapsTheWindow) {
+  WindowController::Options cheap_latency = kOpts;
+  cheap_latency.latency_weight = 0.01;  // the economy alone would want ~450 ms
+  Simulation sim(cheap_latency, Plant{});
+  sim.run({{"hot", 2000, 1000}}, 10);
+  EXPECT_NEAR(sim.window_ms("hot"), 50.0, 1.0);
+}
+
+TEST(WindowController, ALoneMessageAfterABurstGoesOutAtOnce) {
   Simulation sim(kOpts, Plant{});
-  sim.run(600, 3);
-  auto settled = sim.run(600, 2);
-  double hi = max_window(settled), lo = min_window(settled);
-  ASSERT_GT(lo, 0.0);
-  EXPECT_LT((hi - lo) / lo, 0.05) << "window swings between " << lo << " and " << hi << " ms";
-  // Settled, the cost model carries the load; the feedback correction is at rest.
-  EXPECT_LT(sim.controller().boost(), 1.1);
+  sim.run({{"hot", 2000, 1000}}, 5);
+  ASSERT_GT(sim.window_ms("hot"), 30.0);
+  // 50 ms of silence is 50 mean intervals of the burst: it is over.
+  EXPECT_EQ(sim.lone_event("hot", 0.05), 0.0);
+  // A brand-new room has no history at all.
+  EXPECT_EQ(sim.lone_event("new", 0.001), 0.0);
 }
 
-TEST(WindowController, MeasuresTheCostOfAWriteFromBusyTime) {
+TEST(WindowController, LoopsBusyWithOtherWorkAreNoReasonToBatch) {
+  // 90% of each loop goes to work batching cannot reduce (a flood of bad connections):
+  // above the target, but fan-out is a small share of it, so latency stays cheap.
+  Simulation sim(kOpts, Plant{5e-6, 0.9, 1});
+  sim.run({{"lobby", 100, 10}}, 10);
+  EXPECT_EQ(sim.window_ms("lobby"), 0.0);
+  EXPECT_DOUBLE_EQ(sim.controller().price(), 1.0);
+}
+
+TEST(WindowController, FanOutAboveTheTargetWidensPastTheLatencyTargetUpToTheMax) {
+  // 4000 members at 2000 events/s, 20 us a write: even at the 50 ms latency target one
+  // loop is past 0.7 busy, and fan-out is nearly all of it.
+  Simulation sim(kOpts, Plant{20e-6, 0.02, 1});
+  double busy = sim.run({{"hot", 4000, 2000}}, 20);
+  EXPECT_LT(sim.controller().price(), 1.0);
+  EXPECT_GT(sim.window_ms("hot"), 50.0);
+  EXPECT_LE(sim.window_ms("hot"), 100.001);
+  EXPECT_LT(busy, 0.9);
+  // The load halves: the loops fall below the target, the price returns to 1 and the
+  // window to the latency target.
+  sim.run({{"hot", 1000, 500}}, 20);
+  EXPECT_DOUBLE_EQ(sim.controller().price(), 1.0);
+  EXPECT_NEAR(sim.window_ms("hot"), 50.0, 0.5);
+}
+
+TEST(WindowController, IdleRoomsAreForgotten) {
   Simulation sim(kOpts, Plant{});
-  sim.run(1000, 3);
-  // The model attributes all loop time (including the base load) to writes: it should
-  // land near the plant's 5 us, a little above.
-  EXPECT_GT(sim.controller().cost_per_write_s(), 4e-6);
-  EXPECT_LT(sim.controller().cost_per_write_s(), 12e-6);
-  EXPECT_NEAR(sim.controller().writes_per_flush(), 2000, 1);
+  std::vector<RoomLoad> rooms;
+  for (int i = 0; i < 500; ++i) rooms.push_back({"r" + std::to_string(i), 10, 2});
+  sim.run(rooms, 2);
+  EXPECT_EQ(sim.controller().rooms_tracked(), 500u);
+  sim.run({{"lobby", 10, 2}}, 15);  // the 500 fall silent
+  EXPECT_EQ(sim.controller().rooms_tracked(), 1u);
+  EXPECT_EQ(sim.controller().room_rate("r7"), 0.0);
+  EXPECT_NEAR(sim.controller().room_rate("lobby"), 2.0, 0.3);
 }
 
-}  // namespace tg::batcher
-
-namespace tg::batcher {
-
-TEST(WindowController, UnderLoadTheWindowFollowsTheSquareRootLaw) {
-  Simulation sim(kOpts, Plant{});
-  auto settled = tail(sim.run(1000, 4), 1);
-  const WindowController& c = sim.controller();
-  double cost = c.writes_per_flush() * c.cost_per_write_s();  // C, loop-seconds/flush
-  double expected_ms = (std::sqrt(2 * cost / (kOpts.latency_weight * 10)) - 1.0 / 1000) * 1000;
-  EXPECT_NEAR(settled.back().window, expected_ms, expected_ms * 0.1);
-}
-
-TEST(WindowController, HigherLatencyWeightMeansNarrowerWindows) {
-  Simulation cheap_latency({100, 0.7, 0.25}, Plant{});
-  Simulation dear_latency({100, 0.7, 4.0}, Plant{});
-  double wide = tail(cheap_latency.run(1000, 4), 1).back().window;
-  double narrow = tail(dear_latency.run(1000, 4), 1).back().window;
-  EXPECT_GT(narrow, 0.0);
-  // sqrt(4 / 0.25) = 4 times narrower, give or take the 1/R term.
-  EXPECT_NEAR(wide / narrow, 4.0, 0.5);
+TEST(FixedWindow, GivesEveryRoomTheSameWindow) {
+  FixedWindow w(5000);
+  EXPECT_EQ(w.open_window_us("a", 1), 5000u);
+  EXPECT_EQ(w.open_window_us("b", 2), 5000u);
 }
 
 }  // namespace tg::batcher

@@ -123,3 +123,32 @@ TEST(Broadcast, ResumeReplaysWhatTheLogHoldsAndAnnouncesTheRest) {
 }
 
 }  // namespace tg::test
+
+namespace tg::test {
+
+// The window a client is told of (hello, pong) is its own room's, as the room's latest
+// batch carried it from the Batcher.
+TEST(Broadcast, PongAndHelloTellTheWindowOfTheClientsRoom) {
+  GatewayProcess gw(gateway_binary(), {"--workers", "1", "--window-ms", "20"});
+  ASSERT_TRUE(gw.ok());
+  ChatClient a;
+  ASSERT_TRUE(a.connect(gw.port(), "?room=w", false)) << a.error();
+  ASSERT_TRUE(a.send("hello"));
+  ASSERT_TRUE(a.read_until_msgs(1, 10000));
+  ASSERT_TRUE(a.send(R"({"t":"ping","id":1})"));
+  std::string pong;
+  for (int i = 0; i < 50 && pong.empty(); ++i) {
+    a.read_one(200);
+    for (const std::string& n : a.notices())
+      if (n.find(R"("t":"pong")") != std::string::npos) pong = n;
+  }
+  EXPECT_NE(pong.find(R"("window_ms":20)"), std::string::npos) << pong;
+  // A newcomer to the room is told the same window in its hello.
+  WsClient b;
+  ASSERT_EQ(b.connect(gw.port(), "/ws?room=w", ""), 101);
+  auto hello = b.recv(10000);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_NE(hello->data.find(R"("window_ms":20)"), std::string::npos) << hello->data;
+}
+
+}  // namespace tg::test
