@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "batcher/batch_encoder.hpp"
@@ -16,6 +17,7 @@ namespace tg::gateway {
 
 namespace {
 constexpr size_t kReadBufferBytes = 64 * 1024;
+constexpr size_t kSlice = 256;                  // connections pumped per loop turn (see pump_ready)
 constexpr uint64_t kBusySampleMs = 50;          // how often the loop's busy fraction is sampled
 constexpr unsigned kGaugeEvery = 20;            // busy samples per sample_gauges() (about 1 s)
 constexpr uint64_t kRefusalLogEveryMs = 10000;  // refusals, accept errors: one line per
@@ -56,9 +58,9 @@ Shard::~Shard() {
 void Shard::open(int listen_fd) {
   if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &async_, async_cb) != 0 ||
       uv_timer_init(&loop_, &drain_timer_) != 0 || uv_timer_init(&loop_, &busy_timer_) != 0 ||
-      uv_tcp_init(&loop_, &listener_) != 0)
+      uv_idle_init(&loop_, &pump_idle_) != 0 || uv_tcp_init(&loop_, &listener_) != 0)
     throw std::runtime_error("shard: libuv setup failed");
-  async_.data = drain_timer_.data = busy_timer_.data = listener_.data = this;
+  async_.data = drain_timer_.data = busy_timer_.data = listener_.data = pump_idle_.data = this;
   // libuv measures how long the loop sits idle in epoll; the window controller reads it.
   uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
   int rv = uv_tcp_open(&listener_, listen_fd);
@@ -144,23 +146,56 @@ void Shard::apply_batches(std::vector<batcher::Batch>& batches) {
       dirty_rooms_.push_back(&r);
     }
   }
+  // The members due a write. Those of a room small enough to be written in one slice go
+  // ahead of what is still waiting from earlier deliveries, so a quiet room's batch is
+  // not written after the rest of a hot room's fan-out; a large room's join the back of
+  // the list, so that under a stream of deliveries every member still gets its turn.
+  fresh_.clear();
   for (RoomState* r : dirty_rooms_) {
     r->dirty = false;
+    bool small = r->members.size() <= kSlice;
     for (Connection* c : r->members) {
-      if (!c->pump_queued) {
-        c->pump_queued = true;
+      if (c->pump_queued) continue;
+      c->pump_queued = true;
+      if (small) {
+        fresh_.push_back(c);
+      } else {
         ready_.push_back(c);
       }
     }
   }
   dirty_rooms_.clear();
-  // Pumping may close a connection (slow policy), which edits member lists: so the
-  // ready list is built first and only then walked.
-  for (Connection* c : ready_) {
+  ready_.insert(ready_.begin() + static_cast<ptrdiff_t>(ready_pos_), fresh_.begin(), fresh_.end());
+  pump_ready();
+}
+
+// Pumps the next slice of the ready list. The ready list is built first and only then
+// walked, because pumping may close a connection (slow policy), which edits member
+// lists; a connection closed while queued is erased from the list (remove_connection),
+// and only entries not yet pumped can be. What is left after a slice waits for the next
+// loop turn (an idle handle keeps the loop from blocking meanwhile), so reads, pings and
+// other rooms' batches are served between slices of a large fan-out.
+void Shard::pump_ready() {
+  size_t end = std::min(ready_.size(), ready_pos_ + kSlice);
+  while (ready_pos_ < end && ready_pos_ < ready_.size()) {
+    Connection* c = ready_[ready_pos_++];
     c->pump_queued = false;
     c->pump();
   }
-  ready_.clear();
+  if (ready_pos_ >= ready_.size()) {
+    ready_.clear();
+    ready_pos_ = 0;
+    uv_idle_stop(&pump_idle_);
+  } else {
+    uv_idle_start(&pump_idle_, pump_idle_cb);
+  }
+}
+
+void Shard::pump_idle_cb(uv_idle_t* h) {
+  auto* self = static_cast<Shard*>(h->data);
+  uint64_t start = mono_ns();
+  self->pump_ready();
+  self->counters_.fanout_ns.add(mono_ns() - start);
 }
 
 RoomState& Shard::room(const std::string& name) {
@@ -199,6 +234,7 @@ void Shard::add_connection(Connection* c) {
 void Shard::remove_connection(Connection* c) {
   connections_.erase(c);
   if (c->pump_queued) {  // closed while waiting in the ready list: drop it from there
+    // (queued entries are all at or after ready_pos_: erasing one leaves the index valid)
     std::erase(ready_, c);
     c->pump_queued = false;
   }
@@ -295,6 +331,7 @@ void Shard::maybe_finish() {
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&busy_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&pump_idle_), nullptr);
 }
 
 }  // namespace tg::gateway

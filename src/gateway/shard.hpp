@@ -107,9 +107,11 @@ class Shard final : public batcher::BatchSink {
   static void connection_cb(uv_stream_t* server, int status);
   static void drain_timer_cb(uv_timer_t* t);
   static void busy_timer_cb(uv_timer_t* t);
+  static void pump_idle_cb(uv_idle_t* h);
   void run();
   void on_async();
   void apply_batches(std::vector<batcher::Batch>& batches);
+  void pump_ready();
   void maybe_finish();
   void sample_gauges();  // clients_behind and log_bytes
 
@@ -126,6 +128,7 @@ class Shard final : public batcher::BatchSink {
   uv_async_t async_{};
   uv_timer_t drain_timer_{};
   uv_timer_t busy_timer_{};
+  uv_idle_t pump_idle_{};                // active while the ready list has connections left to pump
   uint64_t refusal_logged_ms_ = 0;       // loop time of the last refusal log line
   uint64_t refusals_unlogged_ = 0;       // refusals since then
   uint64_t accept_error_logged_ms_ = 0;  // loop time of the last accept error log line
@@ -145,7 +148,9 @@ class Shard final : public batcher::BatchSink {
 
   std::unordered_map<std::string, std::unique_ptr<RoomState>> rooms_;
   std::vector<RoomState*> dirty_rooms_;
-  std::vector<Connection*> ready_;
+  std::vector<Connection*> ready_;  // connections due a pump; [0, ready_pos_) are done
+  size_t ready_pos_ = 0;
+  std::vector<Connection*> fresh_;  // apply_batches' newly due connections, reused
   std::unordered_set<Connection*> connections_;
   std::unique_ptr<char[]> read_buf_;
   ZSTD_DCtx* dctx_;

@@ -152,3 +152,38 @@ TEST(Broadcast, PongAndHelloTellTheWindowOfTheClientsRoom) {
 }
 
 }  // namespace tg::test
+
+namespace tg::test {
+
+// A room larger than a Shard's fan-out slice (256 connections a loop turn): every member
+// still gets every message once, in order, while another room keeps being served.
+TEST(Broadcast, AFanOutLargerThanASliceReachesEveryMemberInOrder) {
+  constexpr int kMembers = 600, kMessages = 20;
+  GatewayProcess gw(gateway_binary(), {"--workers", "1", "--rate-limit", "0"});
+  ASSERT_TRUE(gw.ok());
+  std::vector<std::unique_ptr<ChatClient>> members;
+  for (int i = 0; i < kMembers; ++i) {
+    members.push_back(std::make_unique<ChatClient>());
+    ASSERT_TRUE(members.back()->connect(gw.port(), "?room=big", true)) << i;
+  }
+  ChatClient quiet;
+  ASSERT_TRUE(quiet.connect(gw.port(), "?room=small", true)) << quiet.error();
+  // Texts built by appending (see window_controller_test.cpp on GCC 12's -Wrestrict).
+  auto text = [](const char* what, int k) { return std::string(what).append(std::to_string(k)); };
+  for (int k = 0; k < kMessages; ++k) {
+    ASSERT_TRUE(members[0]->send(text("big ", k)));
+    ASSERT_TRUE(quiet.send(text("small ", k)));
+  }
+  ASSERT_TRUE(quiet.read_until_msgs(kMessages, 10000)) << quiet.error();
+  for (int i = 0; i < kMembers; ++i) {
+    ChatClient& c = *members[i];
+    ASSERT_TRUE(c.read_until_msgs(kMessages, 10000)) << "member " << i << ": " << c.error();
+    auto msgs = c.msgs();
+    ASSERT_EQ(msgs.size(), size_t{kMessages}) << "member " << i;
+    for (int k = 0; k < kMessages; ++k) EXPECT_EQ(msgs[k].text, text("big ", k));
+    EXPECT_TRUE(c.gaps().empty()) << "member " << i;
+  }
+  EXPECT_EQ(gw.signal_and_wait(SIGTERM, 10000), 0);
+}
+
+}  // namespace tg::test
