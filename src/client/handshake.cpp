@@ -3,14 +3,13 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdlib>
+
+#include "http/request.hpp"
+#include "ws/handshake.hpp"
 
 namespace tg::client {
 namespace {
-
-constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 §1.3
 
 std::string base64(const unsigned char* data, size_t size) {
   std::string out(4 * ((size + 2) / 3), '\0');
@@ -18,29 +17,6 @@ std::string base64(const unsigned char* data, size_t size) {
       EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
   out.resize(static_cast<size_t>(n));
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool contains_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
 }
 
 }  // namespace
@@ -56,12 +32,7 @@ Handshake::Handshake(std::string host, std::string target, std::string subprotoc
 }
 
 std::string Handshake::accept_for(std::string_view key) {
-  std::string input(key);
-  input += kGuid;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha1(), nullptr);
-  return base64(digest, length);
+  return ws::websocket_accept(key);
 }
 
 Handshake::State Handshake::feed(std::span<const uint8_t> bytes) {
@@ -112,16 +83,16 @@ Handshake::State Handshake::parse_head(std::string_view head) {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return fail("malformed header line");
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
-    if (iequals(name, "connection")) connection = contains_token(value, "upgrade");
-    if (iequals(name, "sec-websocket-accept")) accepted = value == accept_for(key_);
-    if (iequals(name, "sec-websocket-protocol")) protocol_ = std::string(value);
+    const std::string_view value = http::trim(line.substr(colon + 1));
+    if (http::iequals(name, "upgrade")) upgrade = http::iequals(value, "websocket");
+    if (http::iequals(name, "connection")) connection = http::has_token(value, "upgrade");
+    if (http::iequals(name, "sec-websocket-accept")) accepted = value == accept_for(key_);
+    if (http::iequals(name, "sec-websocket-protocol")) protocol_ = std::string(value);
   }
   if (!upgrade || !connection) return fail("missing Upgrade/Connection headers");
   if (!accepted) return fail("wrong Sec-WebSocket-Accept");
   // §4.1 item 6: a protocol we did not offer fails the connection.
-  if (!protocol_.empty() && !contains_token(offered_, protocol_)) {
+  if (!protocol_.empty() && !http::has_token(offered_, protocol_)) {
     return fail("server chose a sub-protocol not offered");
   }
   return State::kDone;
