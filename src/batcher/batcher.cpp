@@ -110,8 +110,7 @@ void Batcher::flush_due(uint64_t now_ns, bool all) {
     it = queues_.erase(it);
   }
   if (!built_.empty()) {
-    for (size_t i = 0; i < built_.size(); ++i)
-      flushed_.push_back({built_[i].room, flushed_events_[i], built_[i].online});
+    for (const Batch& b : built_) flushed_.push_back({b.room, b.msg_count(), b.online});
     uint64_t built = mono_ns();
     for (BatchSink* sink : sinks_) sink->deliver(built_);
     FlushStats stats = measure(start, events);
@@ -122,7 +121,6 @@ void Batcher::flush_due(uint64_t now_ns, bool all) {
            built_.size());
     // The RoomFlush names point into the batches: cleared together.
     flushed_.clear();
-    flushed_events_.clear();
     built_.clear();
   }
   arm_timer(mono_ns());
@@ -167,8 +165,8 @@ void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json)
   // them without reordering any one client's events.
   std::stable_sort(q.events.begin(), q.events.end(),
                    [](const Inbound& a, const Inbound& b) { return a.recv_ns < b.recv_ns; });
-  std::vector<const Inbound*> events;
-  events.reserve(q.events.size());
+  std::vector<const Inbound*>& events = event_ptrs_;
+  events.clear();
   int delta = 0;
   for (const Inbound& e : q.events) {
     events.push_back(&e);
@@ -180,7 +178,6 @@ void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json)
   Batch& b = built_.back();
   b.first_recv_ns = events.front()->recv_ns;  // events are in receive order
   b.window_us = q.window_us;
-  flushed_events_.push_back(events.size());
 }
 
 void Batcher::count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns) {

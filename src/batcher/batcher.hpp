@@ -116,7 +116,7 @@ class Batcher {
   std::vector<Inbound> intake_;                        // drained events, reused
   std::unordered_map<std::string, RoomQueue> queues_;  // rooms with a window open
   std::vector<RoomFlush> flushed_;                     // rooms of this flush, reused
-  std::vector<uint64_t> flushed_events_;               // events of each built batch
+  std::vector<const Inbound*> event_ptrs_;             // one room's events in order, reused
   std::vector<Batch> built_;                           // reused
   uint64_t writes_seen_ = 0;  // sum of the sinks' write counters at the last flush
   uint64_t fanout_seen_ = 0;  // and of their fan-out time
