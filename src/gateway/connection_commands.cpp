@@ -49,7 +49,7 @@ void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_
   uint64_t last = room.log.last_msg_seq();
   uint64_t start = hs.since ? std::min(*hs.since, last) : last;
   protocol::append_hello(
-      ctrl_, {id_, name_, hs.room, start, room.window_us / 1000.0,
+      ctrl_, {id_, name_, hs.room, start, room.window_ms(),
               proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
   if (name_refused) {
     bool taken = protocol::valid_name(hs.name);
@@ -108,7 +108,7 @@ void Connection::on_ws_text(std::string_view payload) {
     case protocol::CommandKind::kPing:
       // The window of the room plain messages go to: what a message sent now would wait.
       protocol::append_pong(ctrl_, cmd.ping_id,
-                            cursors_.empty() ? 0 : cursors_[current_].room->window_us / 1000.0);
+                            cursors_.empty() ? 0 : cursors_[current_].room->window_ms());
       break;
     case protocol::CommandKind::kInvalid:
       protocol::append_error(ctrl_, "bad_request", cmd.error);

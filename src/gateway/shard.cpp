@@ -139,7 +139,6 @@ void Shard::on_async() {
 void Shard::apply_batches(std::vector<batcher::Batch>& batches) {
   for (batcher::Batch& b : batches) {
     RoomState& r = room(b.room);
-    r.window_us = b.window_us;
     r.log.append(std::move(b));
     if (!r.dirty) {
       r.dirty = true;

@@ -40,8 +40,11 @@ struct RoomState {
   std::string name;
   RoomLog log;
   std::vector<Connection*> members;
-  uint64_t window_us = 0;  // the window of its latest batch, for hello and pong
-  bool dirty = false;      // got a batch in this delivery round
+  // The window of the room's latest batch (0 before any), for hello and pong.
+  double window_ms() const {
+    return log.empty() ? 0 : log.at(log.next_seq() - 1)->batch.window_us / 1000.0;
+  }
+  bool dirty = false;  // got a batch in this delivery round
 };
 
 class Shard final : public batcher::BatchSink {
