@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <string>
 
+#include "common/cli_flags.hpp"
 #include "common/log.hpp"
 #include "gateway/config.hpp"
 #include "gateway/server.hpp"
 
 namespace {
 
+using tg::flag;
 using tg::gateway::Config;
 
 // Splits "HOST:PORT" or "[V6]:PORT".
@@ -30,18 +32,6 @@ bool split_listen(const std::string& s, Config& c) {
   }
   c.listen_host = host;
   return !host.empty();
-}
-
-// An option whose default --help shows.
-template <typename T>
-CLI::Option* flag(CLI::App& app, const char* name, T& value, const char* help) {
-  return app.add_option(name, value, help)->capture_default_str();
-}
-
-// The same, refusing values outside [lo, hi].
-template <typename T, typename B>
-CLI::Option* flag(CLI::App& app, const char* name, T& value, B lo, B hi, const char* help) {
-  return flag(app, name, value, help)->check(CLI::Range(lo, hi));
 }
 
 void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,

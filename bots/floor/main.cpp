@@ -18,6 +18,7 @@
 #include "bots/floor/floor_config.hpp"
 #include "bots/floor/frame.hpp"
 #include "bots/floor/worker.hpp"
+#include "common/cli_flags.hpp"
 
 namespace {
 
@@ -43,12 +44,6 @@ int listen_on(const std::string& host, uint16_t port, uint16_t* bound) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   *bound = ntohs(addr.sin_port);
   return fd;
-}
-
-// An option in [lo, hi] whose default --help shows.
-template <typename T, typename B>
-void bounded(CLI::App& app, const char* name, T& value, B lo, B hi, const char* help) {
-  app.add_option(name, value, help)->check(CLI::Range(lo, hi))->capture_default_str();
 }
 
 tg::fanout::FloorRooms build_rooms(const FloorConfig& config) {
@@ -142,31 +137,29 @@ int main(int argc, char** argv) {
   tg::fanout::RoomGroup first;
   std::string listen = "127.0.0.1:8090";
   std::vector<std::string> more_groups;
-  app.add_option("--listen", listen, "HOST:PORT, IPv4 (port 0: any free port, printed)")
-      ->capture_default_str();
-  bounded(app, "--workers", config.workers, 1, 256,
-          "threads, each with a loop and a SO_REUSEPORT socket");
+  tg::flag(app, "--listen", listen, "HOST:PORT, IPv4 (port 0: any free port, printed)");
+  tg::flag(app, "--workers", config.workers, 1, 256,
+           "threads, each with a loop and a SO_REUSEPORT socket");
   app.add_flag("--pin,!--no-pin", config.pin,
                "pin worker k to core k, as tidegate does (default: on)")
       ->capture_default_str();
-  bounded(app, "--rooms", first.rooms, 1u, 1000000u,
-          "rooms, named <room-prefix>0..N-1 as the swarm names them");
-  app.add_option("--room-prefix", first.prefix, "room names are <prefix><index>")
-      ->capture_default_str();
-  bounded(app, "--batches-per-s", first.batches_per_s, 0.0, 1e6, "windows a second in each room");
-  bounded(app, "--frame-bytes", first.frame_bytes, size_t{0}, size_t{64} << 20,
-          "payload bytes of the frame each window writes");
-  bounded(app, "--msgs-per-batch", first.msgs_per_batch, 0.0, 1e9,
-          "deliveries one frame written to one member counts as");
-  bounded(app, "--writes-per-s", first.writes_per_s, 0.0, 1e6,
-          "at most this many writes a second to each member, each carrying every window due "
-          "since the last, as the gateway's writes coalesce batches (0: a write per window)");
+  tg::flag(app, "--rooms", first.rooms, 1u, 1000000u,
+           "rooms, named <room-prefix>0..N-1 as the swarm names them");
+  tg::flag(app, "--room-prefix", first.prefix, "room names are <prefix><index>");
+  tg::flag(app, "--batches-per-s", first.batches_per_s, 0.0, 1e6, "windows a second in each room");
+  tg::flag(app, "--frame-bytes", first.frame_bytes, size_t{0}, size_t{64} << 20,
+           "payload bytes of the frame each window writes");
+  tg::flag(app, "--msgs-per-batch", first.msgs_per_batch, 0.0, 1e9,
+           "deliveries one frame written to one member counts as");
+  tg::flag(app, "--writes-per-s", first.writes_per_s, 0.0, 1e6,
+           "at most this many writes a second to each member, each carrying every window due "
+           "since the last, as the gateway's writes coalesce batches (0: a write per window)");
   app.add_option("--group", more_groups,
                  "another group of rooms, "
                  "PREFIX:ROOMS:BATCHES_PER_S:FRAME_BYTES:MSGS_PER_BATCH[:WRITES_PER_S] "
                  "(repeatable; e.g. quiet-:24:0.5:180:1)");
-  bounded(app, "--socket-sndbuf", config.socket_sndbuf, 0, 64 << 20,
-          "SO_SNDBUF of client sockets in bytes (0: kernel default)");
+  tg::flag(app, "--socket-sndbuf", config.socket_sndbuf, 0, 64 << 20,
+           "SO_SNDBUF of client sockets in bytes (0: kernel default)");
   CLI11_PARSE(app, argc, argv);
 
   const auto address = tg::fanout::parse_listen(listen);
