@@ -244,6 +244,11 @@ void Bot::on_batch(const DecodedBatch& batch) {
   received_ += batch.run_msgs;
   c.deliveries += batch.run_msgs;
   if (counted_) loop_.count_received(spec_.room, batch.run_msgs);
+  if (!spec_.slow && !batch.own.empty()) {
+    // All bots share one steady clock, so every member can time every message.
+    const int64_t now = BotLoop::now_us();
+    for (const OwnMessage& m : batch.own) loop_.record_delivery(now - m.sent_us);
+  }
   if (spec_.sender && echoed_ < sent_) on_echoes(batch);
 }
 

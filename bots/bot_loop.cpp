@@ -216,6 +216,10 @@ void BotLoop::record_latency(int64_t us) {
   latency_interval_.record(v);
 }
 
+void BotLoop::record_delivery(int64_t us) {
+  delivery_total_.record(static_cast<uint64_t>(std::max<int64_t>(us, 0)));
+}
+
 void BotLoop::record_ping(int64_t us) {
   const auto v = static_cast<uint64_t>(std::max<int64_t>(us, 0));
   ping_total_.record(v);
@@ -239,6 +243,7 @@ void BotLoop::add_clients_to(RunTotals& totals) const {
   totals.counters.add(counters_);
   totals.latency_us.merge(latency_total_);
   totals.ping_us.merge(ping_total_);
+  totals.delivery_us.merge(delivery_total_);
 }
 
 }  // namespace tg::bots

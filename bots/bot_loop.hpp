@@ -87,6 +87,8 @@ class BotLoop {
   // The message scratch buffer bots format into (reused).
   std::string& scratch() { return scratch_; }
   void record_latency(int64_t us);
+  // A message of this run reached a (not slow) member: send to arrival at any receiver.
+  void record_delivery(int64_t us);
   void record_ping(int64_t us);
   void count_sent(uint32_t room) { ++room_sent_[room]; }
   void count_received(uint32_t room, uint64_t n) { room_received_[room] += n; }
@@ -136,7 +138,7 @@ class BotLoop {
   std::vector<Bot*> throttled_;
 
   Counters counters_;
-  Histogram latency_total_, latency_interval_, ping_total_, ping_interval_;
+  Histogram latency_total_, latency_interval_, ping_total_, ping_interval_, delivery_total_;
   std::vector<uint64_t> room_sent_, room_members_, room_received_;
   std::vector<SeqSpan> room_batches_;
   BatchCache cache_;

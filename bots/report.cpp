@@ -177,6 +177,7 @@ void Report::latency_lines(std::string& out) const {
     out += line;
   };
   print("latency", totals_.latency_us);
+  print("delivery", totals_.delivery_us);
   if (config_.ping) print("ping", totals_.ping_us);
 }
 
@@ -255,6 +256,7 @@ std::string Report::json() const {
   write_counters(w, totals_.counters);
   write_histogram(w, "latency_ms", totals_.latency_us);
   write_histogram(w, "ping_ms", totals_.ping_us);
+  write_histogram(w, "delivery_ms", totals_.delivery_us);
   write_rooms(w, totals_);
   // clang-format off
   w.Key("failed"); w.Bool(failed());

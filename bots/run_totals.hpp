@@ -66,8 +66,9 @@ class RunTotals {
 
   std::vector<Room> rooms;
   Counters counters;
-  Histogram latency_us;  // sender's own message, send to echo
-  Histogram ping_us;     // ping to pong
+  Histogram latency_us;   // sender's own message, send to echo
+  Histogram ping_us;      // ping to pong
+  Histogram delivery_us;  // every message at every member that is not slow: send to arrival
   uint64_t unannounced_lost = 0;
   uint64_t short_clients = 0;     // counted clients missing messages unannounced
   uint64_t extra_deliveries = 0;  // counted clients' deliveries beyond what was sent

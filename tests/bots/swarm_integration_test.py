@@ -95,6 +95,10 @@ def check_clean(code, r, name, clients, ping):
     check(r["latency_ms"]["count"] == r["messages_sent"],
           "%s: %d of %d messages came back to their sender" % (name, r["latency_ms"]["count"],
                                                                 r["messages_sent"]))
+    # No slow clients here: every delivery of this run's messages is timed at its receiver.
+    check(r["delivery_ms"]["count"] == r["deliveries_received"],
+          "%s: %d deliveries timed, %d received" % (name, r["delivery_ms"]["count"],
+                                                    r["deliveries_received"]))
     check(r["errors"] == 0, "%s: %d protocol errors" % (name, r["errors"]))
     # Distinct batches (per-room batch seq spans) against batch frames received: every
     # client of a room receives each of its batches (bots/bench --floor divides them).
