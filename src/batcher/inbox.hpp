@@ -1,6 +1,7 @@
 // inbox.hpp -- Inbox: the queue a Shard fills and the Batcher empties at each flush.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -19,8 +20,12 @@ class Inbox {
   // Moves every queued event to the end of `out`, leaving the inbox empty.
   void drain_into(std::vector<Inbound>& out);
 
+  // True while events wait for the Batcher (any thread; a hint, read without the lock).
+  bool waiting() const { return waiting_.load(std::memory_order_relaxed); }
+
  private:
   std::mutex mu_;
+  std::atomic<bool> waiting_{false};
   std::vector<Inbound> events_;
   std::vector<Inbound> spare_;  // swapped in at drain so capacity is reused
 };
