@@ -164,6 +164,27 @@ def stat_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def thread_schedstats(pid):
+    """{thread name: [ns on CPU, ns waiting on a run queue, timeslices]} summed over the
+    threads of `pid` that share a name (/proc/<pid>/task/<tid>/comm and schedstat). The
+    wait is the time a thread was ready to run but had no CPU: a handoff's cost on a
+    machine whose cores are busy. {} if the process is gone."""
+    out = {}
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            base = "/proc/%d/task/%s/" % (pid, tid)
+            with open(base + "comm") as f:
+                name = f.read().strip()
+            with open(base + "schedstat") as f:
+                fields = [int(x) for x in f.read().split()[:3]]
+            acc = out.setdefault(name, [0, 0, 0])
+            for i, v in enumerate(fields):
+                acc[i] += v
+    except (OSError, ValueError):
+        pass
+    return out
+
+
 def cpu_seconds(pid):
     """CPU time of `pid` in seconds, to the nanosecond: the sum over its threads of
     /proc/<pid>/task/<tid>/schedstat's first field (time on CPU, ns). Falls back to

@@ -1,6 +1,8 @@
 // batcher.cpp -- the Batcher thread: wake-ups, the window timer, and each flush.
 #include "batcher/batcher.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -30,6 +32,7 @@ void Batcher::start() {
   wake_.data = stop_.data = timer_.data = this;
   running_ = true;
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tg-batcher");
     uv_run(&loop_, UV_RUN_DEFAULT);
     TG_ASSERT(uv_loop_close(&loop_) == 0);
   });

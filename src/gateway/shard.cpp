@@ -78,6 +78,10 @@ void Shard::start() {
 }
 
 void Shard::run() {
+  // Named for top -H, perf and /proc/<pid>/task/*/comm (15 characters at most).
+  std::string name = "tg-shard-";
+  name += std::to_string(index_);
+  pthread_setname_np(pthread_self(), name.c_str());
   if (config_.pin) {
     cpu_set_t set;
     CPU_ZERO(&set);
