@@ -30,6 +30,7 @@ from gateway_process import GatewayProcess, stop_process  # noqa: E402
 
 DASHBOARD = os.path.join(HERE, "..", "..", "grafana", "dashboards", "tidegate.json")
 SCRAPE_CONFIG = os.path.join(HERE, "..", "..", "grafana", "prometheus.yml")
+ALERT_RULES = os.path.abspath(os.path.join(HERE, "..", "..", "grafana", "tidegate-alerts.yml"))
 BIN = os.environ.get("TIDEGATE_BIN", "build/tidegate")
 PROMETHEUS = os.environ.get("PROMETHEUS_BIN", "/usr/bin/prometheus")
 PROMTOOL = os.environ.get("PROMTOOL_BIN", "/usr/bin/promtool")
@@ -76,6 +77,10 @@ def start_prometheus(tmp, metrics_port):
     if "127.0.0.1:9464" not in text or ": 5s" not in text:
         raise AssertionError("grafana/prometheus.yml changed shape; update this test")
     text = text.replace("127.0.0.1:9464", "127.0.0.1:%d" % metrics_port).replace(": 5s", ": 1s")
+    # The shipped alerting rules, by absolute path since the config moves to tmp.
+    if "  - tidegate-alerts.yml" not in text:
+        raise AssertionError("grafana/prometheus.yml no longer loads tidegate-alerts.yml")
+    text = text.replace("  - tidegate-alerts.yml", "  - " + ALERT_RULES)
     config = os.path.join(tmp, "prometheus.yml")
     with open(config, "w") as f:
         f.write(text)
@@ -216,6 +221,26 @@ def wait_for_queries(base, exprs, positive):
     return pending
 
 
+def check_rules(base):
+    """Waits until Prometheus has evaluated every shipped alerting rule without error;
+    returns {alert name: state}. Raises if a rule keeps failing or never evaluates."""
+    deadline = time.monotonic() + START_TIMEOUT
+    last = None
+    while time.monotonic() < deadline:
+        status, body = http_get(base + "/api/v1/rules?type=alert")
+        if status == 200:
+            groups = json.loads(body)["data"]["groups"]
+            rules = [r for g in groups if g["name"] == "tidegate" for r in g["rules"]]
+            last = rules
+            # A rule never evaluated has lastEvaluation 0001-01-01T00:00:00Z.
+            if rules and all(r.get("health") == "ok"
+                             and not r.get("lastEvaluation", "0001").startswith("0001")
+                             for r in rules):
+                return {r["name"]: r["state"] for r in rules}
+        time.sleep(0.5)
+    raise AssertionError("alerting rules not all evaluated ok: %s" % json.dumps(last)[:800])
+
+
 def check_promtool(metrics_port):
     _, body = http_get("http://127.0.0.1:%d/metrics" % metrics_port)
     r = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True, timeout=60)
@@ -253,6 +278,13 @@ def run(tmp):
         log("/stats: %s" % check_stats(port))
         for expr, resp in pending.items():
             log("NO DATA: %s\n  last answer: %s" % (expr, json.dumps(resp)[:400]))
+        states = check_rules(base)
+        log("alerting rules: %s" % states)
+        if len(states) < 10:
+            raise AssertionError("only %d alerting rules loaded" % len(states))
+        # The gateway is up and scraped under the shipped job name, so this one is quiet.
+        if states.get("TidegateDown") != "inactive":
+            raise AssertionError("TidegateDown is %s with the gateway up" % states.get("TidegateDown"))
         rc, out = check_promtool(metrics_port)
         log("promtool check metrics: rc=%d %s" % (rc, out.strip()))
         if pending:
