@@ -1,10 +1,15 @@
 // main.cpp -- tidegate's command line: flags (CLI11) into a Config, then the Server.
+#include <openssl/crypto.h>
+#include <uv.h>
+#include <wslay/wslayver.h>
+#include <zstd.h>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
 #include <string>
 
+#include "build_info.hpp"
 #include "common/cli_flags.hpp"
 #include "common/log.hpp"
 #include "gateway/config.hpp"
@@ -110,6 +115,20 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
 
 }  // namespace
 
+// What --version prints: this build, and the libraries it runs with (the versions the
+// loaded shared libraries report; wslay has no such call, so its headers' version).
+std::string version_text() {
+  std::string out = "tidegate " TG_VERSION " (commit " TG_GIT_COMMIT ", " TG_BUILD_TYPE ")\n";
+  out += "libuv ";
+  out += uv_version_string();
+  out += ", wslay " WSLAY_VERSION " (headers), zstd ";
+  out += ZSTD_versionString();
+  out += ", ";
+  out += OpenSSL_version(OPENSSL_VERSION);
+  out += ", CLI11 " CLI11_VERSION;
+  return out;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{
       "tidegate: a WebSocket broadcast gateway for chat traffic.\n"
@@ -118,6 +137,9 @@ int main(int argc, char** argv) {
   Config config;
   std::string listen = "127.0.0.1:8080", slow = "skip", level = "info";
   add_flags(app, config, listen, slow, level);
+  app.set_version_flag("--version", version_text,
+                       "Print the version, the git commit, the build "
+                       "type and the library versions, and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (!split_listen(listen, config)) {
