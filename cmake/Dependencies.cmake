@@ -6,6 +6,9 @@ find_package(Threads REQUIRED)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
 add_library(tg::uv ALIAS PkgConfig::LIBUV)
 
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # sd_notify for Type=notify
+add_library(tg::systemd ALIAS PkgConfig::LIBSYSTEMD)
+
 find_package(wslay CONFIG REQUIRED)          # libwslay-dev ships a CMake config
 add_library(tg::wslay INTERFACE IMPORTED)
 target_link_libraries(tg::wslay INTERFACE wslay)

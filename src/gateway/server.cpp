@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -269,25 +270,63 @@ int Server::run_until_signal(const std::function<void()>& on_ready) {
   uv_signal_t sigint, sigterm, sighup;
   auto stop_cb = [](uv_signal_t* h, int signum) {
     TG_LOG(kInfo, "received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    static_cast<Server*>(h->data)->notify_.stopping("draining clients");
     uv_stop(h->loop);
   };
   uv_signal_init(&loop, &sigint);
   uv_signal_init(&loop, &sigterm);
   uv_signal_init(&loop, &sighup);
+  sigint.data = sigterm.data = this;
   uv_signal_start(&sigint, stop_cb, SIGINT);
   uv_signal_start(&sigterm, stop_cb, SIGTERM);
   uv_signal_start(
       &sighup,
       [](uv_signal_t*, int) { TG_LOG(kInfo, "SIGHUP: nothing to reload in this version"); },
       SIGHUP);
+  uv_timer_t watchdog;
+  uv_timer_init(&loop, &watchdog);
+  watchdog.data = this;
+  if (notify_.watchdog_usec() > 0) {
+    // Half the interval systemd allows, as sd_watchdog_enabled(3) advises.
+    uint64_t ms = std::max<uint64_t>(notify_.watchdog_usec() / 2000, 1);
+    TG_LOG(kInfo, "systemd watchdog: a keep-alive every %lu ms while every worker answers",
+           static_cast<unsigned long>(ms));
+    uv_timer_start(
+        &watchdog, [](uv_timer_t* t) { static_cast<Server*>(t->data)->watchdog_tick(); }, 0, ms);
+  }
   on_ready();  // signals are handled from here on
+  std::string status = "listening on ";
+  status += config_.listen_host;
+  status += ':';
+  status += std::to_string(port_);
+  status += ", ";
+  status += std::to_string(shards_.size());
+  status += " workers";
+  notify_.ready(status);
   uv_run(&loop, UV_RUN_DEFAULT);
+  uv_timer_stop(&watchdog);
   shutdown();
   for (uv_signal_t* h : {&sigint, &sigterm, &sighup})
     uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   return 0;
+}
+
+// The keep-alive proves every worker loop still turns, not just this thread: each tick
+// asks every Shard to answer, and WATCHDOG=1 goes out only if all answered the previous
+// tick's question. A Shard stuck for longer than WatchdogSec gets the service restarted.
+void Server::watchdog_tick() {
+  if (watchdog_asked_ && watchdog_answers_.load() < shards_.size()) {
+    TG_LOG(kWarn, "systemd watchdog: %zu of %zu workers answered; no keep-alive",
+           static_cast<size_t>(watchdog_answers_.load()), shards_.size());
+  } else if (watchdog_asked_) {
+    notify_.watchdog();
+  }
+  watchdog_answers_.store(0);
+  watchdog_asked_ = true;
+  for (auto& s : shards_) s->post([this] { watchdog_answers_.fetch_add(1); });
 }
 
 }  // namespace tg::gateway

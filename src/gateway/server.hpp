@@ -16,6 +16,7 @@ class Exposer;
 #include "gateway/admission.hpp"
 #include "gateway/config.hpp"
 #include "gateway/name_registry.hpp"
+#include "gateway/service_notify.hpp"
 #include "gateway/shard.hpp"
 #include "metrics/gateway_stats.hpp"
 #include "metrics/prometheus.hpp"
@@ -50,8 +51,12 @@ class Server {
   void stop_metrics();
   template <typename Fn>
   void on_every_shard_and_wait(Fn fn);
+  void watchdog_tick();
 
   Config config_;
+  ServiceNotify notify_;
+  std::atomic<size_t> watchdog_answers_{0};  // Shards that answered the latest watchdog tick
+  bool watchdog_asked_ = false;
   NameRegistry names_;
   std::atomic<uint64_t> next_client_id_{1};
   std::unique_ptr<Admission> admission_;
