@@ -8,8 +8,10 @@
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "build_info.hpp"
+#include "common/cli_config.hpp"
 #include "common/cli_flags.hpp"
 #include "common/log.hpp"
 #include "gateway/config.hpp"
@@ -139,8 +141,39 @@ int main(int argc, char** argv) {
   add_flags(app, config, listen, slow, level);
   app.set_version_flag("--version", version_text,
                        "Print the version, the git commit, the build "
-                       "type and the library versions, and exit");
-  CLI11_PARSE(app, argc, argv);
+                       "type and the library versions, and exit")
+      ->configurable(false);
+  CLI::Option* config_opt = app.set_config(
+      "--config", "",
+      "Read flags from a TOML file: one `name = value` per line, the flag's name without "
+      "the dashes (e.g. workers = 2). Every flag can also come from an environment "
+      "variable TIDEGATE_<NAME> (e.g. TIDEGATE_WORKERS=2). Precedence: command line, "
+      "environment, file, default");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is an error
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "Print the effective configuration (every flag, in the --config file format) "
+               "and exit")
+      ->configurable(false);
+
+  // The environment goes in as arguments ahead of the real ones (tg::env_arguments).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> given = tg::env_arguments(app, args, "TIDEGATE");
+  given.insert(given.end(), args.begin(), args.end());
+  std::vector<const char*> full{argv[0]};
+  for (const std::string& a : given) full.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(full.size()), full.data());
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0 || config_opt->count() == 0) return app.exit(e);  // help, version
+    std::string file = config_opt->as<std::string>();
+    fprintf(stderr, "tidegate: %s\n", tg::locate_in_config(file, e.what(), app, given).c_str());
+    return 2;
+  }
+  if (print_config) {
+    fputs(tg::print_config(app).c_str(), stdout);
+    return 0;
+  }
 
   if (!split_listen(listen, config)) {
     fprintf(stderr, "tidegate: --listen wants HOST:PORT, got '%s'\n", listen.c_str());
