@@ -41,8 +41,8 @@ bool split_listen(const std::string& s, Config& c) {
   return !host.empty();
 }
 
-void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
-               std::string& level) {
+void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow, std::string& level,
+               std::string& format) {
   flag(app, "--listen", listen,
        "Address to serve HTTP and WebSocket on, HOST:PORT (port 0: any free port)");
   flag(app, "--workers", c.workers, 0, 256,
@@ -113,6 +113,11 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", format,
+                 "Log lines on stderr: text, or json (one object a line: time, level, msg and "
+                 "fields such as conn, peer, room, reason)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
 }
 
 }  // namespace
@@ -137,8 +142,8 @@ int main(int argc, char** argv) {
       "Serves the chat page at /, WebSocket at /ws, /healthz, /readyz and /stats;\n"
       "Prometheus metrics at /metrics on --metrics-listen."};
   Config config;
-  std::string listen = "127.0.0.1:8080", slow = "skip", level = "info";
-  add_flags(app, config, listen, slow, level);
+  std::string listen = "127.0.0.1:8080", slow = "skip", level = "info", format = "text";
+  add_flags(app, config, listen, slow, level, format);
   app.set_version_flag("--version", version_text,
                        "Print the version, the git commit, the build "
                        "type and the library versions, and exit")
@@ -189,6 +194,7 @@ int main(int argc, char** argv) {
       slow == "close" ? tg::gateway::SlowPolicy::kClose : tg::gateway::SlowPolicy::kSkip;
   config.log_level = *tg::parse_log_level(level);
   tg::g_log_level = config.log_level;
+  tg::g_log_format = *tg::parse_log_format(format);
   signal(SIGPIPE, SIG_IGN);  // a peer that vanished is an error code, not a signal
 
   try {

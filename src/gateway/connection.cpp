@@ -162,7 +162,10 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
     if (hs.status != 101) {
       close_reason_ = CloseReason::kHttpError;
       shard_.counters().handshake_failed[ws::handshake_status_slot(hs.status)].add();
-      TG_LOG(kDebug, "conn %lu: upgrade refused with %d", id_, hs.status);
+      if (log_enabled(LogLevel::kDebug))
+        log_fields(LogLevel::kDebug,
+                   {{"event", "refused"}, {"conn", id_}, {"peer", peer_}, {"status", hs.status}},
+                   "conn %lu: upgrade refused with %d", id_, hs.status);
       respond_and_close(std::move(hs.response));
       return;
     }
@@ -268,7 +271,10 @@ void Connection::close_slow() {
   state_ = State::kClosing;
   close_after_write_ = true;
   uv_timer_start(&timer_, timer_cb, shard_.config().slow_close_grace_ms, 0);
-  TG_LOG(kDebug, "conn %lu %s fell behind the log: closing with 1008", id_, name_.c_str());
+  if (log_enabled(LogLevel::kDebug))
+    log_fields(LogLevel::kDebug,
+               {{"event", "slow"}, {"conn", id_}, {"name", name_}, {"peer", peer_}},
+               "conn %lu %s fell behind the log: closing with 1008", id_, name_.c_str());
   pump();
 }
 
@@ -292,8 +298,18 @@ void Connection::abort(CloseReason why) {
   if (why == CloseReason::kTooBig)  // the message that was too big is a rejected one too
     shard_.counters().rejected[slot(metrics::RejectReason::kTooBig)].add();
   if (was_ws) {
-    TG_LOG(kInfo, "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(), close_reason_name(why),
-           (uv_now(shard_.loop()) - opened_ms_) / 1000.0);
+    if (log_enabled(LogLevel::kInfo)) {
+      double seconds = (uv_now(shard_.loop()) - opened_ms_) / 1000.0;
+      log_fields(LogLevel::kInfo,
+                 {{"event", "close"},
+                  {"conn", id_},
+                  {"name", name_},
+                  {"peer", peer_},
+                  {"reason", close_reason_name(why)},
+                  {"seconds", seconds}},
+                 "conn %lu %s closed (%s) after %.1fs", id_, name_.c_str(), close_reason_name(why),
+                 seconds);
+    }
   }
   detach();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), close_cb);

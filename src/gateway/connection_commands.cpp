@@ -57,8 +57,18 @@ void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_
                            taken ? "that name is taken" : kBadNameReason);
   }
   join_room(hs.room, hs.since, false);
-  TG_LOG(kInfo, "conn %lu %s open from %s proto=%s room=%s", id_, name_.c_str(), peer_.c_str(),
-         proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", hs.room.c_str());
+  if (log_enabled(LogLevel::kInfo)) {
+    const char* proto = proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json";
+    log_fields(LogLevel::kInfo,
+               {{"event", "open"},
+                {"conn", id_},
+                {"name", name_},
+                {"peer", peer_},
+                {"proto", proto},
+                {"room", hs.room}},
+               "conn %lu %s open from %s proto=%s room=%s", id_, name_.c_str(), peer_.c_str(),
+               proto, hs.room.c_str());
+  }
   if (rest_len > 0) {
     on_read(rest, rest_len);  // frames that arrived with the request
     if (state_ == State::kDead) return;
