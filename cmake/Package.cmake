@@ -20,16 +20,24 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/ARCHITE
               ${PROJECT_SOURCE_DIR}/docs/PERFORMANCE.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
+# Debian policy: the copyright file and a gzipped changelog in the doc directory.
+add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/changelog.gz
+  COMMAND gzip -9n -c ${PROJECT_SOURCE_DIR}/packaging/changelog > ${PROJECT_BINARY_DIR}/changelog.gz
+  DEPENDS ${PROJECT_SOURCE_DIR}/packaging/changelog VERBATIM)
+add_custom_target(tg_changelog ALL DEPENDS ${PROJECT_BINARY_DIR}/changelog.gz)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright ${PROJECT_BINARY_DIR}/changelog.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME tidegate)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "tidegate maintainers <maintainers@tidegate.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "WebSocket broadcast gateway for chat traffic")
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
-  "tidegate batches each room's messages over an adaptive window, encodes and compresses\n"
-  "each batch once and writes the same bytes to every member; slow readers fall behind\n"
-  "on their own cursor. Ships a chat page, Prometheus metrics, a Grafana dashboard and\n"
-  "alerting rules, and a systemd unit.")
+  "tidegate batches each room's messages over an adaptive window, encodes and\n"
+  "compresses each batch once and writes the same bytes to every member; slow\n"
+  "readers fall behind on their own cursor. Ships a chat page, Prometheus\n"
+  "metrics, a Grafana dashboard, alerting rules and a systemd unit.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # tidegate_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

@@ -39,7 +39,7 @@ ensure_debs \
   libuv1-dev libwslay-dev libzstd-dev prometheus-cpp-dev libcli11-dev libgtest-dev \
   libhttp-parser-dev libssl-dev rapidjson-dev libsystemd-dev \
   python3 python3-websockets python3-zstandard \
-  clang libclang-rt-dev clang-format || true
+  clang libclang-rt-dev clang-format lintian || true
 
 # Parts with needs of their own (browser tests, Prometheus, npm packages); they are
 # sourced, so they use the two functions above.

@@ -2,7 +2,8 @@
 makes tidegate_<version>_amd64.deb; `dpkg -i` installs it into this machine; the
 installed /usr/bin/tidegate prints its version and serves with the shipped
 /etc/tidegate/tidegate.toml; `systemd-analyze verify` accepts the installed unit;
-`dpkg -r` removes everything but the conffile and `dpkg -P` that too. Needs root.
+`dpkg -r` removes everything but the conffile and `dpkg -P` that too; lintian finds no
+errors in the .deb. Needs root.
 Run with /usr/bin/python3.
 """
 import glob
@@ -50,6 +51,11 @@ class Package(unittest.TestCase):
         deb = debs[0]
         self.assertRegex(os.path.basename(deb), r"^tidegate_\d+\.\d+\.\d+_amd64\.deb$")
 
+        # Debian's own checks: warnings allowed (no manual page yet), errors not.
+        r = run("lintian", "--allow-root", deb)
+        errors = [x for x in r.stdout.splitlines() if x.startswith("E:")]
+        self.assertEqual(errors, [], r.stdout + r.stderr)
+
         info = run("dpkg-deb", "-f", deb, "Depends").stdout
         for lib in ("libuv1", "libzstd1", "libwslay1", "libssl3", "libsystemd0"):
             self.assertIn(lib, info)  # computed from the binary by dpkg-shlibdeps
@@ -60,7 +66,8 @@ class Package(unittest.TestCase):
         for path in ("/usr/bin/tidegate", UNIT, CONFIG,
                      "/usr/share/tidegate/grafana/dashboards/tidegate.json",
                      "/usr/share/tidegate/prometheus/tidegate-alerts.yml",
-                     "/usr/share/doc/tidegate/README.md"):
+                     "/usr/share/doc/tidegate/README.md", "/usr/share/doc/tidegate/copyright",
+                     "/usr/share/doc/tidegate/changelog.gz"):
             self.assertTrue(os.path.exists(path), path)
 
         r = run("/usr/bin/tidegate", "--version")
