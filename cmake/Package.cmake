@@ -17,7 +17,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/grafana/prometheus.yml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/tidegate/prometheus)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/ARCHITECTURE.md
               ${PROJECT_SOURCE_DIR}/docs/PROTOCOL.md ${PROJECT_SOURCE_DIR}/docs/ADAPTIVE.md
-              ${PROJECT_SOURCE_DIR}/docs/PERFORMANCE.md
+              ${PROJECT_SOURCE_DIR}/docs/PERFORMANCE.md ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Debian policy: the copyright file and a gzipped changelog in the doc directory.
