@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,8 +121,6 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->check(CLI::IsMember({"text", "json"}));
 }
 
-}  // namespace
-
 // What --version prints: this build, and the libraries it runs with (the versions the
 // loaded shared libraries report; wslay has no such call, so its headers' version).
 std::string version_text() {
@@ -136,7 +135,19 @@ std::string version_text() {
   return out;
 }
 
-int main(int argc, char** argv) {
+// The outcome of reading the flags: a Config, or the exit status to stop with (help,
+// version, --print-config: 0 with the output written; a bad flag or file: 2 with
+// `error` set, the file's name and line in it when the file is at fault).
+struct Parsed {
+  std::optional<Config> config;
+  int exit_code = 0;
+  std::string error;
+};
+
+// Reads the command line, the TIDEGATE_* environment and the --config file, as at
+// startup and again at each SIGHUP (`reload`: help, version and --print-config are then
+// ignored, their output already given).
+Parsed parse(const std::vector<std::string>& args, bool reload) {
   CLI::App app{
       "tidegate: a WebSocket broadcast gateway for chat traffic.\n"
       "Serves the chat page at /, WebSocket at /ws, /healthz, /readyz and /stats;\n"
@@ -153,7 +164,7 @@ int main(int argc, char** argv) {
       "Read flags from a TOML file: one `name = value` per line, the flag's name without "
       "the dashes (e.g. workers = 2). Every flag can also come from an environment "
       "variable TIDEGATE_<NAME> (e.g. TIDEGATE_WORKERS=2). Precedence: command line, "
-      "environment, file, default");
+      "environment, file, default. SIGHUP reads them again (docs/OPERATIONS.md)");
   app.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is an error
   bool print_config = false;
   app.add_flag("--print-config", print_config,
@@ -162,44 +173,70 @@ int main(int argc, char** argv) {
       ->configurable(false);
 
   // The environment goes in as arguments ahead of the real ones (tg::env_arguments).
-  std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> given = tg::env_arguments(app, args, "TIDEGATE");
   given.insert(given.end(), args.begin(), args.end());
-  std::vector<const char*> full{argv[0]};
-  for (const std::string& a : given) full.push_back(a.c_str());
+  std::vector<const char*> argv{"tidegate"};
+  for (const std::string& a : given) argv.push_back(a.c_str());
+  Parsed out;
   try {
-    app.parse(static_cast<int>(full.size()), full.data());
+    app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0 || config_opt->count() == 0) return app.exit(e);  // help, version
-    std::string file = config_opt->as<std::string>();
-    fprintf(stderr, "tidegate: %s\n", tg::locate_in_config(file, e.what(), app, given).c_str());
-    return 2;
+    if (e.get_exit_code() == 0 && !reload) {  // --help, --version
+      out.exit_code = app.exit(e);
+      return out;
+    }
+    std::string file = config_opt->count() > 0 ? config_opt->as<std::string>() : "";
+    out.error = tg::locate_in_config(file, e.what(), app, given);
+    out.exit_code = 2;
+    return out;
   }
-  if (print_config) {
+  if (print_config && !reload) {
     fputs(tg::print_config(app).c_str(), stdout);
-    return 0;
+    return out;
   }
-
   if (!split_listen(listen, config)) {
-    fprintf(stderr, "tidegate: --listen wants HOST:PORT, got '%s'\n", listen.c_str());
-    return 2;
+    out.error = "--listen wants HOST:PORT, got '" + listen + "'";
+    out.exit_code = 2;
+    return out;
   }
   if (Config m; !config.metrics_listen.empty() && config.metrics_listen != "off" &&
                 !split_listen(config.metrics_listen, m)) {
-    fprintf(stderr, "tidegate: --metrics-listen wants HOST:PORT, empty or off, got '%s'\n",
-            config.metrics_listen.c_str());
-    return 2;
+    out.error =
+        "--metrics-listen wants HOST:PORT, empty or off, got '" + config.metrics_listen + "'";
+    out.exit_code = 2;
+    return out;
   }
   config.slow_policy =
       slow == "close" ? tg::gateway::SlowPolicy::kClose : tg::gateway::SlowPolicy::kSkip;
   config.log_level = *tg::parse_log_level(level);
+  config.log_format = *tg::parse_log_format(format);
+  out.config = std::move(config);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  Parsed parsed = parse(args, false);
+  if (!parsed.config) {
+    if (!parsed.error.empty()) fprintf(stderr, "tidegate: %s\n", parsed.error.c_str());
+    return parsed.exit_code;
+  }
+  Config& config = *parsed.config;
   tg::g_log_level = config.log_level;
-  tg::g_log_format = *tg::parse_log_format(format);
+  tg::g_log_format = config.log_format;
   signal(SIGPIPE, SIG_IGN);  // a peer that vanished is an error code, not a signal
 
   try {
     tg::gateway::Server server(config);
     server.start();
+    // SIGHUP: the same sources read again; a configuration that does not parse changes
+    // nothing (the Server logs why).
+    server.set_reloader([&args]() -> tg::gateway::Server::Reloaded {
+      Parsed again = parse(args, true);
+      return {std::move(again.config), again.error};
+    });
     return server.run_until_signal([&] {
       // Machine-readable, for scripts and tests that start us on port 0.
       printf("listening %s:%u\n", config.listen_host.c_str(), server.port());

@@ -43,6 +43,12 @@ void Batcher::notify() {
   if (running_) uv_async_send(&wake_);  // events pushed after stop() are dropped
 }
 
+void Batcher::reconfigure_window(const WindowOptions& options) {
+  std::lock_guard lock(run_mu_);
+  pending_window_ = options;
+  if (running_) uv_async_send(&wake_);
+}
+
 void Batcher::stop() {
   {
     std::lock_guard lock(run_mu_);
@@ -54,6 +60,12 @@ void Batcher::stop() {
 
 void Batcher::wake_cb(uv_async_t* h) {
   auto* self = static_cast<Batcher*>(h->data);
+  std::optional<WindowOptions> options;
+  {
+    std::lock_guard lock(self->run_mu_);
+    options.swap(self->pending_window_);
+  }
+  if (options) self->policy_->reconfigure(*options);
   uint64_t now = mono_ns();
   self->intake(now);
   self->flush_due(now);  // rooms given no window go out on this loop turn

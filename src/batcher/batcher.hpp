@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -64,6 +65,9 @@ class Batcher {
   void start();
   // Thread-safe: events are waiting. Coalesced wake-ups are harmless.
   void notify();
+  // Thread-safe: the window policy takes `options` on the Batcher thread's next turn
+  // (a reload).
+  void reconfigure_window(const WindowOptions& options);
   // Thread-safe: flushes what is queued now, delivers it, and stops the thread.
   // Returns once the thread has exited. Call at most once, after start().
   void stop();
@@ -107,6 +111,7 @@ class Batcher {
 
   std::mutex run_mu_;     // orders notify() against stop() closing the handles
   bool running_ = false;  // guarded by run_mu_
+  std::optional<WindowOptions> pending_window_;  // guarded by run_mu_; from a reload
   uv_loop_t loop_{};
   uv_async_t wake_{};
   uv_async_t stop_{};

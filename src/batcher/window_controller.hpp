@@ -29,16 +29,12 @@ namespace tg::batcher {
 
 class WindowController final : public WindowPolicy {
  public:
-  struct Options {
-    double max_ms = 100;            // --window-max-ms
-    double target_cpu = 0.7;        // --target-cpu: loop busy fraction to stay under
-    double latency_weight = 1.0;    // --latency-weight: % of a core 1 ms of latency is worth
-    double latency_target_ms = 50;  // --latency-target-ms: cap while CPU is plentiful
-  };
+  using Options = WindowOptions;
   explicit WindowController(Options options);
 
   uint64_t open_window_us(std::string_view room, uint64_t now_ns) override;
   void observe(const FlushStats& stats, std::span<const RoomFlush> rooms) override;
+  void reconfigure(const WindowOptions& options) override { opts_ = options; }
 
   // The model's current estimates (for tests, logs and docs).
   double cost_per_write_s() const { return cost_per_write_; }

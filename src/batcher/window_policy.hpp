@@ -30,6 +30,15 @@ struct FlushStats {
   int shards = 1;
 };
 
+// The adaptive window's knobs (--window-max-ms, --target-cpu, --latency-weight,
+// --latency-target-ms); a reload may change them while the gateway runs.
+struct WindowOptions {
+  double max_ms = 100;            // --window-max-ms
+  double target_cpu = 0.7;        // --target-cpu: loop busy fraction to stay under
+  double latency_weight = 1.0;    // --latency-weight: % of a core 1 ms of latency is worth
+  double latency_target_ms = 50;  // --latency-target-ms: cap while CPU is plentiful
+};
+
 class WindowPolicy {
  public:
   virtual ~WindowPolicy() = default;
@@ -38,6 +47,8 @@ class WindowPolicy {
   virtual uint64_t open_window_us(std::string_view room, uint64_t now_ns) = 0;
   // Batcher thread, after each flush: the rooms it flushed and the Shards' load.
   virtual void observe(const FlushStats& stats, std::span<const RoomFlush> rooms) = 0;
+  // Batcher thread: new knobs from a reload (a fixed window has none).
+  virtual void reconfigure(const WindowOptions&) {}
 };
 
 // Every room gets the same window, as set by --window-ms.

@@ -38,15 +38,19 @@ Admission::Admission(size_t max_total, size_t max_per_addr, size_t refusal_slots
 Admission::Ticket Admission::admit(const AddrKey& key) {
   std::lock_guard lock(mu_);
   Ticket t{Verdict::kAdmit, false};
-  if (max_total_ > 0 && open_ >= max_total_) {
+  const size_t max_total = max_total_.load(std::memory_order_relaxed);
+  const size_t max_per_addr = max_per_addr_.load(std::memory_order_relaxed);
+  if (max_total > 0 && open_ >= max_total) {
     t.verdict = Verdict::kServerFull;
-  } else if (max_per_addr_ > 0) {
+  } else if (max_per_addr > 0) {
     auto it = per_addr_.find(key);
-    if (it != per_addr_.end() && it->second >= max_per_addr_) t.verdict = Verdict::kAddressFull;
+    if (it != per_addr_.end() && it->second >= max_per_addr) t.verdict = Verdict::kAddressFull;
   }
   if (t.verdict == Verdict::kAdmit) {
     ++open_;
-    if (max_per_addr_ > 0) ++per_addr_[key];
+    // Counted by address even with no per-address limit, so that a reload that sets
+    // one counts the connections already open.
+    ++per_addr_[key];
   } else if (refusing_ < refusal_slots_) {
     ++refusing_;
     t.answer = true;
@@ -58,13 +62,17 @@ void Admission::release(const AddrKey& key, const Ticket& ticket) {
   std::lock_guard lock(mu_);
   if (ticket.verdict == Verdict::kAdmit) {
     --open_;
-    if (max_per_addr_ > 0) {
-      auto it = per_addr_.find(key);
-      if (it != per_addr_.end() && --it->second == 0) per_addr_.erase(it);
-    }
+    auto it = per_addr_.find(key);
+    if (it != per_addr_.end() && --it->second == 0) per_addr_.erase(it);
   } else if (ticket.answer) {
     --refusing_;
   }
+}
+
+void Admission::set_limits(size_t max_total, size_t max_per_addr) {
+  std::lock_guard lock(mu_);
+  max_total_.store(max_total, std::memory_order_relaxed);
+  max_per_addr_.store(max_per_addr, std::memory_order_relaxed);
 }
 
 size_t Admission::open() const {

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -43,8 +44,12 @@ class Admission {
   Ticket admit(const AddrKey& key);
   void release(const AddrKey& key, const Ticket& ticket);
 
-  size_t max_total() const { return max_total_; }
-  size_t max_per_addr() const { return max_per_addr_; }
+  // Any thread: new limits (a reload). Connections already open count against them;
+  // none is closed for being over a lowered limit.
+  void set_limits(size_t max_total, size_t max_per_addr);
+
+  size_t max_total() const { return max_total_.load(std::memory_order_relaxed); }
+  size_t max_per_addr() const { return max_per_addr_.load(std::memory_order_relaxed); }
   size_t open() const;  // admitted connections now
 
  private:
@@ -52,13 +57,13 @@ class Admission {
     size_t operator()(const AddrKey& k) const;
   };
 
-  const size_t max_total_;
-  const size_t max_per_addr_;
+  std::atomic<size_t> max_total_;
+  std::atomic<size_t> max_per_addr_;
   const size_t refusal_slots_;
   mutable std::mutex mu_;
   size_t open_ = 0;
   size_t refusing_ = 0;
-  std::unordered_map<AddrKey, uint32_t, KeyHash> per_addr_;  // only with a per-address limit
+  std::unordered_map<AddrKey, uint32_t, KeyHash> per_addr_;  // open connections by address
 };
 
 }  // namespace tg::gateway

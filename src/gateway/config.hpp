@@ -40,6 +40,7 @@ struct Config {
   double rate_burst = 40;
   std::vector<std::string> allowed_origins;  // empty: the page's own host only
   LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
   std::string metrics_listen = "127.0.0.1:9464";  // HOST:PORT of /metrics; empty: none
 };
 

@@ -40,6 +40,9 @@ using metrics::CloseReason;
 
 class Connection final : public ws::WsSession::Handler {
  public:
+  // A reload's new --rate-limit and --rate-burst (Shard::reconfigure).
+  void set_rate_limit(double rate, double burst) { limiter_.set_limit(rate, burst); }
+
   Connection(Shard& shard, uint64_t id);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -13,6 +13,12 @@ constexpr uint64_t kNoticeEveryMs = 1000;
 RateLimiter::RateLimiter(double rate, double burst, uint64_t close_after_ms)
     : rate_(rate), burst_(std::max(burst, 1.0)), close_after_ms_(close_after_ms), tokens_(burst_) {}
 
+void RateLimiter::set_limit(double rate, double burst) {
+  rate_ = rate;
+  burst_ = std::max(burst, 1.0);
+  tokens_ = std::min(tokens_, burst_);
+}
+
 RateLimiter::Verdict RateLimiter::on_frame(uint64_t now_ms) {
   if (rate_ <= 0) return Verdict::kAllow;
   if (started_ && now_ms > last_ms_)

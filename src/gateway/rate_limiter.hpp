@@ -18,6 +18,9 @@ class RateLimiter {
   // for the first refusal of each second, so the error notices cannot themselves flood.
   Verdict on_frame(uint64_t now_ms);
 
+  // A new rate and burst (a reload); the bucket keeps what it holds, up to the new burst.
+  void set_limit(double rate, double burst);
+
  private:
   double rate_;
   double burst_;

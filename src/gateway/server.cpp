@@ -18,6 +18,7 @@
 
 #include "batcher/window_controller.hpp"
 #include "common/log.hpp"
+#include "gateway/reload.hpp"
 
 namespace tg::gateway {
 
@@ -102,7 +103,7 @@ uint64_t epoch_now() {
 }
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)) {
+Server::Server(Config config) : config_(config), given_(std::move(config)) {
   if (config_.workers <= 0) {
     unsigned n = std::thread::hardware_concurrency();
     config_.workers = n > 0 ? static_cast<int>(n) : 1;
@@ -279,10 +280,9 @@ int Server::run_until_signal(const std::function<void()>& on_ready) {
   sigint.data = sigterm.data = this;
   uv_signal_start(&sigint, stop_cb, SIGINT);
   uv_signal_start(&sigterm, stop_cb, SIGTERM);
+  sighup.data = this;
   uv_signal_start(
-      &sighup,
-      [](uv_signal_t*, int) { TG_LOG(kInfo, "SIGHUP: nothing to reload in this version"); },
-      SIGHUP);
+      &sighup, [](uv_signal_t* h, int) { static_cast<Server*>(h->data)->reload(); }, SIGHUP);
   uv_timer_t watchdog;
   uv_timer_init(&loop, &watchdog);
   watchdog.data = this;
@@ -312,6 +312,43 @@ int Server::run_until_signal(const std::function<void()>& on_ready) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   return 0;
+}
+
+void Server::reload() {
+  if (!reloader_) {
+    TG_LOG(kInfo, "SIGHUP: no configuration to read again");
+    return;
+  }
+  notify_.send_reloading();
+  Reloaded r = reloader_();
+  if (!r.config) {
+    TG_LOG(kError, "reload failed, the running configuration stays: %s", r.error.c_str());
+    notify_.status("reload failed: " + r.error);
+    return;
+  }
+  const Config& next = *r.config;
+  ReloadPlan plan = plan_reload(given_, next);
+  for (const std::string& change : plan.restart)
+    TG_LOG(kWarn, "reload: %s needs a restart; not applied", change.c_str());
+  if (plan.applied.empty()) {
+    TG_LOG(kInfo, "reload: nothing to apply (%zu settings need a restart)", plan.restart.size());
+    notify_.ready("reloaded");
+    return;
+  }
+  apply_reloadable(config_, next);
+  apply_reloadable(given_, next);
+  g_log_level = config_.log_level;
+  g_log_format = config_.log_format;
+  admission_->set_limits(plan_open_files(config_.max_connections), config_.max_connections_per_ip);
+  batcher_->reconfigure_window({config_.window_max_ms, config_.target_cpu, config_.latency_weight,
+                                config_.latency_target_ms});
+  for (auto& s : shards_) {
+    Shard* shard = s.get();
+    shard->post([shard, c = config_] { shard->reconfigure(c); });
+  }
+  for (const std::string& change : plan.applied)
+    TG_LOG(kInfo, "reload: applied %s", change.c_str());
+  notify_.ready("reloaded");
 }
 
 // The keep-alive proves every worker loop still turns, not just this thread: each tick

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace prometheus {
@@ -45,6 +47,17 @@ class Server {
   // The shutdown sequence itself (also for tests that do not use signals).
   void shutdown();
 
+  // What SIGHUP reads: the configuration the flags, environment and file give now, or
+  // why they give none (the running configuration then stays).
+  struct Reloaded {
+    std::optional<Config> config;
+    std::string error;
+  };
+  void set_reloader(std::function<Reloaded()> reloader) { reloader_ = std::move(reloader); }
+  // Main thread (SIGHUP): reads the configuration again, applies what can change while
+  // running (reload.hpp), and logs what changed and what needs a restart.
+  void reload();
+
  private:
   int bind_socket(uint16_t port);
   void start_metrics();
@@ -54,6 +67,9 @@ class Server {
   void watchdog_tick();
 
   Config config_;
+  Config
+      given_;  // the configuration as read (before defaults are resolved): what a reload compares
+  std::function<Reloaded()> reloader_;
   ServiceNotify notify_;
   std::atomic<size_t> watchdog_answers_{0};  // Shards that answered the latest watchdog tick
   bool watchdog_asked_ = false;

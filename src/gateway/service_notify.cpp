@@ -42,6 +42,10 @@ void ServiceNotify::status(const std::string& status) const {
   send(s);
 }
 
+void ServiceNotify::send_reloading() const {
+  send("RELOADING=1");
+}
+
 void ServiceNotify::watchdog() const {
   send("WATCHDOG=1");
 }

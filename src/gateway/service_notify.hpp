@@ -23,6 +23,8 @@ class ServiceNotify {
   void stopping(const std::string& status) const;
   void status(const std::string& status) const;
   void watchdog() const;
+  // RELOADING=1 (systemd waits for READY=1 again); the reload ends with ready().
+  void send_reloading() const;
 
  private:
   void send(const std::string& state) const;

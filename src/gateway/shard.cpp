@@ -11,6 +11,7 @@
 #include "batcher/batch_encoder.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "gateway/reload.hpp"
 #include "pool/ws_frame.hpp"
 
 namespace tg::gateway {
@@ -211,6 +212,11 @@ void Shard::pump_idle_cb(uv_idle_t* h) {
   uint64_t start = mono_ns();
   self->pump_ready();
   self->counters_.fanout_ns.add(mono_ns() - start);
+}
+
+void Shard::reconfigure(const Config& next) {
+  apply_reloadable(config_, next);
+  for (Connection* c : connections_) c->set_rate_limit(config_.rate_limit, config_.rate_burst);
 }
 
 RoomState& Shard::room(const std::string& name) {

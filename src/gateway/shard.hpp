@@ -81,6 +81,9 @@ class Shard final : public batcher::BatchSink {
   bool accepting() const { return accepting_; }
   uv_loop_t* loop() { return &loop_; }
   const Config& config() const { return config_; }
+  // Loop thread (post it): takes the reloadable settings of `next` (reload.hpp) and
+  // gives every connection the new rate limit.
+  void reconfigure(const Config& next);
   batcher::Batcher& batcher() { return batcher_; }
   NameRegistry& names() { return names_; }
   Admission& admission() { return admission_; }
@@ -119,7 +122,7 @@ class Shard final : public batcher::BatchSink {
   void sample_gauges();  // clients_behind and log_bytes
 
   int index_;
-  const Config& config_;
+  Config config_;  // this Shard's copy: a reload changes it on this thread (reconfigure)
   batcher::Batcher& batcher_;
   NameRegistry& names_;
   Admission& admission_;

@@ -162,6 +162,19 @@ TEST(WindowController, WhileCpuIsPlentifulTheLatencyTargetCapsTheWindow) {
   EXPECT_NEAR(sim.window_ms("hot"), 50.0, 1.0);
 }
 
+TEST(WindowController, AReloadedLatencyTargetCapsTheWindowFromThenOn) {
+  WindowController::Options cheap_latency = kOpts;
+  cheap_latency.latency_weight = 0.01;
+  Simulation sim(cheap_latency, Plant{});
+  sim.run({{"hot", 2000, 1000}}, 10);
+  ASSERT_NEAR(sim.window_ms("hot"), 50.0, 1.0);
+  WindowController::Options tighter = cheap_latency;
+  tighter.latency_target_ms = 20;
+  sim.controller().reconfigure(tighter);
+  sim.run({{"hot", 2000, 1000}}, 10);
+  EXPECT_NEAR(sim.window_ms("hot"), 20.0, 1.0);
+}
+
 TEST(WindowController, ALoneMessageAfterABurstGoesOutAtOnce) {
   Simulation sim(kOpts, Plant{});
   sim.run({{"hot", 2000, 1000}}, 5);

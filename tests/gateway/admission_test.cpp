@@ -59,6 +59,22 @@ TEST(Admission, PerAddressLimitCountsEachAddressAlone) {
   (void)a3;
 }
 
+TEST(Admission, LimitsSetWhileRunningCountTheConnectionsAlreadyOpen) {
+  Admission a(0, 0, 8);  // no limits at first
+  std::vector<Admission::Ticket> open;
+  for (int i = 0; i < 3; ++i) open.push_back(a.admit(key_of("10.0.0.1")));
+  open.push_back(a.admit(key_of("10.0.0.2")));
+  a.set_limits(5, 3);  // a reload
+  EXPECT_EQ(a.max_total(), 5u);
+  EXPECT_EQ(a.max_per_addr(), 3u);
+  // 10.0.0.1 already has 3 open: the per-address limit holds for it at once.
+  EXPECT_EQ(a.admit(key_of("10.0.0.1")).verdict, Verdict::kAddressFull);
+  EXPECT_EQ(a.admit(key_of("10.0.0.3")).verdict, Verdict::kAdmit);  // the 5th
+  EXPECT_EQ(a.admit(key_of("10.0.0.4")).verdict, Verdict::kServerFull);
+  a.release(key_of("10.0.0.1"), open[0]);
+  EXPECT_EQ(a.admit(key_of("10.0.0.1")).verdict, Verdict::kAdmit);
+}
+
 TEST(Admission, OverallLimitComesBeforeThePerAddressOne) {
   Admission adm(1, 1, 8);
   AddrKey a = key_of("192.0.2.7");

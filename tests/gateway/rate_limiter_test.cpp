@@ -16,6 +16,17 @@ TEST(RateLimiter, AllowsTheBurstThenTheRate) {
   EXPECT_EQ(r.on_frame(1100), V::kRefuse);
 }
 
+TEST(RateLimiter, ANewLimitTakesEffectAtOnceAndKeepsNoMoreThanItsBurst) {
+  RateLimiter r(100, 50, 5000);
+  r.on_frame(1000);   // 49 tokens left
+  r.set_limit(2, 3);  // a reload: 2/s, burst 3
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(r.on_frame(1000), V::kAllow) << i;
+  EXPECT_EQ(r.on_frame(1000), V::kRefuseAndNotify);
+  EXPECT_EQ(r.on_frame(1500), V::kAllow);  // 500 ms at 2/s = one token
+  r.set_limit(0, 1);                       // and off
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(r.on_frame(1500), V::kAllow) << i;
+}
+
 TEST(RateLimiter, ASenderAtTheRateIsNeverRefused) {
   RateLimiter r(10, 2, 5000);
   for (uint64_t t = 0; t < 20000; t += 100) ASSERT_EQ(r.on_frame(1000 + t), V::kAllow) << t;

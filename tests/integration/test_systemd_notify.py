@@ -1,8 +1,9 @@
 """The systemd unit (packaging/tidegate.service) passes `systemd-analyze verify`, and
 systemd's Type=notify protocol, played by this test: the real binary (TIDEGATE_BIN) is
 started with NOTIFY_SOCKET pointing at a datagram socket the test owns, as systemd would
-start it, and must report READY=1 once it listens, WATCHDOG=1 keep-alives while the
-watchdog is on, and STOPPING=1 when SIGTERM starts the drain. Without NOTIFY_SOCKET it
+start it, and must report READY=1 once it listens, RELOADING=1 then READY=1 around a SIGHUP reload,
+WATCHDOG=1 keep-alives while the watchdog is on, and STOPPING=1 when SIGTERM starts the
+drain. Without NOTIFY_SOCKET it
 must run exactly as before. Run with /usr/bin/python3.
 """
 import os
@@ -69,13 +70,18 @@ class SystemdNotify(unittest.TestCase):
         self.notify.close()
         self.tmp.cleanup()
 
-    def test_ready_after_listening_then_stopping_on_sigterm(self):
+    def test_ready_after_listening_reloading_on_sighup_stopping_on_sigterm(self):
         gw = start({"NOTIFY_SOCKET": self.notify.path})
         try:
             lines = self.notify.messages(until="READY=1")
             self.assertIn("READY=1", lines)
             status = [x for x in lines if x.startswith("STATUS=")]
             self.assertTrue(status and ":%d" % gw.port in status[0], lines)
+            # systemctl reload: RELOADING=1, then READY=1 once the configuration is read.
+            os.kill(gw.pid, signal.SIGHUP)
+            lines = self.notify.messages(until="READY=1")
+            self.assertIn("RELOADING=1", lines)
+            self.assertLess(lines.index("RELOADING=1"), lines.index("READY=1"))
             gw.send_signal(signal.SIGTERM)
             lines = self.notify.messages(until="STOPPING=1")
             self.assertIn("STOPPING=1", lines)

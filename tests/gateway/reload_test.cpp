@@ -1,0 +1,51 @@
+// Tests for plan_reload / apply_reloadable: which settings a SIGHUP applies and which
+// need a restart.
+#include "gateway/reload.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tg::gateway {
+
+TEST(Reload, NothingChangedPlansNothing) {
+  Config c;
+  ReloadPlan plan = plan_reload(c, c);
+  EXPECT_TRUE(plan.applied.empty());
+  EXPECT_TRUE(plan.restart.empty());
+}
+
+TEST(Reload, LiveSettingsApplyAndTheRestWaitForARestart) {
+  Config running, next;
+  next.rate_limit = 5;
+  next.log_level = LogLevel::kDebug;
+  next.allowed_origins = {"https://chat.example.com"};
+  next.latency_target_ms = 20;
+  next.max_connections_per_ip = 50;
+  next.workers = 4;
+  next.listen_port = 9090;
+  next.history_bytes = 1 << 20;
+  ReloadPlan plan = plan_reload(running, next);
+  EXPECT_EQ(
+      plan.applied,
+      (std::vector<std::string>{
+          "log-level info -> debug", "rate-limit 20 -> 5", "latency-target-ms 50 -> 20",
+          "allowed-origin [] -> [https://chat.example.com]", "max-connections-per-ip 0 -> 50"}));
+  EXPECT_EQ(plan.restart, (std::vector<std::string>{"listen 8080 -> 9090", "workers 0 -> 4",
+                                                    "history-bytes 67108864 -> 1048576"}));
+}
+
+TEST(Reload, ApplyTakesOnlyTheLiveSettings) {
+  Config running, next;
+  next.rate_limit = 5;
+  next.rate_burst = 7;
+  next.log_format = LogFormat::kJson;
+  next.workers = 4;
+  next.history_bytes = 1 << 20;
+  apply_reloadable(running, next);
+  EXPECT_EQ(running.rate_limit, 5);
+  EXPECT_EQ(running.rate_burst, 7);
+  EXPECT_EQ(running.log_format, LogFormat::kJson);
+  EXPECT_EQ(running.workers, 0);
+  EXPECT_EQ(running.history_bytes, size_t{64} << 20);
+}
+
+}  // namespace tg::gateway
