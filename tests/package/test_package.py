@@ -1,4 +1,4 @@
-"""The Debian package, end to end: `cpack -G DEB` in the build tree (TIDEGATE_BUILD_DIR)
+"""The Debian package, end to end: `scripts/package` on the build tree (TIDEGATE_BUILD_DIR)
 makes tidegate_<version>_amd64.deb; `dpkg -i` installs it into this machine; the
 installed /usr/bin/tidegate prints its version and serves with the shipped
 /etc/tidegate/tidegate.toml; `systemd-analyze verify` accepts the installed unit;
@@ -16,6 +16,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bots"))
 from gateway_process import GatewayProcess  # noqa: E402
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 BUILD = os.environ.get("TIDEGATE_BUILD_DIR", "build")
 VERSION = os.environ.get("TIDEGATE_VERSION", "")
 UNIT = "/usr/lib/systemd/system/tidegate.service"
@@ -44,10 +45,11 @@ class Package(unittest.TestCase):
     def test_build_install_run_remove(self):
         for old in glob.glob(os.path.join(BUILD, "tidegate_*.deb")):
             os.remove(old)
-        r = run("cpack", "-G", "DEB", cwd=BUILD)
+        r = run(os.path.join(ROOT, "scripts", "package"), os.path.abspath(BUILD))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         debs = glob.glob(os.path.join(BUILD, "tidegate_%s_*.deb" % VERSION))
         self.assertEqual(len(debs), 1, os.listdir(BUILD))
+        self.assertEqual(os.path.realpath(r.stdout.strip()), os.path.realpath(debs[0]))
         deb = debs[0]
         self.assertRegex(os.path.basename(deb), r"^tidegate_\d+\.\d+\.\d+_amd64\.deb$")
 
