@@ -28,27 +28,32 @@ class Member:
         self.index = index
         self.cids, self.seqs, self.errors, self.closed = [], [], [], None
         self.first_after = None  # index of the first message sent after the reload
+        self.last_rx = time.monotonic()
 
     async def run(self, port, reload_at, stop_at, before, after):
+        """Sends until `stop_at`, then keeps reading until every member's stream has
+        been quiet for a while (quiet_all), so that all saw the same end."""
         url = "ws://127.0.0.1:%d/ws?room=reload&name=m%d" % (port, self.index)
-        async with websockets.connect(url) as ws:
-            hello = json.loads(await ws.recv())
-            self.next_seq = hello["seq"] + 1
-            reader = asyncio.ensure_future(self.read(ws, reload_at, before, after))
-            n = 0
-            while time.monotonic() < stop_at:
-                if self.first_after is None and time.monotonic() > reload_at:
-                    self.first_after = n
-                await ws.send(json.dumps({"t": "msg", "text": "x", "cid": "%d.%d" % (self.index, n)}))
-                n += 1
-                await asyncio.sleep(1.0 / RATE)
-            await asyncio.sleep(1.0)  # the last window
-            reader.cancel()
-            self.closed = ws.close_code  # None: still open
+        self.ws = await websockets.connect(url)
+        hello = json.loads(await self.ws.recv())
+        self.next_seq = hello["seq"] + 1
+        self.reader = asyncio.ensure_future(self.read(self.ws, reload_at, before, after))
+        n = 0
+        while time.monotonic() < stop_at:
+            if self.first_after is None and time.monotonic() > reload_at:
+                self.first_after = n
+            await self.ws.send(json.dumps({"t": "msg", "text": "x", "cid": "%d.%d" % (self.index, n)}))
+            n += 1
+            await asyncio.sleep(1.0 / RATE)
+
+    def stop_reading(self):
+        self.closed = self.ws.close_code  # None: still open
+        self.reader.cancel()
 
     async def read(self, ws, reload_at, before, after):
         async for raw in ws:
             m = json.loads(raw)
+            self.last_rx = time.monotonic()
             if m.get("t") == "batch":
                 for e in m["msgs"]:
                     self.seqs.append(e["seq"])
@@ -100,6 +105,15 @@ class Reload(unittest.TestCase):
             self.write("rate-limit = 5\nrate-burst = 5\nlog-level = \"debug\"\nhistory-bytes = 1048576\n")
             os.kill(self.gw.pid, signal.SIGHUP)
             await asyncio.gather(*tasks)
+            # Everyone stays until no member has received anything for 0.5 s.
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and \
+                    time.monotonic() - max(m.last_rx for m in members) < 0.5:
+                await asyncio.sleep(0.1)
+            for m in members:  # first all, so that no one reads another's leave
+                m.stop_reading()
+            for m in members:
+                await m.ws.close()
 
         asyncio.run(scenario())
         self.assertTrue(self.wait_logged("reload: applied rate-limit 1000 -> 5"), self.logged())
