@@ -4,7 +4,7 @@ read back from stdout, and always stopped.
 tidegate started with `--listen 127.0.0.1:0` prints `listening 127.0.0.1:PORT` on stdout
 once it listens, and with `--metrics-listen 127.0.0.1:0` also `metrics 127.0.0.1:PORT`
 (src/main.cpp); its log goes to stderr. tests/bots/fake_gateway.py prints the same
-`listening` line. Used by bots/bench, bots/ramp, bots/storm and the Python tests.
+`listening` line. Used by bots/bench, bots/ramp, bots/storm, bots/soak and the Python tests.
 Stdlib only (Debian's /usr/bin/python3).
 
     with GatewayProcess("build/tidegate", ["--workers", "2"]) as gw:
@@ -154,6 +154,18 @@ class GatewayProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def flag_value(words, name, default=None):
+    """The value of the last `name VALUE` or `name=VALUE` in a list of flags (a gateway's
+    or a swarm's command line), or `default`."""
+    value = default
+    for i, word in enumerate(words):
+        if word == name and i + 1 < len(words):
+            value = words[i + 1]
+        elif word.startswith(name + "="):
+            value = word[len(name) + 1:]
+    return value
 
 
 def stat_cpu_seconds(pid):
