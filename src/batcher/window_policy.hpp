@@ -38,6 +38,8 @@ class WindowPolicy {
   virtual uint64_t open_window_us(std::string_view room, uint64_t now_ns) = 0;
   // Batcher thread, after each flush: the rooms it flushed and the Shards' load.
   virtual void observe(const FlushStats& stats, std::span<const RoomFlush> rooms) = 0;
+  // Batcher thread: the room expired; whatever is kept for it can go.
+  virtual void forget(std::string_view room) { (void)room; }
 };
 
 // Every room gets the same window, as set by --window-ms.
