@@ -14,7 +14,7 @@ namespace tg::bots {
 // The lowest and highest of some seqs seen (batch seqs of a room): how many distinct
 // ones a stream that counts up by one covered between them.
 struct SeqSpan {
-  uint64_t first = 0;  // 0: none seen (tidegate's seqs start at 1)
+  uint64_t first = 0;  // 0: none seen (tidegate never issues seq 0; a room may start above 1)
   uint64_t last = 0;
 
   void add(uint64_t seq) {

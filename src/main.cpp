@@ -67,6 +67,16 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
        "core: higher keeps windows narrower, lower saves more CPU under load");
   flag(app, "--history-bytes", c.history_bytes, size_t{1024}, size_t{1} << 40,
        "Bytes of recent batches each room's log keeps for slow and resuming clients");
+  flag(app, "--history-total-bytes", c.history_total_bytes, size_t{1024}, size_t{1} << 44,
+       "Bytes of recent batches all room logs together keep (each batch counted once: its "
+       "binary and JSON frames); over it the least recently active rooms lose their oldest "
+       "batches first. Default: an eighth of physical memory, at most 4 GiB");
+  flag(app, "--room-ttl-s", c.room_ttl_s, 0u, 86400u * 365,
+       "A room without members and messages for this long is forgotten, its history with it "
+       "(0: never)");
+  flag(app, "--max-rooms", c.max_rooms,
+       "Rooms alive at once; joining a new room over it is refused (error too_many_rooms, or "
+       "503 on connect), joining an existing one always works (0: no limit)");
   flag(app, "--client-inflight", c.client_inflight, size_t{1024}, size_t{1} << 32,
        "Bytes a client may have written but not yet acknowledged by the kernel");
   app.add_option("--slow-policy", slow,
@@ -153,6 +163,7 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
       "Serves the chat page at /, WebSocket at /ws, /healthz, /readyz and /stats;\n"
       "Prometheus metrics at /metrics on --metrics-listen."};
   Config config;
+  config.history_total_bytes = tg::gateway::default_history_total_bytes();
   std::string listen = "127.0.0.1:8080", slow = "skip", level = "info", format = "text";
   add_flags(app, config, listen, slow, level, format);
   app.set_version_flag("--version", version_text,

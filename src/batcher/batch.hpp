@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pool/shared_frame.hpp"
+#include "pool/ws_frame.hpp"
 
 namespace tg::batcher {
 
@@ -22,8 +23,23 @@ struct Batch {
   uint64_t built_ns = 0;       // monotonic time the batch was built
   uint64_t first_recv_ns = 0;  // monotonic receive time of its earliest event (metrics)
   uint64_t window_us = 0;      // the window its room's events were collected over
+  uint64_t incarnation = 0;    // which life of the room it belongs to (RoomDirectory)
 
   uint64_t msg_count() const { return last_msg - first_msg + 1; }
+  // The bytes the history budget counts for it: the binary frame and the JSON text frame,
+  // whether or not the JSON frame has been built yet (a Shard may derive it later).
+  size_t history_bytes() const { return zstd.size() + pool::ws_frame_size(raw_bytes); }
+};
+
+// An instruction to every Shard, delivered in order with the batches: drop the batches
+// of `room` (incarnation `incarnation`) before batch `first_batch`, or with `forget`,
+// drop the whole room (it expired). The Batcher decides them so that every replica of a
+// room's log holds the same batches.
+struct RoomCut {
+  std::string room;
+  uint64_t incarnation = 0;
+  uint64_t first_batch = 0;
+  bool forget = false;
 };
 
 }  // namespace tg::batcher

@@ -12,13 +12,22 @@
 
 namespace tg::batcher {
 
+namespace {
+constexpr uint64_t kSweepMinMs = 100;
+constexpr uint64_t kSweepMaxMs = 1000;
+constexpr uint64_t kHistogramEveryNs = 1'000'000'000;  // rooms_by_bytes: at most once a second
+}  // namespace
+
 Batcher::Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
                  std::unique_ptr<WindowPolicy> policy)
     : opts_(options),
       sequencer_(std::move(sequencer)),
       policy_(std::move(policy)),
-      encoder_(options.zstd_level) {
+      encoder_(options.zstd_level),
+      rooms_(options.max_rooms),
+      ledger_(options.room_history_bytes, options.history_total_bytes) {
   for (int i = 0; i < opts_.shards; ++i) inboxes_.push_back(std::make_unique<Inbox>());
+  counters_.history_budget.set(options.history_total_bytes);
 }
 
 Batcher::~Batcher() {
@@ -27,9 +36,16 @@ Batcher::~Batcher() {
 
 void Batcher::start() {
   if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &wake_, wake_cb) != 0 ||
-      uv_async_init(&loop_, &stop_, stop_cb) != 0 || uv_timer_init(&loop_, &timer_) != 0)
+      uv_async_init(&loop_, &stop_, stop_cb) != 0 || uv_timer_init(&loop_, &timer_) != 0 ||
+      uv_timer_init(&loop_, &sweep_timer_) != 0)
     throw std::runtime_error("batcher: libuv setup failed");
-  wake_.data = stop_.data = timer_.data = this;
+  wake_.data = stop_.data = timer_.data = sweep_timer_.data = this;
+  // Expiry is checked a few times per TTL (at most every second), which also refreshes
+  // the rooms-by-bytes gauges.
+  uint64_t sweep_ms = kSweepMaxMs;
+  if (opts_.room_ttl_ms > 0)
+    sweep_ms = std::clamp<uint64_t>(opts_.room_ttl_ms / 4, kSweepMinMs, kSweepMaxMs);
+  uv_timer_start(&sweep_timer_, sweep_cb, sweep_ms, sweep_ms);
   running_ = true;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "tg-batcher");
@@ -85,6 +101,11 @@ void Batcher::stop_cb(uv_async_t* h) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->wake_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->sweep_timer_), nullptr);
+}
+
+void Batcher::sweep_cb(uv_timer_t* h) {
+  static_cast<Batcher*>(h->data)->sweep(mono_ns());
 }
 
 void Batcher::intake(uint64_t now_ns) {
@@ -127,7 +148,9 @@ void Batcher::flush_due(uint64_t now_ns, bool all) {
   if (!built_.empty()) {
     for (const Batch& b : built_) flushed_.push_back({b.room, b.msg_count(), b.online});
     uint64_t built = mono_ns();
-    for (BatchSink* sink : sinks_) sink->deliver(built_);
+    account(built);
+    for (BatchSink* sink : sinks_) sink->deliver(built_, cuts_);
+    cuts_.clear();
     FlushStats stats = measure(start, events);
     count_flush(events, built - start, stats.now_ns - start);
     policy_->observe(stats, flushed_);
@@ -188,9 +211,19 @@ void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json)
     if (e.kind == InboundKind::kJoin) ++delta;
     if (e.kind == InboundKind::kLeave) --delta;
   }
+  // A room's first batch of an incarnation: its seqs start where the directory said
+  // when a join created it (above every seq issued before then).
+  uint64_t incarnation = ledger_.incarnation(room);
+  if (incarnation == 0) {
+    if (auto inc = rooms_.find(room)) {
+      incarnation = inc->id;
+      sequencer_->open(room, inc->first_batch, inc->first_msg);
+    }
+  }
   auto assigned = sequencer_->assign(room, events.size(), delta);
   built_.push_back(encoder_.encode(room, assigned, events, with_json));
   Batch& b = built_.back();
+  b.incarnation = incarnation;
   b.first_recv_ns = events.front()->recv_ns;  // events are in receive order
   b.window_us = q.window_us;
 }
@@ -205,15 +238,71 @@ void Batcher::count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns
     c.compressed_bytes.add(b.zstd.size());
     c.batch_msgs.observe(b.msg_count());
     c.batch_bytes.observe(b.zstd.size());
-    if (b.online > 0) {
-      occupied_rooms_.insert(b.room);
-    } else {
-      occupied_rooms_.erase(b.room);
-    }
   }
-  c.rooms.set(occupied_rooms_.size());
   c.encode_ns.observe(encode_ns);
   c.flush_ns.observe(flush_ns);
+}
+
+void Batcher::account(uint64_t now_ns) {
+  for (const Batch& b : built_)
+    ledger_.add(b.room, b.incarnation, b.seq, b.history_bytes(), now_ns);
+  ledger_.enforce(cuts_);
+  // From here on a room created by a join starts above every seq just issued.
+  Sequencer::HighWater hw = sequencer_->high_water();
+  rooms_.raise_high_water(hw.batch, hw.msg);
+  publish_history();
+}
+
+void Batcher::publish_history() {
+  counters_.history_bytes.set(ledger_.bytes());
+  counters_.history_evicted_batches.add(ledger_.evicted_batches() -
+                                        counters_.history_evicted_batches.get());
+  counters_.history_evicted_bytes.add(ledger_.evicted_bytes() -
+                                      counters_.history_evicted_bytes.get());
+}
+
+// A room expires when the directory has had no member for it for --room-ttl-s, the
+// Batcher has built nothing for it for as long, and no event of it waits in a queue.
+// Events come only from members, and a Shard submits a leave before it tells the
+// directory; so once the directory shows no member, draining the inboxes (intake) brings
+// in every event the room will ever get from that incarnation. The directory removes
+// the room under its lock only if still no one joined: a join racing with the expiry
+// either comes first (and the room lives on) or creates a new incarnation after it.
+void Batcher::sweep(uint64_t now_ns) {
+  const uint64_t ttl_ns = opts_.room_ttl_ms * 1'000'000;
+  if (ttl_ns > 0) {
+    idle_.clear();
+    rooms_.idle_rooms(now_ns, ttl_ns, idle_);
+    if (!idle_.empty()) {
+      intake(now_ns);
+      for (const auto& [room, id] : idle_) {
+        if (queues_.contains(room)) continue;
+        uint64_t active = ledger_.last_active_ns(room);
+        if (active != 0 && now_ns - std::min(now_ns, active) < ttl_ns) continue;
+        if (!rooms_.expire(room, id, now_ns, ttl_ns)) continue;
+        sequencer_->forget(room);
+        policy_->forget(room);
+        ledger_.forget(room);
+        cuts_.push_back({room, id, 0, true});
+        counters_.rooms_expired.add();
+        TG_LOG(kDebug, "room %s expired", room.c_str());
+      }
+      publish_history();
+      if (!cuts_.empty()) {
+        static const std::vector<Batch> kNoBatches;
+        for (BatchSink* sink : sinks_) sink->deliver(kNoBatches, cuts_);
+        cuts_.clear();
+      }
+      flush_due(mono_ns());  // what intake() brought in, and re-arms the window timer
+    }
+  }
+  publish_history();
+  if (histogram_at_ns_ == 0 || now_ns - histogram_at_ns_ >= kHistogramEveryNs) {
+    histogram_at_ns_ = now_ns;
+    ledger_.rooms_by_bytes(kRoomBytesBounds, bucket_scratch_);
+    for (size_t i = 0; i < kRoomBytesBuckets; ++i)
+      counters_.rooms_by_bytes[i].set(bucket_scratch_[i]);
+  }
 }
 
 }  // namespace tg::batcher

@@ -1,24 +1,29 @@
 // batcher.hpp -- Batcher: the thread that collects every Shard's inbox into per-room
 // queues, gives each room its own window (WindowPolicy), and at each flush orders the
 // events of every room whose window closed, builds one Batch per such room and hands the
-// batches to every Shard in one delivery.
+// batches to every Shard in one delivery. It also decides what the room logs keep
+// (HistoryLedger: --history-bytes per room, --history-total-bytes in all) and when an
+// empty room expires (RoomDirectory, --room-ttl-s), and tells every Shard in the same
+// ordered delivery (RoomCut).
 #pragma once
 
 #include <uv.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "batcher/batch_encoder.hpp"
 #include "batcher/batcher_counters.hpp"
+#include "batcher/history_ledger.hpp"
 #include "batcher/inbox.hpp"
+#include "batcher/room_directory.hpp"
 #include "batcher/sequencer.hpp"
 #include "batcher/window_policy.hpp"
 
@@ -33,11 +38,12 @@ struct SinkLoad {
 };
 
 // Where built batches go: every Shard is one. Both calls come from the Batcher thread;
-// deliver() must only queue the batches and wake the Shard's loop.
+// deliver() must only queue the batches and the cuts and wake the Shard's loop. The cuts
+// apply after the batches of the same delivery (they may trim them).
 class BatchSink {
  public:
   virtual ~BatchSink() = default;
-  virtual void deliver(const std::vector<Batch>& batches) = 0;
+  virtual void deliver(const std::vector<Batch>& batches, const std::vector<RoomCut>& cuts) = 0;
   virtual SinkLoad load() = 0;
 };
 
@@ -46,6 +52,10 @@ class Batcher {
   struct Options {
     int shards = 1;
     int zstd_level = 1;
+    size_t max_rooms = 0;                          // rooms alive at once (0: no limit)
+    size_t room_history_bytes = size_t{64} << 20;  // --history-bytes
+    size_t history_total_bytes = SIZE_MAX;         // --history-total-bytes
+    uint64_t room_ttl_ms = 0;                      // --room-ttl-s in ms (0: rooms never expire)
   };
 
   Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
@@ -79,6 +89,9 @@ class Batcher {
   std::atomic<int>& json_clients() { return json_clients_; }
   // What the Batcher thread counted; any thread may read it (metrics scrapes).
   const BatcherCounters& counters() const { return counters_; }
+  // The rooms alive: Shards register joins and leaves there; any thread.
+  RoomDirectory& rooms() { return rooms_; }
+  const RoomDirectory& rooms() const { return rooms_; }
 
  private:
   // One room's events waiting for its window to close.
@@ -91,6 +104,7 @@ class Batcher {
   static void wake_cb(uv_async_t* h);
   static void stop_cb(uv_async_t* h);
   static void timer_cb(uv_timer_t* h);
+  static void sweep_cb(uv_timer_t* h);
   // Moves every inbox's events into their rooms' queues, opening a window for each room
   // that had none.
   void intake(uint64_t now_ns);
@@ -101,6 +115,11 @@ class Batcher {
   FlushStats measure(uint64_t start_ns, uint64_t events);
   void count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns);  // into counters_
   void arm_timer(uint64_t now_ns);
+  // Records the built batches in the ledger and trims to the budgets (into cuts_).
+  void account(uint64_t now_ns);
+  // Expires the rooms idle for --room-ttl-s, and refreshes the history gauges.
+  void sweep(uint64_t now_ns);
+  void publish_history();
 
   Options opts_;
   std::unique_ptr<Sequencer> sequencer_;
@@ -116,19 +135,25 @@ class Batcher {
   uv_async_t wake_{};
   uv_async_t stop_{};
   uv_timer_t timer_{};
+  uv_timer_t sweep_timer_{};
   std::thread thread_;
 
-  std::vector<Inbound> intake_;                        // drained events, reused
-  std::unordered_map<std::string, RoomQueue> queues_;  // rooms with a window open
-  std::vector<RoomFlush> flushed_;                     // rooms of this flush, reused
-  std::vector<const Inbound*> event_ptrs_;             // one room's events in order, reused
-  std::vector<Batch> built_;                           // reused
-  uint64_t writes_seen_ = 0;  // sum of the sinks' write counters at the last flush
-  uint64_t fanout_seen_ = 0;  // and of their fan-out time
+  std::vector<Inbound> intake_;                         // drained events, reused
+  std::unordered_map<std::string, RoomQueue> queues_;   // rooms with a window open
+  std::vector<RoomFlush> flushed_;                      // rooms of this flush, reused
+  std::vector<const Inbound*> event_ptrs_;              // one room's events in order, reused
+  std::vector<Batch> built_;                            // reused
+  std::vector<RoomCut> cuts_;                           // reused
+  std::vector<std::pair<std::string, uint64_t>> idle_;  // sweep's candidates, reused
+  std::vector<uint64_t> bucket_scratch_;
+  uint64_t histogram_at_ns_ = 0;  // when rooms_by_bytes was last recomputed
+  uint64_t writes_seen_ = 0;      // sum of the sinks' write counters at the last flush
+  uint64_t fanout_seen_ = 0;      // and of their fan-out time
   std::atomic<uint64_t> window_us_{0};
   std::atomic<int> json_clients_{0};
   BatcherCounters counters_;
-  std::unordered_set<std::string> occupied_rooms_;  // for counters_.rooms
+  RoomDirectory rooms_;
+  HistoryLedger ledger_;
 };
 
 }  // namespace tg::batcher

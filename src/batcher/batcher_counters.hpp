@@ -3,6 +3,10 @@
 // StatsSnapshot, and a Prometheus family (metrics/). Adding a counter is adding a row.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+
 #include "common/counter.hpp"
 #include "common/histogram.hpp"
 
@@ -18,8 +22,16 @@ namespace tg::batcher {
     "JSON bytes of built batches, before compression")                                             \
   X(compressed_bytes, Counter, Counter, "tidegate_batch_compressed_bytes_total",                   \
     "Bytes of the zstd frames of built batches")                                                   \
-  X(rooms, Gauge<uint64_t>, Gauge, "tidegate_rooms",                                               \
-    "Rooms with at least one member (as of their last batch)")
+  X(history_bytes, Gauge<uint64_t>, Gauge, "tidegate_history_bytes",                               \
+    "Bytes held by all room logs, each batch counted once (binary frame + JSON text frame)")       \
+  X(history_budget, Gauge<uint64_t>, Gauge, "tidegate_history_budget_bytes",                       \
+    "What all room logs together may hold (--history-total-bytes)")                                \
+  X(history_evicted_batches, Counter, Counter, "tidegate_history_evicted_batches_total",           \
+    "Batches dropped from room logs to stay within --history-total-bytes")                         \
+  X(history_evicted_bytes, Counter, Counter, "tidegate_history_evicted_bytes_total",               \
+    "Bytes dropped from room logs to stay within --history-total-bytes")                           \
+  X(rooms_expired, Counter, Counter, "tidegate_rooms_expired_total",                               \
+    "Rooms forgotten after --room-ttl-s without members")
 
 // X(field, bucket bounds, metric name, help, factor from the recorded unit to the
 // metric's). Per batch: events it carries and bytes of its zstd frame; per flush, in ns:
@@ -38,8 +50,16 @@ namespace tg::batcher {
   X(flush_ns, Histogram::exponential(1000, 2, 20), "tidegate_flush_duration_seconds",           \
     "Time a flush took, building and handing batches to the workers", 1e-9)
 
+// Upper bounds of tidegate_rooms_by_history_bytes: 1 KiB, 4 KiB, ... 64 MiB (and +Inf).
+inline constexpr uint64_t kRoomBytesBounds[] = {1u << 10, 1u << 12, 1u << 14, 1u << 16, 1u << 18,
+                                                1u << 20, 1u << 22, 1u << 24, 1u << 26};
+constexpr size_t kRoomBytesBuckets = std::size(kRoomBytesBounds) + 1;
+
 struct BatcherCounters {
   TG_BATCHER_SCALARS(TG_COUNTER_FIELD)
+  // Rooms whose log holds at most each bound of kRoomBytesBounds (the last: every room),
+  // recomputed at most once a second: a gauge histogram.
+  Gauge<uint64_t> rooms_by_bytes[kRoomBytesBuckets];
 #define TG_HISTOGRAM_FIELD(field, bounds, name, help, scale) Histogram field{bounds};
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
 #undef TG_HISTOGRAM_FIELD

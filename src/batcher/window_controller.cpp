@@ -88,6 +88,11 @@ void WindowController::forget_idle(uint64_t now_ns) {
   });
 }
 
+void WindowController::forget(std::string_view room) {
+  auto it = rooms_.find(room);
+  if (it != rooms_.end()) rooms_.erase(it);
+}
+
 void WindowController::observe(const FlushStats& s, std::span<const RoomFlush> rooms) {
   if (last_ns_ != 0 && s.now_ns > last_ns_) {
     double dt = std::min(static_cast<double>(s.now_ns - last_ns_) * 1e-9, kMaxGap);

@@ -35,6 +35,7 @@ class WindowController final : public WindowPolicy {
   uint64_t open_window_us(std::string_view room, uint64_t now_ns) override;
   void observe(const FlushStats& stats, std::span<const RoomFlush> rooms) override;
   void reconfigure(const WindowOptions& options) override { opts_ = options; }
+  void forget(std::string_view room) override;
 
   // The model's current estimates (for tests, logs and docs).
   double cost_per_write_s() const { return cost_per_write_; }

@@ -49,6 +49,8 @@ class WindowPolicy {
   virtual void observe(const FlushStats& stats, std::span<const RoomFlush> rooms) = 0;
   // Batcher thread: new knobs from a reload (a fixed window has none).
   virtual void reconfigure(const WindowOptions&) {}
+  // Batcher thread: the room expired; whatever is kept for it can go.
+  virtual void forget(std::string_view room) { (void)room; }
 };
 
 // Every room gets the same window, as set by --window-ms.

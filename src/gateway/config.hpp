@@ -23,6 +23,9 @@ struct Config {
   double latency_weight = 1.0;
   double latency_target_ms = 50;
   size_t history_bytes = 64u << 20;
+  size_t history_total_bytes = 0;  // all rooms' logs together; 0: default_history_total_bytes()
+  uint32_t room_ttl_s = 300;       // an empty room is forgotten after this long; 0: never
+  size_t max_rooms = 10000;        // rooms alive at once; 0: no limit
   size_t client_inflight = 1u << 20;
   SlowPolicy slow_policy = SlowPolicy::kSkip;
   size_t max_message_bytes = 64u << 10;
@@ -43,5 +46,9 @@ struct Config {
   LogFormat log_format = LogFormat::kText;
   std::string metrics_listen = "127.0.0.1:9464";  // HOST:PORT of /metrics; empty: none
 };
+
+// The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB
+// (and 64 MiB when the memory size cannot be read).
+size_t default_history_total_bytes();
 
 }  // namespace tg::gateway

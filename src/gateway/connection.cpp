@@ -159,6 +159,19 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
     protocol::Handshake hs = protocol::evaluate_handshake(req, shard_.config().allowed_origins);
     if (hs.status == 101 && !shard_.accepting())
       hs.response = http::http_error(503), hs.status = 503;
+    RoomState* room = nullptr;
+    if (hs.status == 101) {
+      room = shard_.enter_room(hs.room);
+      if (!room) {  // a new room, and --max-rooms are alive: try later
+        shard_.counters().rooms_refused[slot(metrics::RoomRefuseReason::kMaxRooms)].add();
+        hs.status = 503;
+        hs.response = http::http_response(
+            503, "text/plain; charset=utf-8",
+            "server full: too many rooms (the server's --max-rooms limit); join an existing "
+            "room or try again later\n",
+            "Retry-After: 10\r\n", req.method != "HEAD");
+      }
+    }
     if (hs.status != 101) {
       close_reason_ = CloseReason::kHttpError;
       shard_.counters().handshake_failed[ws::handshake_status_slot(hs.status)].add();
@@ -169,7 +182,7 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
       respond_and_close(std::move(hs.response));
       return;
     }
-    upgrade(hs, rest, rest_len);
+    upgrade(hs, *room, rest, rest_len);
     return;
   }
   bool head = req.method == "HEAD";

@@ -82,7 +82,7 @@ class Connection final : public ws::WsSession::Handler {
   void on_read(const char* data, size_t len);
   void on_http(const char* data, size_t len);
   void route(const http::HttpRequest& req, const char* rest, size_t rest_len);
-  void upgrade(protocol::Handshake& hs, const char* rest, size_t rest_len);
+  void upgrade(protocol::Handshake& hs, RoomState& room, const char* rest, size_t rest_len);
   void respond_and_close(std::string response);
   void refuse_over_limit(const http::HttpRequest& req);
   void on_written(int status);
@@ -96,7 +96,9 @@ class Connection final : public ws::WsSession::Handler {
   void on_ws_text(std::string_view payload) override;
   void handle_msg(protocol::ClientCommand& cmd);
   void handle_name(const std::string& name);
-  void join_room(const std::string& room, std::optional<uint64_t> since, bool notify);
+  // Joins `room`; `entered` when the Shard already let the client enter it (connect).
+  void join_room(const std::string& room, std::optional<uint64_t> since, bool notify,
+                 RoomState* entered = nullptr);
   void leave_room(size_t index, bool notify);
   Cursor* cursor_for(const std::string& room);
   void detach();

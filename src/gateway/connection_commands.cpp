@@ -18,7 +18,8 @@ constexpr const char* kBadNameReason =
     "and may not start with guest-";
 }  // namespace
 
-void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_len) {
+void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* rest,
+                         size_t rest_len) {
   uv_timer_stop(&timer_);
   last_heard_ms_ = uv_now(shard_.loop());
   if (shard_.config().idle_timeout_s > 0)
@@ -43,7 +44,7 @@ void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_
   }
   // A `since` from another run of the server (its seqs started over) means nothing here.
   if (hs.epoch && *hs.epoch != shard_.epoch()) hs.since.reset();
-  RoomState& room = shard_.room(hs.room);
+  if (hs.since) hs.since = room.log.resume_after(*hs.since);
   // hello's seq: where this client's stream starts (after `since` when resuming; a
   // `since` beyond the room's last message means nothing is owed: live from now).
   uint64_t last = room.log.last_msg_seq();
@@ -56,7 +57,7 @@ void Connection::upgrade(protocol::Handshake& hs, const char* rest, size_t rest_
     protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name",
                            taken ? "that name is taken" : kBadNameReason);
   }
-  join_room(hs.room, hs.since, false);
+  join_room(hs.room, hs.since, false, &room);
   if (log_enabled(LogLevel::kInfo)) {
     const char* proto = proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json";
     log_fields(LogLevel::kInfo,
@@ -181,23 +182,37 @@ Cursor* Connection::cursor_for(const std::string& room) {
   return nullptr;
 }
 
-void Connection::join_room(const std::string& name, std::optional<uint64_t> since, bool notify) {
+void Connection::join_room(const std::string& name, std::optional<uint64_t> since, bool notify,
+                           RoomState* entered) {
   if (Cursor* existing = cursor_for(name)) {
     current_ = static_cast<size_t>(existing - cursors_.data());
     if (notify) protocol::append_joined(ctrl_, name, existing->next_msg - 1);
     return;
   }
-  if (cursors_.size() >= shard_.config().max_rooms_per_client) {
+  if (!entered && cursors_.size() >= shard_.config().max_rooms_per_client) {
+    shard_.counters().rooms_refused[slot(metrics::RoomRefuseReason::kMaxRoomsPerClient)].add();
     protocol::append_error(ctrl_, "too_many_rooms", "leave a room before joining another");
     return;
   }
-  RoomState& room = shard_.room(name);
+  if (!entered) entered = shard_.enter_room(name);
+  if (!entered) {
+    shard_.counters().rooms_refused[slot(metrics::RoomRefuseReason::kMaxRooms)].add();
+    protocol::append_error(ctrl_, "too_many_rooms",
+                           "the server is at its room limit (--max-rooms): join an existing room "
+                           "or try again later");
+    return;
+  }
+  RoomState& room = *entered;
   const RoomLog& log = room.log;
+  if (since) since = log.resume_after(*since);
   Cursor c{&room, log.next_seq(), log.last_msg_seq() + 1};
   if (since && *since < log.last_msg_seq()) {
+    // The log may hold nothing after `since` (trimmed to empty, or a new incarnation of
+    // the room that has no batch yet): then everything up to the last message is gone.
     c.next_batch = log.batch_after_msg(*since);
     c.next_msg = *since + 1;
-    uint64_t first_held = log.at(c.next_batch)->batch.first_msg;
+    uint64_t first_held = c.next_batch < log.next_seq() ? log.at(c.next_batch)->batch.first_msg
+                                                        : log.last_msg_seq() + 1;
     if (first_held > c.next_msg) {  // part of what was asked for is gone: say so now
       protocol::append_gap(ctrl_, name, c.next_msg, first_held - 1);
       shard_.counters().gaps.add();
@@ -230,12 +245,15 @@ void Connection::leave_room(size_t index, bool notify) {
   cursors_.erase(cursors_.begin() + static_cast<ptrdiff_t>(index));
   if (current_ >= cursors_.size()) current_ = cursors_.empty() ? 0 : cursors_.size() - 1;
   if (notify) protocol::append_left(ctrl_, room->name);
-
+  // The leave event goes to the Batcher before the directory hears of it: once the
+  // directory shows the room without members, every event of it is in an inbox
+  // (Batcher::sweep relies on that).
   batcher::Inbound e;
   e.kind = batcher::InboundKind::kLeave;
   e.room = room->name;
   e.from = name_;
   shard_.submit(std::move(e));
+  shard_.exit_room(*room);
 }
 
 void Connection::detach() {

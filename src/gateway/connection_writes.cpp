@@ -89,7 +89,7 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
   if (log.evicted(c.next_batch)) {
     // Its next batch was evicted while it was behind; under
     // --slow-policy close pump() has closed it before we get here.
-    uint64_t first_held = log.at(log.first_seq())->batch.first_msg;
+    uint64_t first_held = log.first_held_msg();
     protocol::append_gap(out_.head, c.room->name, c.next_msg, first_held - 1);
     shard_.counters().gaps.add();
     shard_.counters().skipped_msgs.add(first_held - c.next_msg);

@@ -15,21 +15,27 @@ RoomLog::~RoomLog() {
   while (!entries_.empty()) evict_front();
 }
 
-size_t RoomLog::append(batcher::Batch&& batch) {
-  if (entries_.empty()) {
-    first_seq_ = batch.seq;
-  } else {
-    TG_ASSERT(batch.seq == next_seq());
-  }
+void RoomLog::append(batcher::Batch&& batch) {
+  TG_ASSERT(batch.seq == next_seq());
   last_msg_ = batch.last_msg;
   bytes_ += entry_bytes(batch);
   entries_.push_back(new LogEntry{std::move(batch)});
+}
+
+size_t RoomLog::trim_to(uint64_t first_batch) {
   size_t evicted = 0;
-  while (bytes_ > budget_ && entries_.size() > 1) {
+  while (!entries_.empty() && first_seq_ < first_batch) {
     evict_front();
     ++evicted;
   }
   return evicted;
+}
+
+void RoomLog::reset(uint64_t first_batch, uint64_t last_msg) {
+  while (!entries_.empty()) evict_front();
+  first_seq_ = first_batch;
+  last_msg_ = last_msg;
+  origin_msg_ = last_msg + 1;
 }
 
 void RoomLog::evict_front() {

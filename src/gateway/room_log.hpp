@@ -1,7 +1,8 @@
-// room_log.hpp -- RoomLog: one room's ring of recent batches, bounded in bytes, from
-// which every client is served through its Cursor. Each Shard keeps its own replica
-// (same batches, same eviction), holding the batches' SharedFrames by reference, so
-// reading it needs no lock.
+// room_log.hpp -- RoomLog: one room's ring of recent batches, from which every client is
+// served through its Cursor. Each Shard keeps its own replica, holding the batches'
+// SharedFrames by reference, so reading it needs no lock. What a log keeps is decided
+// by the Batcher (batcher/history_ledger.hpp) and applied with trim_to() on every
+// replica alike, so every replica holds the same batches.
 #pragma once
 
 #include <cstddef>
@@ -39,25 +40,41 @@ class EntryPin {
 
 class RoomLog {
  public:
-  explicit RoomLog(size_t budget_bytes) : budget_(budget_bytes) {}
+  // An empty log whose first batch will be `first_batch`, after message `last_msg`: the
+  // room's life (incarnation) starts with message `last_msg` + 1.
+  explicit RoomLog(uint64_t first_batch = 1, uint64_t last_msg = 0)
+      : first_seq_(first_batch), last_msg_(last_msg), origin_msg_(last_msg + 1) {}
   ~RoomLog();
   RoomLog(const RoomLog&) = delete;
   RoomLog& operator=(const RoomLog&) = delete;
 
-  // Appends the room's next batch (its seq must follow the last one) and evicts the
-  // oldest batches while the log holds more than its budget; the newest batch is
-  // always kept, so the room's latest seqs stay known. Returns how many were evicted.
-  size_t append(batcher::Batch&& batch);
+  // Appends the room's next batch (its seq must be next_seq()).
+  void append(batcher::Batch&& batch);
+  // Evicts the batches before `first_batch` (all of them when it is next_seq() or more).
+  // The seqs stay known when the log is empty. Returns how many were evicted.
+  size_t trim_to(uint64_t first_batch);
+  // Empties the log and starts it over at `first_batch`, after message `last_msg`.
+  void reset(uint64_t first_batch, uint64_t last_msg);
 
   // batcher::Batch seqs held are [first_seq(), next_seq()); empty when equal.
   uint64_t first_seq() const { return first_seq_; }
   uint64_t next_seq() const { return first_seq_ + entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  // Seq of the room's last message (0 before any batch).
+  // Seq of the room's last message (the seq before its first one while it has none).
   uint64_t last_msg_seq() const { return last_msg_; }
+  // Seq of the first message of the room's current life: the seqs below it were never
+  // this life's (other rooms', or an expired life's).
+  uint64_t origin_msg() const { return origin_msg_; }
+  // Where a client that asks for the messages after `since` starts: `since`, except
+  // that 0 (nothing seen yet) means from the start of the room's current life.
+  uint64_t resume_after(uint64_t since) const { return since == 0 ? origin_msg_ - 1 : since; }
+  // Seq of the oldest message still held (last_msg_seq() + 1 when none is).
+  uint64_t first_held_msg() const {
+    return entries_.empty() ? last_msg_ + 1 : entries_.front()->batch.first_msg;
+  }
 
   // True when batch `seq` existed but has been evicted: a cursor at it fell off the log.
-  bool evicted(uint64_t seq) const { return !entries_.empty() && seq < first_seq_; }
+  bool evicted(uint64_t seq) const { return seq < first_seq_; }
 
   // The entry with batch seq `seq`, or nullptr when it is not held.
   LogEntry* at(uint64_t seq) const;
@@ -66,9 +83,8 @@ class RoomLog {
   // next_seq() when there is none (the caller is up to date).
   uint64_t batch_after_msg(uint64_t msg_seq) const;
 
-  // Frame bytes held (both encodings), and the budget they are kept under.
+  // Frame bytes this replica holds (the binary frames, and the JSON frames built so far).
   size_t bytes() const { return bytes_; }
-  void set_budget(size_t bytes) { budget_ = bytes; }
 
   // Attaches a JSON frame derived on demand, accounting its bytes to the log.
   void attach_json(LogEntry& e, pool::SharedFrame json);
@@ -78,10 +94,10 @@ class RoomLog {
   void evict_front();
 
   std::deque<LogEntry*> entries_;
-  uint64_t first_seq_ = 1;
-  uint64_t last_msg_ = 0;
+  uint64_t first_seq_;
+  uint64_t last_msg_;
+  uint64_t origin_msg_;
   size_t bytes_ = 0;
-  size_t budget_;
 };
 
 }  // namespace tg::gateway

@@ -117,9 +117,16 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
         batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu,
                                            config_.latency_weight, config_.latency_target_ms});
   }
+  if (config_.history_total_bytes == 0) config_.history_total_bytes = default_history_total_bytes();
+  batcher::Batcher::Options options;
+  options.shards = config_.workers;
+  options.zstd_level = config_.zstd_level;
+  options.max_rooms = config_.max_rooms;
+  options.room_history_bytes = config_.history_bytes;
+  options.history_total_bytes = config_.history_total_bytes;
+  options.room_ttl_ms = uint64_t{config_.room_ttl_s} * 1000;
   batcher_ = std::make_unique<batcher::Batcher>(
-      batcher::Batcher::Options{config_.workers, config_.zstd_level},
-      std::make_unique<batcher::LocalSequencer>(), std::move(policy));
+      options, std::make_unique<batcher::LocalSequencer>(), std::move(policy));
   admission_ = std::make_unique<Admission>(plan_open_files(config_.max_connections),
                                            config_.max_connections_per_ip, kRefusalSlots);
   uint64_t epoch = epoch_now();
@@ -228,6 +235,10 @@ void Server::start() {
            config_.listen_host.c_str(), port_, config_.workers, config_.latency_target_ms,
            config_.window_max_ms, config_.target_cpu * 100);
   }
+  TG_LOG(kInfo,
+         "history: %zu bytes in all rooms (--history-total-bytes), %zu per room, rooms expire "
+         "after %u s without members (0: never), at most %zu rooms (0: no limit)",
+         config_.history_total_bytes, config_.history_bytes, config_.room_ttl_s, config_.max_rooms);
 }
 
 template <typename Fn>

@@ -101,10 +101,12 @@ void Shard::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Shard::deliver(const std::vector<batcher::Batch>& batches) {
+void Shard::deliver(const std::vector<batcher::Batch>& batches,
+                    const std::vector<batcher::RoomCut>& cuts) {
   {
     std::lock_guard lock(mailbox_mu_);
     mailbox_batches_.insert(mailbox_batches_.end(), batches.begin(), batches.end());
+    mailbox_cuts_.insert(mailbox_cuts_.end(), cuts.begin(), cuts.end());
   }
   uv_async_send(&async_);
 }
@@ -130,28 +132,75 @@ void Shard::on_async() {
   {
     std::lock_guard lock(mailbox_mu_);
     batches_.swap(mailbox_batches_);
+    cuts_.swap(mailbox_cuts_);
     tasks_.swap(mailbox_tasks_);
   }
   // Batches first: a task posted after a delivery (shutdown) must see its batches.
-  if (!batches_.empty()) {
+  if (!batches_.empty() || !cuts_.empty()) {
     uint64_t start = mono_ns();
-    apply_batches(batches_);
+    apply_batches(batches_, cuts_);
     counters_.fanout_ns.add(mono_ns() - start);
   }
   batches_.clear();
+  cuts_.clear();
   for (auto& task : tasks_) task();
   tasks_.clear();
 }
 
-void Shard::apply_batches(std::vector<batcher::Batch>& batches) {
-  for (batcher::Batch& b : batches) {
-    RoomState& r = room(b.room);
-    r.log.append(std::move(b));
-    if (!r.dirty) {
-      r.dirty = true;
-      dirty_rooms_.push_back(&r);
-    }
+void Shard::mark_dirty(RoomState& r) {
+  if (!r.dirty) {
+    r.dirty = true;
+    dirty_rooms_.push_back(&r);
   }
+}
+
+RoomState* Shard::replica_for(const batcher::Batch& b) {
+  auto it = rooms_.find(b.room);
+  if (it != rooms_.end()) {
+    RoomState& r = *it->second;
+    if (r.incarnation == b.incarnation) return &r;
+    if (r.incarnation > b.incarnation) return nullptr;  // a batch of a life that ended
+    // A newer incarnation while the old one's forget is still on its way. The old one
+    // has no member here (else it could not have expired); if it had, they carry on in
+    // the new one and their cursors' gap is announced by add_frames().
+    r.incarnation = b.incarnation;
+    r.log.reset(b.seq, b.first_msg - 1);
+    return &r;
+  }
+  it = rooms_
+           .emplace(b.room,
+                    std::make_unique<RoomState>(b.room, b.incarnation, b.seq, b.first_msg - 1))
+           .first;
+  return it->second.get();
+}
+
+void Shard::apply_cut(const batcher::RoomCut& cut) {
+  auto it = rooms_.find(cut.room);
+  if (it == rooms_.end() || it->second->incarnation != cut.incarnation) return;  // a past life
+  RoomState& r = *it->second;
+  if (!cut.forget) {
+    r.log.trim_to(cut.first_batch);
+    mark_dirty(r);  // members behind it get their gap (or are closed as slow)
+    return;
+  }
+  if (!r.members.empty()) {  // cannot happen: the directory had no member of it
+    TG_LOG(kError, "shard %d: room %s expired with %zu members here: kept", index_, r.name.c_str(),
+           r.members.size());
+    return;
+  }
+  std::erase(dirty_rooms_, &r);
+  rooms_.erase(it);  // pinned entries live on until their writes complete
+}
+
+void Shard::apply_batches(std::vector<batcher::Batch>& batches,
+                          std::vector<batcher::RoomCut>& cuts) {
+  for (batcher::Batch& b : batches) {
+    RoomState* r = replica_for(b);
+    if (!r) continue;
+    r->log.append(std::move(b));
+    mark_dirty(*r);
+  }
+  for (const batcher::RoomCut& cut : cuts) apply_cut(cut);
   // The members due a write. Those of a room small enough to be written in one slice go
   // ahead of what is still waiting from earlier deliveries, so a quiet room's batch is
   // not written after the rest of a hot room's fan-out; a large room's join the back of
@@ -219,11 +268,36 @@ void Shard::reconfigure(const Config& next) {
   for (Connection* c : connections_) c->set_rate_limit(config_.rate_limit, config_.rate_burst);
 }
 
-RoomState& Shard::room(const std::string& name) {
+RoomState* Shard::enter_room(const std::string& name) {
+  auto inc = batcher_.rooms().join(name, mono_ns());
+  if (!inc) return nullptr;
   auto it = rooms_.find(name);
-  if (it == rooms_.end())
-    it = rooms_.emplace(name, std::make_unique<RoomState>(name, config_.history_bytes)).first;
-  return *it->second;
+  if (it != rooms_.end() && it->second->incarnation != inc->id) {
+    // The replica of a life of the room that expired, whose forget has not arrived yet
+    // (it will be ignored): no member is in it, or the room could not have expired.
+    RoomState& old = *it->second;
+    if (old.members.empty()) {
+      std::erase(dirty_rooms_, &old);
+      rooms_.erase(it);
+      it = rooms_.end();
+    } else {  // cannot happen (see above); if it did, they carry on with a gap
+      old.incarnation = inc->id;
+      old.log.reset(inc->first_batch, inc->first_msg - 1);
+    }
+  }
+  if (it == rooms_.end()) {
+    // Not seen here yet: the log starts where the directory says the room's first batch
+    // will (its batches, if some are already on their way, follow from there).
+    it = rooms_
+             .emplace(name, std::make_unique<RoomState>(name, inc->id, inc->first_batch,
+                                                        inc->first_msg - 1))
+             .first;
+  }
+  return it->second.get();
+}
+
+void Shard::exit_room(RoomState& room) {
+  batcher_.rooms().leave(room.name, mono_ns());
 }
 
 void Shard::submit(batcher::Inbound&& event) {

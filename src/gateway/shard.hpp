@@ -35,9 +35,13 @@ namespace tg::gateway {
 using metrics::ShardCounters;
 
 // One room as a Shard sees it: its log replica and the Shard's clients in it.
+// `incarnation` is the life of the room it replicates (batcher::RoomDirectory): a room
+// that expired and was created again is another incarnation, with higher seqs.
 struct RoomState {
-  explicit RoomState(std::string n, size_t budget) : name(std::move(n)), log(budget) {}
+  RoomState(std::string n, uint64_t inc, uint64_t first_batch, uint64_t last_msg)
+      : name(std::move(n)), incarnation(inc), log(first_batch, last_msg) {}
   std::string name;
+  uint64_t incarnation;
   RoomLog log;
   std::vector<Connection*> members;
   // The window of the room's latest batch (0 before any), for hello and pong.
@@ -62,8 +66,9 @@ class Shard final : public batcher::BatchSink {
   void open(int listen_fd);
   // Starts the thread that runs the loop. Call once, after open().
   void start();
-  // Batcher thread: queues the batches and wakes the loop.
-  void deliver(const std::vector<batcher::Batch>& batches) override;
+  // Batcher thread: queues the batches and the cuts and wakes the loop.
+  void deliver(const std::vector<batcher::Batch>& batches,
+               const std::vector<batcher::RoomCut>& cuts) override;
   // Batcher thread: this Shard's load, from its counters.
   batcher::SinkLoad load() override;
   // Any thread: runs `task` on the loop thread, after any batches delivered before it.
@@ -97,7 +102,12 @@ class Shard final : public batcher::BatchSink {
   void set_stats(metrics::GatewayStats* stats) { stats_ = stats; }
   uint64_t epoch() const { return epoch_; }
   uint64_t next_client_id() { return next_client_id_.fetch_add(1); }
-  RoomState& room(const std::string& name);
+  // A client enters room `name`: registered in the room directory (which creates the
+  // room when it is not alive), and the room's replica here, made for the directory's
+  // incarnation. nullptr when the room would be new and --max-rooms are alive.
+  RoomState* enter_room(const std::string& name);
+  // A client that entered `room` left it.
+  void exit_room(RoomState& room);
   // Hands an event to the Batcher (this Shard's inbox) and wakes it when needed.
   void submit(batcher::Inbound&& event);
   // The 64 KiB buffer every read of this Shard lands in (consumed within read_cb).
@@ -116,7 +126,12 @@ class Shard final : public batcher::BatchSink {
   static void pump_idle_cb(uv_idle_t* h);
   void run();
   void on_async();
-  void apply_batches(std::vector<batcher::Batch>& batches);
+  void apply_batches(std::vector<batcher::Batch>& batches, std::vector<batcher::RoomCut>& cuts);
+  void apply_cut(const batcher::RoomCut& cut);
+  void mark_dirty(RoomState& r);
+  // The replica `b` goes to: made on its first batch, replaced when `b` belongs to a
+  // newer incarnation; nullptr when `b` is of an older one than the replica (dropped).
+  RoomState* replica_for(const batcher::Batch& b);
   void pump_ready();
   void maybe_finish();
   void sample_gauges();  // clients_behind and log_bytes
@@ -148,8 +163,10 @@ class Shard final : public batcher::BatchSink {
 
   std::mutex mailbox_mu_;
   std::vector<batcher::Batch> mailbox_batches_;
+  std::vector<batcher::RoomCut> mailbox_cuts_;
   std::vector<std::function<void()>> mailbox_tasks_;
   std::vector<batcher::Batch> batches_;       // swapped in from the mailbox
+  std::vector<batcher::RoomCut> cuts_;        // swapped in from the mailbox
   std::vector<std::function<void()>> tasks_;  // swapped in from the mailbox
 
   std::unordered_map<std::string, std::unique_ptr<RoomState>> rooms_;

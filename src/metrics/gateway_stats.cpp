@@ -24,6 +24,8 @@ StatsSnapshot::Worker read_worker(const ShardCounters& counters) {
 
 void read_batcher(const batcher::BatcherCounters& counters, StatsSnapshot& snapshot) {
   TG_BATCHER_SCALARS(TG_READ_VALUE)
+  for (size_t i = 0; i < snapshot.rooms_by_bytes.size(); ++i)
+    snapshot.rooms_by_bytes[i] = counters.rooms_by_bytes[i].get();
 #define TG_READ_HISTOGRAM(field, ...) snapshot.field = counters.field.snapshot();
   TG_BATCHER_HISTOGRAMS(TG_READ_HISTOGRAM)
 #undef TG_READ_HISTOGRAM
@@ -49,6 +51,7 @@ StatsSnapshot GatewayStats::snapshot() const {
   s.connections_counted = n.counted;
   s.window_ms = batcher_.window_ms();
   read_batcher(batcher_.counters(), s);
+  s.rooms = batcher_.rooms().size();
   return s;
 }
 
@@ -79,6 +82,8 @@ std::string stats_json(const StatsSnapshot& s, double messages_per_s) {
   w.Int64(s.open_total());
   w.Key("rooms");
   w.Uint64(s.rooms);
+  w.Key("history_bytes");
+  w.Uint64(s.history_bytes);
   w.Key("window_ms");
   w.Double(s.window_ms);
   w.Key("messages_per_s");

@@ -50,8 +50,8 @@ class GatewayStats {
   bool measured_ = false;  // a full measurement (>= 1 s) was taken
 };
 
-// The JSON document of GET /stats, one line: {"clients":…,"rooms":…,"window_ms":…,
-// "messages_per_s":…,"messages_total":…,"deliveries_total":…,"workers":…}.
+// The JSON document of GET /stats, one line: {"clients":…,"rooms":…,"history_bytes":…,
+// "window_ms":…,"messages_per_s":…,"messages_total":…,"deliveries_total":…,"workers":…}.
 std::string stats_json(const StatsSnapshot& s, double messages_per_s);
 
 }  // namespace tg::metrics

@@ -4,6 +4,7 @@
 #include "metrics/prometheus.hpp"
 
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <span>
 #include <string>
@@ -28,6 +29,8 @@ void add_value(MetricFamily& f, std::vector<ClientMetric::Label> labels, double 
   m.label = std::move(labels);
   if (f.type == MetricType::Counter) {
     m.counter.value = v;
+  } else if (f.type == MetricType::Untyped) {
+    m.untyped.value = v;
   } else {
     m.gauge.value = v;
   }
@@ -117,6 +120,26 @@ std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
   out.push_back(single(name, help, MetricType::kind, double(s.field)));
   TG_BATCHER_SCALARS(TG_SCALAR_FAMILY)
 #undef TG_SCALAR_FAMILY
+  out.push_back(single("tidegate_rooms",
+                       "Rooms alive: created by a join, not yet expired (--room-ttl-s)",
+                       MetricType::Gauge, double(s.rooms)));
+  {
+    // A gauge histogram: rooms by the bytes their log holds, cumulative like a histogram's
+    // buckets (histogram_quantile() reads it), but a current count that goes down, with
+    // no label per room. The text format has no gauge-histogram type: it is untyped, as
+    // `le` on a gauge is reserved for histograms (promtool's lint).
+    MetricFamily f = family("tidegate_rooms_by_history_bytes",
+                            "Rooms whose log holds at most `le` bytes, a gauge histogram "
+                            "recomputed every second",
+                            MetricType::Untyped);
+    for (size_t i = 0; i < s.rooms_by_bytes.size(); ++i) {
+      std::string le = "+Inf";
+      if (i < std::size(batcher::kRoomBytesBounds))
+        le = std::to_string(batcher::kRoomBytesBounds[i]);
+      add_value(f, {{"le", le}}, double(s.rooms_by_bytes[i]));
+    }
+    out.push_back(std::move(f));
+  }
 #define TG_HISTOGRAM_FAMILY(field, bounds, name, help, scale) \
   out.push_back(histogram(name, help, s.field, scale));
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FAMILY)

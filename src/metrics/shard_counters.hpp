@@ -43,10 +43,16 @@ namespace tg::metrics {
   X(kMaxConnections, "max_connections") \
   X(kMaxConnectionsPerIp, "max_connections_per_ip")
 
+// Which limit a refused join or connect was over (tidegate_rooms_refused_total).
+#define TG_ROOM_REFUSE_REASONS(X) \
+  X(kMaxRooms, "max_rooms")       \
+  X(kMaxRoomsPerClient, "max_rooms_per_client")
+
 #define TG_ENUMERATOR(e, label) e,
 enum class CloseReason : uint8_t { TG_CLOSE_REASONS(TG_ENUMERATOR) kCount };
 enum class RejectReason : uint8_t { TG_REJECT_REASONS(TG_ENUMERATOR) kCount };
 enum class RefuseReason : uint8_t { TG_REFUSE_REASONS(TG_ENUMERATOR) kCount };
+enum class RoomRefuseReason : uint8_t { TG_ROOM_REFUSE_REASONS(TG_ENUMERATOR) kCount };
 #undef TG_ENUMERATOR
 
 // The array index of a reason, and how many there are.
@@ -62,6 +68,7 @@ constexpr size_t kSlots = static_cast<size_t>(Reason::kCount);
 inline constexpr const char* kCloseReasonNames[] = {TG_CLOSE_REASONS(TG_LABEL)};
 inline constexpr const char* kRejectReasonNames[] = {TG_REJECT_REASONS(TG_LABEL)};
 inline constexpr const char* kRefuseReasonNames[] = {TG_REFUSE_REASONS(TG_LABEL)};
+inline constexpr const char* kRoomRefuseReasonNames[] = {TG_ROOM_REFUSE_REASONS(TG_LABEL)};
 #undef TG_LABEL
 
 inline const char* close_reason_name(CloseReason r) {
@@ -99,8 +106,8 @@ inline const char* refuse_reason_name(RefuseReason r) {
   X(skipped_msgs, Counter, Counter, "tidegate_skipped_messages_total",                             \
     "Messages clients lost in gaps")                                                               \
   X(log_bytes, Gauge<uint64_t>, Gauge, "tidegate_room_log_bytes",                                  \
-    "Frame bytes held by the worker's room logs (workers share the frames, so memory is "          \
-    "about one worker's value)")
+    "Frame bytes held by the worker's room log replicas, JSON frames only once built (workers "    \
+    "share the frames; tidegate_history_bytes is what the budget counts)")
 
 // One counter per label value, summed over workers in the metrics (label cardinality
 // stays low): X(field, label values (an array: one counter each), label, metric name,
@@ -114,7 +121,10 @@ inline const char* refuse_reason_name(RefuseReason r) {
     "Requests refused before or at the WebSocket upgrade, by HTTP status")                       \
   X(refused, kRefuseReasonNames, "reason", "tidegate_connections_refused_total",                 \
     "Connections refused for being over a limit (answered 503 or 429, or dropped when too "      \
-    "many refusals were under way), by the limit they were over")
+    "many refusals were under way), by the limit they were over")                                \
+  X(rooms_refused, kRoomRefuseReasonNames, "reason", "tidegate_rooms_refused_total",             \
+    "Joins (error too_many_rooms) and connects (503) refused for being over a room limit, by "   \
+    "the limit")
 
 // What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
 // the window controller): see common/counter.hpp.

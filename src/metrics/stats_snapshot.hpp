@@ -31,6 +31,9 @@ struct StatsSnapshot {
   // The Batcher's (see TG_BATCHER_SCALARS and TG_BATCHER_HISTOGRAMS).
   double window_ms = 0;
   TG_BATCHER_SCALARS(TG_VALUE_FIELD)
+  uint64_t rooms = 0;  // rooms alive (the room directory)
+  // Rooms whose log holds at most each of batcher::kRoomBytesBounds (the last: all).
+  std::array<uint64_t, batcher::kRoomBytesBuckets> rooms_by_bytes{};
 #define TG_HISTOGRAM_FIELD(field, bounds, name, help, scale) Histogram::Snapshot field;
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
 #undef TG_HISTOGRAM_FIELD

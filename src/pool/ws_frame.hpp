@@ -26,6 +26,11 @@ constexpr size_t kMaxWsHeader = 10;
 // into `out` and returns its length (2, 4 or 10).
 size_t write_ws_header(WsOpcode op, size_t payload_len, uint8_t out[kMaxWsHeader]);
 
+// Bytes of the complete frame (header + payload) that carries `payload_len` bytes.
+constexpr size_t ws_frame_size(size_t payload_len) {
+  return payload_len + (payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10);
+}
+
 // One complete frame (header + payload) in a SharedFrame.
 SharedFrame make_ws_frame(WsOpcode op, std::string_view payload);
 

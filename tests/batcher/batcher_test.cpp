@@ -5,13 +5,16 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <utility>
 
+#include "common/clock.hpp"
 #include "pool/ws_frame.hpp"
 
 namespace tg::batcher {
@@ -19,9 +22,10 @@ namespace {
 
 class RecordingSink : public BatchSink {
  public:
-  void deliver(const std::vector<Batch>& batches) override {
+  void deliver(const std::vector<Batch>& batches, const std::vector<RoomCut>& cuts) override {
     std::lock_guard lock(mu_);
     for (const Batch& b : batches) got_.push_back(b);
+    for (const RoomCut& c : cuts) cuts_.push_back(c);
     cv_.notify_all();
   }
   SinkLoad load() override { return {}; }
@@ -30,6 +34,19 @@ class RecordingSink : public BatchSink {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(10), [&] { return count() >= n; });
     return got_;
+  }
+  // Waits (bounded) until a cut that forgets `room` arrived; returns whether one did.
+  bool wait_for_forget(const std::string& room) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const RoomCut& c : cuts_)
+        if (c.forget && c.room == room) return true;
+      return false;
+    });
+  }
+  std::vector<RoomCut> cuts() {
+    std::lock_guard lock(mu_);
+    return cuts_;
   }
 
  private:
@@ -41,6 +58,7 @@ class RecordingSink : public BatchSink {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Batch> got_;
+  std::vector<RoomCut> cuts_;
 };
 
 Inbound event(const std::string& room, const std::string& text, uint64_t recv_ns) {
@@ -130,8 +148,12 @@ TEST(Batcher, MergesInboxesInReceiveOrderOneBatchPerRoom) {
   const Batch& y = got[0].room == "x" ? got[1] : got[0];
   EXPECT_EQ(texts_of(x), (std::vector<std::string>{"x1", "x2", "x3"}));
   EXPECT_EQ(texts_of(y), (std::vector<std::string>{"y1"}));
-  EXPECT_EQ(x.first_msg, 1u);
-  EXPECT_EQ(x.last_msg, 3u);
+  EXPECT_EQ(x.msg_count(), 3u);
+  EXPECT_EQ(y.msg_count(), 1u);
+  // Every room of a fresh process starts above the seqs issued before it: whichever of
+  // the two was sequenced first starts at 1, the other after it.
+  EXPECT_EQ(std::min(x.first_msg, y.first_msg), 1u);
+  EXPECT_EQ(std::max(x.first_msg, y.first_msg), x.first_msg == 1 ? 4u : 2u);
 }
 
 TEST(Batcher, ZeroWindowFlushesALoneEventWithoutWaitingForStop) {
@@ -145,6 +167,108 @@ TEST(Batcher, ZeroWindowFlushesALoneEventWithoutWaitingForStop) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].seq, 1u);
   EXPECT_FALSE(got[0].json);  // no JSON client: no JSON frame
+}
+
+}  // namespace tg::batcher
+
+namespace tg::batcher {
+namespace {
+
+Inbound membership(const std::string& room, InboundKind kind, uint64_t recv_ns) {
+  Inbound e = event(room, "", recv_ns);
+  e.kind = kind;
+  return e;
+}
+
+}  // namespace
+
+TEST(Batcher, OverTheTotalBudgetTheLeastRecentlyActiveRoomIsCutFirst) {
+  // One message per room, rooms of the same name length: batches of about one size S
+  // (both frames counted), measured with the encoder; a budget of 2.5 S holds two.
+  const std::string text(60, 'q');
+  Inbound probe = event("r1", text, 1);
+  const Inbound* probe_ptr = &probe;
+  BatchEncoder encoder(1);
+  const size_t one = encoder.encode("r1", {1, 1, 0}, {&probe_ptr, 1}, false).history_bytes();
+  Batcher::Options o;
+  o.history_total_bytes = one * 2 + one / 2;
+  Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  uint64_t n = 0;
+  for (const char* room : {"r1", "r2", "r3"}) {
+    if (b.inbox(0).push(event(room, text, ++n))) b.notify();
+    ASSERT_EQ(sink.wait_for_events(n).size(), n);
+  }
+  b.stop();
+  auto cuts = sink.cuts();
+  ASSERT_EQ(cuts.size(), 1u);
+  EXPECT_EQ(cuts[0].room, "r1");       // the least recently active room
+  EXPECT_EQ(cuts[0].first_batch, 2u);  // its only batch (seq 1) dropped
+  EXPECT_FALSE(cuts[0].forget);
+  EXPECT_LE(b.counters().history_bytes.get(), o.history_total_bytes);
+  EXPECT_EQ(b.counters().history_evicted_batches.get(), 1u);
+  EXPECT_EQ(b.counters().history_budget.get(), o.history_total_bytes);
+}
+
+TEST(Batcher, AnEmptyRoomExpiresAfterItsTtlAndComesBackAboveEverySeq) {
+  Batcher::Options o;
+  o.room_ttl_ms = 200;
+  Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  // A member joins (the directory first, as a Shard does), talks and leaves.
+  auto inc = b.rooms().join("r", mono_ns());
+  ASSERT_TRUE(inc.has_value());
+  EXPECT_EQ(inc->first_msg, 1u);
+  b.inbox(0).push(membership("r", InboundKind::kJoin, 1));
+  b.inbox(0).push(event("r", "hello", 2));
+  b.inbox(0).push(membership("r", InboundKind::kLeave, 3));
+  b.notify();
+  auto got = sink.wait_for_events(3);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].last_msg, 3u);
+  EXPECT_EQ(got[0].incarnation, inc->id);
+  b.rooms().leave("r", mono_ns());
+  EXPECT_EQ(b.rooms().size(), 1u);
+  ASSERT_TRUE(sink.wait_for_forget("r"));
+  EXPECT_EQ(b.rooms().size(), 0u);
+  EXPECT_EQ(b.counters().rooms_expired.get(), 1u);
+  EXPECT_EQ(b.counters().history_bytes.get(), 0u);
+
+  // Created again: a new incarnation whose seqs start above the old ones.
+  auto again = b.rooms().join("r", mono_ns());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_GT(again->id, inc->id);
+  EXPECT_EQ(again->first_msg, 4u);
+  EXPECT_EQ(again->first_batch, 2u);
+  if (b.inbox(0).push(membership("r", InboundKind::kJoin, 4))) b.notify();
+  got = sink.wait_for_events(4);
+  b.stop();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].seq, 2u);
+  EXPECT_EQ(got[1].first_msg, 4u);
+  EXPECT_EQ(got[1].incarnation, again->id);
+  b.rooms().leave("r", mono_ns());
+}
+
+TEST(Batcher, ARoomWithAMemberNeverExpires) {
+  Batcher::Options o;
+  o.room_ttl_ms = 100;
+  Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  ASSERT_TRUE(b.rooms().join("kept", mono_ns()).has_value());
+  if (b.inbox(0).push(membership("kept", InboundKind::kJoin, 1))) b.notify();
+  sink.wait_for_events(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // several sweeps past the TTL
+  b.stop();
+  EXPECT_EQ(b.rooms().size(), 1u);
+  EXPECT_EQ(b.counters().rooms_expired.get(), 0u);
+  EXPECT_TRUE(sink.cuts().empty());
 }
 
 }  // namespace tg::batcher

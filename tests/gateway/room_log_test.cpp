@@ -1,4 +1,5 @@
-// Tests for RoomLog: append, eviction by bytes, lookups by batch and message seq, pins.
+// Tests for RoomLog: append, trimming (as the Batcher orders it), lookups by batch and
+// message seq, an empty log's seqs, pins.
 #include "gateway/room_log.hpp"
 
 #include <gtest/gtest.h>
@@ -24,11 +25,11 @@ Batch make_batch(uint64_t seq, uint64_t first_msg, uint64_t msgs, size_t bytes) 
 }  // namespace
 
 TEST(RoomLog, AppendKeepsSeqsAndBytes) {
-  RoomLog log(1000);
+  RoomLog log;
   EXPECT_TRUE(log.empty());
   EXPECT_EQ(log.last_msg_seq(), 0u);
-  EXPECT_EQ(log.append(make_batch(1, 1, 3, 100)), 0u);
-  EXPECT_EQ(log.append(make_batch(2, 4, 2, 100)), 0u);
+  log.append(make_batch(1, 1, 3, 100));
+  log.append(make_batch(2, 4, 2, 100));
   EXPECT_EQ(log.first_seq(), 1u);
   EXPECT_EQ(log.next_seq(), 3u);
   EXPECT_EQ(log.last_msg_seq(), 5u);
@@ -39,37 +40,69 @@ TEST(RoomLog, AppendKeepsSeqsAndBytes) {
   EXPECT_EQ(log.at(0), nullptr);
 }
 
-TEST(RoomLog, EvictsOldestWhenOverBudget) {
-  RoomLog log(250);
+TEST(RoomLog, TrimDropsTheOldestBatches) {
+  RoomLog log;
   log.append(make_batch(1, 1, 1, 100));
   log.append(make_batch(2, 2, 1, 100));
-  EXPECT_EQ(log.append(make_batch(3, 3, 1, 100)), 1u);
+  log.append(make_batch(3, 3, 1, 100));
+  EXPECT_EQ(log.trim_to(2), 1u);
   EXPECT_EQ(log.first_seq(), 2u);
   EXPECT_EQ(log.at(1), nullptr);
   EXPECT_EQ(log.bytes(), 200u);
   EXPECT_TRUE(log.evicted(1));
   EXPECT_FALSE(log.evicted(2));
-  EXPECT_FALSE(log.evicted(4));  // not yet built: not evicted either
+  EXPECT_FALSE(log.evicted(4));   // not yet built: not evicted either
+  EXPECT_EQ(log.trim_to(2), 0u);  // already there
+  EXPECT_EQ(log.first_held_msg(), 2u);
 }
 
-TEST(RoomLog, KeepsTheNewestBatchEvenWhenItAloneIsOverBudget) {
-  RoomLog log(50);
-  log.append(make_batch(1, 1, 1, 100));
-  EXPECT_EQ(log.append(make_batch(2, 2, 1, 100)), 1u);
-  EXPECT_EQ(log.first_seq(), 2u);
+TEST(RoomLog, TrimmedToEmptyItStillKnowsItsSeqs) {
+  RoomLog log;
+  log.append(make_batch(1, 1, 2, 100));
+  log.append(make_batch(2, 3, 2, 100));
+  EXPECT_EQ(log.trim_to(3), 2u);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(log.bytes(), 0u);
+  EXPECT_EQ(log.first_seq(), 3u);
   EXPECT_EQ(log.next_seq(), 3u);
-  EXPECT_EQ(log.last_msg_seq(), 2u);
+  EXPECT_EQ(log.last_msg_seq(), 4u);
+  EXPECT_EQ(log.first_held_msg(), 5u);
+  EXPECT_TRUE(log.evicted(2));   // a cursor there fell off
+  EXPECT_FALSE(log.evicted(3));  // a cursor there is up to date
+  EXPECT_EQ(log.batch_after_msg(1), 3u);
+  log.append(make_batch(3, 5, 1, 10));  // and goes on from there
+  EXPECT_EQ(log.first_held_msg(), 5u);
 }
 
-TEST(RoomLog, StartsAtTheFirstSeqItIsGiven) {
-  RoomLog log(1000);
+TEST(RoomLog, StartsAtTheSeqsItIsGiven) {
+  RoomLog log(7, 39);  // a room created above the seqs issued before it
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(log.last_msg_seq(), 39u);
+  EXPECT_EQ(log.first_held_msg(), 40u);
+  EXPECT_FALSE(log.evicted(7));
   log.append(make_batch(7, 40, 2, 10));
   EXPECT_EQ(log.first_seq(), 7u);
   EXPECT_EQ(log.next_seq(), 8u);
+  EXPECT_EQ(log.origin_msg(), 40u);
+  log.reset(20, 99);  // a newer incarnation
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(log.next_seq(), 20u);
+  EXPECT_EQ(log.last_msg_seq(), 99u);
+  EXPECT_EQ(log.origin_msg(), 100u);
+  EXPECT_TRUE(log.evicted(8));
+}
+
+TEST(RoomLog, SinceZeroMeansFromTheStartOfTheRoomsLifeAnyOtherSinceIsKept) {
+  RoomLog fresh;
+  EXPECT_EQ(fresh.resume_after(0), 0u);
+  RoomLog late(3, 41);                   // a room whose first message is 42
+  EXPECT_EQ(late.resume_after(0), 41u);  // nothing before 42 was ever this room's
+  EXPECT_EQ(late.resume_after(7), 7u);   // a seq from an earlier life: its gap is owed
+  EXPECT_EQ(late.resume_after(50), 50u);
 }
 
 TEST(RoomLog, BatchAfterMsgFindsTheBatchHoldingTheNextMessage) {
-  RoomLog log(10000);
+  RoomLog log;
   log.append(make_batch(1, 1, 3, 10));  // msgs 1-3
   log.append(make_batch(2, 4, 3, 10));  // msgs 4-6
   log.append(make_batch(3, 7, 1, 10));  // msg 7
@@ -84,11 +117,12 @@ TEST(RoomLog, BatchAfterMsgFindsTheBatchHoldingTheNextMessage) {
 
 TEST(RoomLog, PinnedEntryOutlivesEviction) {
   int64_t before = pool::SharedFrame::live_count();
-  RoomLog log(150);
+  RoomLog log;
   log.append(make_batch(1, 1, 1, 100));
   {
     EntryPin pin(log.at(1));
-    log.append(make_batch(2, 2, 1, 100));  // evicts batch 1 while pinned
+    log.append(make_batch(2, 2, 1, 100));
+    log.trim_to(2);  // evicts batch 1 while pinned
     EXPECT_EQ(log.at(1), nullptr);
     EXPECT_FALSE(pin.get()->in_log);
     EXPECT_EQ(pin.get()->batch.zstd.size(), 100u);  // still readable
@@ -97,11 +131,13 @@ TEST(RoomLog, PinnedEntryOutlivesEviction) {
   EXPECT_EQ(pool::SharedFrame::live_count(), before + 1);  // freed with the pin
 }
 
-TEST(RoomLog, AttachedJsonCountsTowardsTheBudget) {
-  RoomLog log(1000);
+TEST(RoomLog, AttachedJsonCountsInItsBytes) {
+  RoomLog log;
   log.append(make_batch(1, 1, 1, 100));
   log.attach_json(*log.at(1), pool::SharedFrame::copy_of(std::string(300, 'j')));
   EXPECT_EQ(log.bytes(), 400u);
+  log.trim_to(2);
+  EXPECT_EQ(log.bytes(), 0u);
 }
 
 }  // namespace tg::gateway

@@ -17,6 +17,7 @@ StatsSnapshot two_workers() {
   s.workers[0].deliveries = 70;
   s.workers[1].deliveries = 35;
   s.rooms = 2;
+  s.history_bytes = 123456;
   s.window_ms = 12.5;
   return s;
 }
@@ -31,6 +32,7 @@ TEST(StatsJson, IsOneJsonObjectWithTheTotalsOfEveryWorker) {
   ASSERT_TRUE(d.IsObject());
   EXPECT_EQ(d["clients"].GetInt64(), 7);
   EXPECT_EQ(d["rooms"].GetUint64(), 2u);
+  EXPECT_EQ(d["history_bytes"].GetUint64(), 123456u);
   EXPECT_DOUBLE_EQ(d["window_ms"].GetDouble(), 12.5);
   EXPECT_DOUBLE_EQ(d["messages_per_s"].GetDouble(), 42.5);
   EXPECT_EQ(d["messages_total"].GetUint64(), 15u);
@@ -43,8 +45,8 @@ TEST(StatsJson, AnIdleServerHasZerosNotMissingFields) {
   rapidjson::Document d;
   d.Parse(stats_json(s, 0).c_str());
   ASSERT_TRUE(d.IsObject());
-  for (const char* key : {"clients", "rooms", "window_ms", "messages_per_s", "messages_total",
-                          "deliveries_total", "workers"}) {
+  for (const char* key : {"clients", "rooms", "history_bytes", "window_ms", "messages_per_s",
+                          "messages_total", "deliveries_total", "workers"}) {
     ASSERT_TRUE(d.HasMember(key)) << key;
     EXPECT_EQ(d[key].GetDouble(), 0) << key;
   }

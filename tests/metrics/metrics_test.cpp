@@ -24,8 +24,16 @@ StatsSnapshot sample() {
   s.workers[0].handshake_failed[ws::handshake_status_slot(418)] = 1;
   s.workers[0].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 2;
   s.workers[1].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 5;
+  s.workers[1].rooms_refused[slot(RoomRefuseReason::kMaxRooms)] = 4;
   s.connection_limit = 1000;
   s.window_ms = 5;
+  s.rooms = 6;
+  s.history_bytes = 5000;
+  s.history_budget = 1 << 20;
+  s.history_evicted_batches = 9;
+  s.history_evicted_bytes = 4096;
+  s.rooms_expired = 2;
+  s.rooms_by_bytes = {1, 2, 3, 4, 5, 6, 6, 6, 6, 6};
   Histogram h({1000000, 2000000});  // 1 ms, 2 ms in ns
   h.observe(500000);
   h.observe(1500000);
@@ -81,11 +89,30 @@ TEST(MetricFamilies, CountersEndInTotalAndNoLabelIsPerClientOrRoom) {
     EXPECT_EQ(f.name.rfind("tidegate_", 0), 0u) << f.name;
     for (const auto& m : f.metric) {
       for (const auto& l : m.label) {
-        EXPECT_TRUE(l.name == "worker" || l.name == "reason" || l.name == "status")
+        // `le` only on the one gauge histogram, whose buckets are byte sizes, not rooms.
+        bool bucket = l.name == "le" && f.name == "tidegate_rooms_by_history_bytes";
+        EXPECT_TRUE(l.name == "worker" || l.name == "reason" || l.name == "status" || bucket)
             << f.name << " " << l.name;
       }
     }
   }
+}
+
+TEST(MetricFamilies, HistoryAndRoomsAreExportedUnderTheirNames) {
+  std::string text = scrape(sample());
+  for (const char* line :
+       {"tidegate_history_bytes 5000\n", "tidegate_history_budget_bytes 1048576\n",
+        "tidegate_history_evicted_batches_total 9\n", "tidegate_history_evicted_bytes_total 4096\n",
+        "tidegate_rooms_expired_total 2\n", "tidegate_rooms 6\n",
+        "tidegate_rooms_refused_total{reason=\"max_rooms\"} 4\n",
+        "tidegate_rooms_refused_total{reason=\"max_rooms_per_client\"} 0\n",
+        "tidegate_rooms_by_history_bytes{le=\"1024\"} 1\n",
+        "tidegate_rooms_by_history_bytes{le=\"67108864\"} 6\n",
+        "tidegate_rooms_by_history_bytes{le=\"+Inf\"} 6\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  // Untyped: promtool refuses `le` on anything typed but a histogram.
+  EXPECT_NE(text.find("# TYPE tidegate_rooms_by_history_bytes untyped"), std::string::npos);
 }
 
 }  // namespace

@@ -51,6 +51,10 @@ POSITIVE = [
     "sum(rate(tidegate_batch_raw_bytes_total[15s])) / sum(rate(tidegate_batch_compressed_bytes_total[15s]))",
     'tidegate_messages_rejected_total{reason="bad_request"}',
     'tidegate_handshake_failures_total{status="426"}',
+    "tidegate_history_bytes",
+    "tidegate_history_budget_bytes",
+    "tidegate_rooms",
+    'tidegate_rooms_by_history_bytes{le="+Inf"}',
 ]
 
 
