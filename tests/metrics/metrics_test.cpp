@@ -25,6 +25,9 @@ StatsSnapshot sample() {
   s.workers[0].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 2;
   s.workers[1].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 5;
   s.connection_limit = 1000;
+  s.workers[0].buffer_bytes = 4096;
+  s.malloc_trims = 3;
+  s.malloc_trim_ns = 1500000;
   s.window_ms = 5;
   Histogram h({1000000, 2000000});  // 1 ms, 2 ms in ns
   h.observe(500000);
@@ -57,6 +60,15 @@ TEST(MetricFamilies, ReasonsAndStatusesAreSummedOverWorkersAndAllPresent) {
   EXPECT_NE(text.find("tidegate_connections_refused_total{reason=\"max_connections\"} 0\n"),
             std::string::npos);
   EXPECT_NE(text.find("tidegate_connection_limit 1000\n"), std::string::npos);
+}
+
+TEST(MetricFamilies, MemoryFamilies) {
+  std::string text = scrape(sample());
+  EXPECT_NE(text.find("tidegate_connection_buffer_bytes{worker=\"0\"} 4096\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE tidegate_malloc_trims_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_malloc_trims_total 3\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_malloc_trim_seconds_total 0.0015\n"), std::string::npos);
 }
 
 TEST(MetricFamilies, HistogramsAreCumulativeInSecondsWithAnInfBucket) {
