@@ -8,6 +8,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/memory.hpp"
 #include "common/result.hpp"
 
 namespace tg::batcher {
@@ -244,9 +245,14 @@ void Batcher::count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns
 }
 
 void Batcher::account(uint64_t now_ns) {
-  for (const Batch& b : built_)
+  uint64_t held = ledger_.bytes();
+  for (const Batch& b : built_) {
     ledger_.add(b.room, b.incarnation, b.seq, b.history_bytes(), now_ns);
+    held += b.history_bytes();
+  }
   ledger_.enforce(cuts_);
+  // What the cuts drop is freed once every Shard applied them and no write pins it.
+  memory::note_released(held - std::min(held, ledger_.bytes()));
   // From here on a room created by a join starts above every seq just issued.
   Sequencer::HighWater hw = sequencer_->high_water();
   rooms_.raise_high_water(hw.batch, hw.msg);
@@ -274,6 +280,7 @@ void Batcher::sweep(uint64_t now_ns) {
     idle_.clear();
     rooms_.idle_rooms(now_ns, ttl_ns, idle_);
     if (!idle_.empty()) {
+      const uint64_t held = ledger_.bytes();
       intake(now_ns);
       for (const auto& [room, id] : idle_) {
         if (queues_.contains(room)) continue;
@@ -287,6 +294,7 @@ void Batcher::sweep(uint64_t now_ns) {
         counters_.rooms_expired.add();
         TG_LOG(kDebug, "room %s expired", room.c_str());
       }
+      memory::note_released(held - std::min(held, ledger_.bytes()));
       publish_history();
       if (!cuts_.empty()) {
         static const std::vector<Batch> kNoBatches;

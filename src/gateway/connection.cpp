@@ -4,6 +4,7 @@
 #include "gateway/connection.hpp"
 
 #include "common/log.hpp"
+#include "common/memory.hpp"
 #include "gateway/assets.hpp"
 #include "gateway/shard.hpp"
 #include "http/response.hpp"
@@ -33,6 +34,11 @@ std::string peer_name(const sockaddr_storage& ss) {
     port = ntohs(a->sin6_port);
   }
   return std::string(host) + ":" + std::to_string(port);
+}
+
+// Heap bytes behind a string: none while it fits in the object (short string).
+size_t heap_bytes(const std::string& s) {
+  return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
 }
 }  // namespace
 
@@ -92,6 +98,7 @@ void Connection::read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Connection::on_read(const char* data, size_t len) {
+  active_ = true;
   switch (state_) {
     case State::kHttp:
       on_http(data, len);
@@ -331,7 +338,34 @@ void Connection::abort(CloseReason why) {
 
 void Connection::close_cb(uv_handle_t* h) {
   auto* self = self_of(h);
-  if (--self->open_handles_ == 0) delete self;
+  if (--self->open_handles_ != 0) return;
+  size_t session = self->ws_ ? sizeof(ws::WsSession) : 0;
+  memory::note_released(sizeof(Connection) + session + self->buffer_bytes());
+  delete self;
+}
+
+size_t Connection::buffer_bytes() const {
+  size_t n = heap_bytes(ctrl_) + heap_bytes(out_.head) + heap_bytes(out_.tail) +
+             out_.pins.capacity() * sizeof(EntryPin) + cursors_.capacity() * sizeof(Cursor);
+  if (ws_ && ws_->holds_context()) n += ws::WsSession::kContextBytes;
+  return n;
+}
+
+size_t Connection::sweep_idle() {
+  if (active_ || state_ != State::kOpen || out_.busy) {
+    active_ = false;
+    return buffer_bytes();
+  }
+  size_t before = buffer_bytes();
+  // Between writes head, tail and pins are empty; ctrl_ may hold a notice not yet sent.
+  std::string().swap(out_.head);
+  std::string().swap(out_.tail);
+  std::vector<EntryPin>().swap(out_.pins);
+  if (ctrl_.empty()) std::string().swap(ctrl_);
+  if (ws_) ws_->release_idle();
+  size_t after = buffer_bytes();
+  if (after < before) memory::note_released(before - after);
+  return after;
 }
 
 }  // namespace tg::gateway

@@ -67,6 +67,15 @@ class Connection final : public ws::WsSession::Handler {
   // write is in flight or over --client-inflight). Loop thread only.
   bool behind() const;
 
+  // The Shard's sweep, about once a second. A client that neither sent nor was written
+  // anything since the previous sweep gives back its buffers: the write-side strings and
+  // pin vector (empty between writes, but keeping their capacity) and wslay's context
+  // (when between messages). A busy client keeps them, so the data path does not
+  // allocate them again for each message. Returns the buffer bytes still held.
+  size_t sweep_idle();
+  // Heap bytes of this connection's buffers (strings, vectors, wslay's context).
+  size_t buffer_bytes() const;
+
   bool pump_queued = false;  // set by the Shard while the connection is in its ready list
 
  private:
@@ -133,15 +142,17 @@ class Connection final : public ws::WsSession::Handler {
   bool lingering_ = false;          // FIN sent; only reading until the peer's FIN
   uint64_t last_heard_ms_ = 0;      // loop time of the last bytes from the client
   bool idle_pinged_ = false;        // pinged for silence, no bytes since
+  bool active_ = false;             // read or completed a write since the last sweep
   CloseReason close_reason_ = CloseReason::kClient;
 
-  // The one write in flight and what it keeps alive until it completes; reused.
+  // The one write in flight and what it keeps alive until it completes; reused. Its
+  // buffer list is the Shard's (uv_write copies it), only its size is kept.
   struct Outgoing {
     uv_write_t req{};
     std::string head;  // ctrl_ bytes and gap notices, written first
     std::string tail;  // a close frame, written last
     std::vector<EntryPin> pins;
-    std::vector<uv_buf_t> bufs;
+    size_t bytes = 0;
     uint64_t msgs = 0;
     bool busy = false;
   } out_;

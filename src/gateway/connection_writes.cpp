@@ -33,20 +33,23 @@ void Connection::pump() {
     return;
   }
   out_.busy = true;
-  int rv = uv_write(&out_.req, reinterpret_cast<uv_stream_t*>(&tcp_), out_.bufs.data(),
-                    static_cast<unsigned>(out_.bufs.size()), write_cb);
+  std::vector<uv_buf_t>& bufs = shard_.write_bufs();
+  int rv = uv_write(&out_.req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs.data(),
+                    static_cast<unsigned>(bufs.size()), write_cb);
   if (rv != 0) {
     out_.busy = false;
     abort(CloseReason::kIoError);
   }
 }
 
-// Fills out_ with what is due now. Returns false when there is nothing to write.
+// Fills out_ and the Shard's buffer list with what is due now. Returns false when there
+// is nothing to write.
 bool Connection::compose() {
   out_.head.swap(ctrl_);
   ctrl_.clear();
-  out_.bufs.clear();
-  out_.bufs.push_back({});  // slot for head, filled last: gap notices may extend it
+  std::vector<uv_buf_t>& bufs = shard_.write_bufs();
+  bufs.clear();
+  bufs.push_back({});  // slot for head, filled last: gap notices may extend it
   out_.msgs = 0;
   size_t bytes = 0;
   if (state_ == State::kOpen) {
@@ -59,13 +62,14 @@ bool Connection::compose() {
       close_after_write_ = true;
     }
   }
-  if (!out_.tail.empty()) out_.bufs.push_back(buf_of(out_.tail.data(), out_.tail.size()));
+  if (!out_.tail.empty()) bufs.push_back(buf_of(out_.tail.data(), out_.tail.size()));
   if (out_.head.empty()) {
-    out_.bufs.erase(out_.bufs.begin());
+    bufs.erase(bufs.begin());
   } else {
-    out_.bufs[0] = buf_of(out_.head.data(), out_.head.size());
+    bufs[0] = buf_of(out_.head.data(), out_.head.size());
   }
-  return !out_.bufs.empty();
+  out_.bytes = bytes + out_.head.size() + out_.tail.size();
+  return !bufs.empty();
 }
 
 bool Connection::behind() const {
@@ -96,11 +100,12 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
     c.next_batch = log.first_seq();
     c.next_msg = first_held;
   }
-  while (c.next_batch < log.next_seq() && bytes < budget && out_.bufs.size() < kMaxBufs) {
+  std::vector<uv_buf_t>& bufs = shard_.write_bufs();
+  while (c.next_batch < log.next_seq() && bytes < budget && bufs.size() < kMaxBufs) {
     LogEntry* e = log.at(c.next_batch);
     const pool::SharedFrame& f =
         proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd : shard_.json_frame(*c.room, *e);
-    out_.bufs.push_back(buf_of(f.data(), f.size()));
+    bufs.push_back(buf_of(f.data(), f.size()));
     out_.pins.emplace_back(e);
     out_.msgs += e->batch.msg_count();
     bytes += f.size();
@@ -128,11 +133,12 @@ void Connection::complete_write(int status, uint64_t now) {
   uint64_t newest_built_ns = out_.pins.empty() ? 0 : out_.pins.back().get()->batch.built_ns;
   uint64_t oldest_recv_ns = out_.pins.empty() ? 0 : out_.pins.front().get()->batch.first_recv_ns;
   out_.pins.clear();  // unpin: evicted entries are freed here
-  size_t written = 0;
-  for (const uv_buf_t& b : out_.bufs) written += b.len;
+  size_t written = out_.bytes;
+  out_.bytes = 0;
   out_.head.clear();
   out_.tail.clear();
   if (state_ == State::kDead) return;  // cancelled by uv_close
+  active_ = true;
   if (status < 0) {
     abort(CloseReason::kIoError);
     return;

@@ -17,7 +17,9 @@
 #include <prometheus/exposer.h>
 
 #include "batcher/window_controller.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/memory.hpp"
 #include "gateway/reload.hpp"
 
 namespace tg::gateway {
@@ -64,6 +66,12 @@ void poke(std::string host, uint16_t port) {
 constexpr size_t kSpareFds = 64;
 // Connections over a limit that may be answered (503/429) at once; each holds a socket.
 constexpr size_t kRefusalSlots = 256;
+// Giving freed heap back (memory::Trimmer): looked at every second on the main thread,
+// done when at least 2 MiB were released since the last trim and that was 5 s ago or
+// more. A trim walks every arena's free memory and holds each arena's lock meanwhile
+// (a few ms for a heap of a few hundred MiB), so it is not done at every close.
+constexpr uint64_t kTrimCheckMs = 1000;
+constexpr memory::Trimmer::Policy kTrimPolicy{2u << 20, 5000000000};
 
 // Raises the soft open-file limit as far as `max_connections` needs (up to the hard
 // limit) and returns the connection limit to enforce: `max_connections`, or when that
@@ -305,6 +313,22 @@ int Server::run_until_signal(const std::function<void()>& on_ready) {
     uv_timer_start(
         &watchdog, [](uv_timer_t* t) { static_cast<Server*>(t->data)->watchdog_tick(); }, 0, ms);
   }
+  // The one place freed heap is given back: this thread does nothing else meanwhile,
+  // so no client waits for a trim but through an arena lock.
+  memory::Trimmer trimmer(kTrimPolicy);
+  uv_timer_t trim_timer;
+  uv_timer_init(&loop, &trim_timer);
+  trim_timer.data = &trimmer;
+  uv_timer_start(
+      &trim_timer,
+      [](uv_timer_t* t) {
+        uint64_t released = memory::released_since_trim();
+        uint64_t start = mono_ns();
+        if (static_cast<memory::Trimmer*>(t->data)->maybe_trim(start))
+          TG_LOG(kDebug, "malloc_trim after %lu KiB released: %.1f ms", released / 1024,
+                 (mono_ns() - start) / 1e6);
+      },
+      kTrimCheckMs, kTrimCheckMs);
   on_ready();  // signals are handled from here on
   std::string status = "listening on ";
   status += config_.listen_host;
@@ -317,6 +341,7 @@ int Server::run_until_signal(const std::function<void()>& on_ready) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_timer_stop(&watchdog);
   shutdown();
+  uv_close(reinterpret_cast<uv_handle_t*>(&trim_timer), nullptr);
   for (uv_signal_t* h : {&sigint, &sigterm, &sighup})
     uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);

@@ -413,11 +413,15 @@ void Shard::busy_timer_cb(uv_timer_t* t) {
 }
 
 void Shard::sample_gauges() {
-  uint64_t behind = 0, bytes = 0;
-  for (const Connection* c : connections_) behind += c->behind() ? 1 : 0;
+  uint64_t behind = 0, bytes = 0, buffers = 0;
+  for (Connection* c : connections_) {
+    behind += c->behind() ? 1 : 0;
+    buffers += c->sweep_idle();  // idle since the last sample: buffers given back
+  }
   for (const auto& [name, room] : rooms_) bytes += room->log.bytes();
   counters_.clients_behind.set(behind);
   counters_.log_bytes.set(bytes);
+  counters_.buffer_bytes.set(buffers);
 }
 
 void Shard::maybe_finish() {

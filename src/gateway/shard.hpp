@@ -112,6 +112,9 @@ class Shard final : public batcher::BatchSink {
   void submit(batcher::Inbound&& event);
   // The 64 KiB buffer every read of this Shard lands in (consumed within read_cb).
   uv_buf_t read_buffer();
+  // The buffer list a connection composes its next write in, until uv_write (which
+  // copies it): one for the whole Shard instead of one per connection.
+  std::vector<uv_buf_t>& write_bufs() { return write_bufs_; }
   ZSTD_DCtx* dctx() { return dctx_; }
   // The JSON frame of an entry, derived from its zstd frame the first time it is asked.
   const pool::SharedFrame& json_frame(RoomState& room, LogEntry& e);
@@ -134,7 +137,7 @@ class Shard final : public batcher::BatchSink {
   RoomState* replica_for(const batcher::Batch& b);
   void pump_ready();
   void maybe_finish();
-  void sample_gauges();  // clients_behind and log_bytes
+  void sample_gauges();  // clients_behind, log_bytes, buffer_bytes (and the idle sweep)
 
   int index_;
   Config config_;  // this Shard's copy: a reload changes it on this thread (reconfigure)
@@ -176,6 +179,7 @@ class Shard final : public batcher::BatchSink {
   std::vector<Connection*> fresh_;  // apply_batches' newly due connections, reused
   std::unordered_set<Connection*> connections_;
   std::unique_ptr<char[]> read_buf_;
+  std::vector<uv_buf_t> write_bufs_;
   ZSTD_DCtx* dctx_;
   std::string json_scratch_;
   ShardCounters counters_;

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "common/clock.hpp"
+#include "common/memory.hpp"
 
 namespace tg::metrics {
 
@@ -49,6 +50,8 @@ StatsSnapshot GatewayStats::snapshot() const {
   ConnectionCount n = connections_();
   s.connection_limit = n.limit;
   s.connections_counted = n.counted;
+  s.malloc_trims = memory::trims_total();
+  s.malloc_trim_ns = memory::trim_ns_total();
   s.window_ms = batcher_.window_ms();
   read_batcher(batcher_.counters(), s);
   s.rooms = batcher_.rooms().size();

@@ -112,6 +112,11 @@ std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
                        "Connections counted against the limit now (WebSocket clients and "
                        "requests still in HTTP)",
                        MetricType::Gauge, double(s.connections_counted)));
+  out.push_back(single("tidegate_malloc_trims_total",
+                       "Times freed heap was given back to the system (malloc_trim)",
+                       MetricType::Counter, double(s.malloc_trims)));
+  out.push_back(single("tidegate_malloc_trim_seconds_total", "Time spent in those malloc_trims",
+                       MetricType::Counter, double(s.malloc_trim_ns) / 1e9));
 
   // The Batcher's.
   out.push_back(single("tidegate_window_seconds", "The widest room window of the latest flush",

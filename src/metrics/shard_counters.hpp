@@ -107,7 +107,10 @@ inline const char* refuse_reason_name(RefuseReason r) {
     "Messages clients lost in gaps")                                                               \
   X(log_bytes, Gauge<uint64_t>, Gauge, "tidegate_room_log_bytes",                                  \
     "Frame bytes held by the worker's room log replicas, JSON frames only once built (workers "    \
-    "share the frames; tidegate_history_bytes is what the budget counts)")
+    "share the frames; tidegate_history_bytes is what the budget counts)")                         \
+  X(buffer_bytes, Gauge<uint64_t>, Gauge, "tidegate_connection_buffer_bytes",                      \
+    "Heap bytes of the worker's connection buffers (write queues, WebSocket parser state), "       \
+    "sampled about once a second after idle connections gave theirs back")
 
 // One counter per label value, summed over workers in the metrics (label cardinality
 // stays low): X(field, label values (an array: one counter each), label, metric name,

@@ -27,6 +27,8 @@ struct StatsSnapshot {
   Histogram::Snapshot latency_ns;    // every Shard's, added up
   uint64_t connection_limit = 0;     // --max-connections in force (0: none)
   uint64_t connections_counted = 0;  // connections counted against it now (WebSocket or HTTP)
+  uint64_t malloc_trims = 0;         // heap given back to the system (common/memory.hpp)
+  uint64_t malloc_trim_ns = 0;       // time those trims took
 
   // The Batcher's (see TG_BATCHER_SCALARS and TG_BATCHER_HISTOGRAMS).
   double window_ms = 0;

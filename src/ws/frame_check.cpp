@@ -33,6 +33,7 @@ size_t FrameHeaderCheck::scan(const uint8_t* data, size_t len) {
       first_[have_++] = b;
       if (have_ < 2) continue;
       if ((violation_ = check_first_two())) return header_at;
+      if ((first_[0] & 0x0F) < 0x8) fragmented_ = !(first_[0] & 0x80);  // a data frame
       uint8_t len7 = first_[1] & 0x7F;
       ext_left_ = len7 == 126 ? 2 : (len7 == 127 ? 8 : 0);
       length_ = len7 < 126 ? len7 : 0;

@@ -17,15 +17,20 @@ class FrameHeaderCheck {
   // says why and every later call returns 0.
   size_t scan(const uint8_t* data, size_t len);
   const char* violation() const { return violation_; }
+  // True between frames (no header or payload partly seen) and outside a fragmented
+  // message, with no violation found: a parser fed the same bytes holds nothing of the
+  // stream at this point but what it was configured with.
+  bool at_rest() const { return have_ == 0 && skip_ == 0 && !fragmented_ && !violation_; }
 
  private:
   const char* check_first_two() const;
 
-  uint64_t skip_ = 0;      // bytes of the current frame still to pass (mask key, payload)
-  uint8_t first_[2] = {};  // the header's first two bytes
-  unsigned have_ = 0;      // of the header's first two bytes, how many were seen
-  unsigned ext_left_ = 0;  // extended length bytes still to come
-  uint64_t length_ = 0;    // payload length, once known
+  uint64_t skip_ = 0;        // bytes of the current frame still to pass (mask key, payload)
+  uint8_t first_[2] = {};    // the header's first two bytes
+  unsigned have_ = 0;        // of the header's first two bytes, how many were seen
+  unsigned ext_left_ = 0;    // extended length bytes still to come
+  uint64_t length_ = 0;      // payload length, once known
+  bool fragmented_ = false;  // a data frame without FIN was seen, not yet its last one
   const char* violation_ = nullptr;
 };
 

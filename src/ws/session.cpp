@@ -8,18 +8,36 @@
 
 namespace tg::ws {
 
-WsSession::WsSession(Handler& handler, size_t max_message_bytes) : handler_(handler) {
+WsSession::WsSession(Handler& handler, size_t max_message_bytes)
+    : handler_(handler), max_message_bytes_(max_message_bytes) {}
+
+WsSession::~WsSession() {
+  wslay_event_context_free(ctx_);
+}
+
+wslay_event_context_ptr WsSession::context() {
+  if (ctx_) return ctx_;
   wslay_event_callbacks cb{};
   cb.recv_callback = recv_cb;
   cb.send_callback = send_cb;
   cb.on_msg_recv_callback = msg_cb;
   if (wslay_event_context_server_init(&ctx_, &cb, this) != 0) abort();  // only ENOMEM
-  wslay_event_config_set_max_recv_msg_length(ctx_, max_message_bytes);
+  wslay_event_config_set_max_recv_msg_length(ctx_, max_message_bytes_);
   wslay_event_config_set_allowed_rsv_bits(ctx_, 0);  // no extensions negotiated
+  return ctx_;
 }
 
-WsSession::~WsSession() {
+bool WsSession::release_idle() {
+  if (!ctx_) return true;
+  // FrameHeaderCheck saw every byte wslay was given, and wslay reads all it is given
+  // unless it stopped reading (then want_read is false). At rest, wslay is between
+  // frames with no message being reassembled: a fresh context is the same state.
+  if (!check_.at_rest() || !wslay_event_want_read(ctx_) || wslay_event_want_write(ctx_) ||
+      wslay_event_get_close_sent(ctx_) || wslay_event_get_close_received(ctx_))
+    return false;
   wslay_event_context_free(ctx_);
+  ctx_ = nullptr;
+  return true;
 }
 
 ssize_t WsSession::recv_cb(wslay_event_context_ptr ctx, uint8_t* buf, size_t len, int, void* user) {
@@ -63,9 +81,10 @@ void WsSession::msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_ar
 }
 
 void WsSession::fail(uint16_t code, std::string_view reason) {
-  wslay_event_queue_close(ctx_, code, reinterpret_cast<const uint8_t*>(reason.data()),
+  wslay_event_context_ptr ctx = context();
+  wslay_event_queue_close(ctx, code, reinterpret_cast<const uint8_t*>(reason.data()),
                           std::min<size_t>(reason.size(), 123));
-  wslay_event_shutdown_read(ctx_);
+  wslay_event_shutdown_read(ctx);
 }
 
 void WsSession::flush(std::string& out) {
@@ -76,7 +95,7 @@ void WsSession::flush(std::string& out) {
 
 Result<void> WsSession::feed(const uint8_t* data, size_t len, std::string& out) {
   int rv = 0;
-  if (wslay_event_want_read(ctx_)) {
+  if (wslay_event_want_read(context())) {
     // wslay is given only the bytes before a frame it would fail without a status code.
     in_ = data;
     in_len_ = check_.scan(data, len);
@@ -92,28 +111,30 @@ Result<void> WsSession::feed(const uint8_t* data, size_t len, std::string& out) 
 }
 
 void WsSession::close(uint16_t code, std::string_view reason, std::string& out) {
-  if (wslay_event_get_close_sent(ctx_)) return;
-  wslay_event_queue_close(ctx_, code, reinterpret_cast<const uint8_t*>(reason.data()),
+  wslay_event_context_ptr ctx = context();
+  if (wslay_event_get_close_sent(ctx)) return;
+  wslay_event_queue_close(ctx, code, reinterpret_cast<const uint8_t*>(reason.data()),
                           std::min<size_t>(reason.size(), 123));
   flush(out);
 }
 
 void WsSession::ping(std::string& out) {
   wslay_event_msg msg{WSLAY_PING, reinterpret_cast<const uint8_t*>("idle"), 4};
-  if (wslay_event_queue_msg(ctx_, &msg) == 0) flush(out);
+  if (wslay_event_queue_msg(context(), &msg) == 0) flush(out);
 }
 
+// Without a context the session is at rest: open both ways, no close seen.
 bool WsSession::close_sent() const {
-  return wslay_event_get_close_sent(ctx_) != 0;
+  return ctx_ && wslay_event_get_close_sent(ctx_) != 0;
 }
 uint16_t WsSession::close_code_sent() const {
   return close_sent() ? wslay_event_get_status_code_sent(ctx_) : 0;
 }
 bool WsSession::close_received() const {
-  return wslay_event_get_close_received(ctx_) != 0;
+  return ctx_ && wslay_event_get_close_received(ctx_) != 0;
 }
 bool WsSession::finished() const {
-  return !wslay_event_want_read(ctx_) && !wslay_event_want_write(ctx_);
+  return ctx_ && !wslay_event_want_read(ctx_) && !wslay_event_want_write(ctx_);
 }
 
 }  // namespace tg::ws

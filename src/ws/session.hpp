@@ -3,6 +3,11 @@
 // them (masking, opcodes, sizes, UTF-8) and produces wslay's own replies (pong, close)
 // as bytes for the caller to write. The few frame-level violations wslay would answer
 // without a status code are caught first (FrameHeaderCheck) and answered with 1002.
+//
+// wslay's context is about 9.2 KiB (two 4 KiB buffers among others), most of what an
+// idle connection would cost. It is made only when there is something to parse or to
+// send (feed(), ping(), close()) and given back by release_idle() whenever the stream
+// is between messages: an idle session is a few dozen bytes.
 #pragma once
 
 #include <wslay/wslay.h>
@@ -49,6 +54,15 @@ class WsSession {
   // Sends a ping (to check an idle peer is there); the frame is appended to `out`.
   void ping(std::string& out);
 
+  // Frees wslay's context if it holds nothing of the stream: between frames, outside a
+  // fragmented message, before any close frame was sent or received. The next call that
+  // needs one makes a fresh context. Returns true when the session holds none now.
+  bool release_idle();
+  bool holds_context() const { return ctx_ != nullptr; }
+  // What a context costs in heap: wslay 1.1.1's allocations for one, as glibc counts
+  // them (mallinfo2's bytes in use, chunk headers included). For the buffer metrics.
+  static constexpr size_t kContextBytes = 9440;
+
   bool close_sent() const;
   bool close_received() const;
   // The close code we sent (0 if none): how this session ended, for logs and metrics.
@@ -61,11 +75,13 @@ class WsSession {
   static ssize_t send_cb(wslay_event_context_ptr, const uint8_t* data, size_t len, int, void* user);
   static void msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user);
   void flush(std::string& out);
+  wslay_event_context_ptr context();  // ctx_, made first if there is none
 
   Handler& handler_;
-  wslay_event_context_ptr ctx_ = nullptr;
-  FrameHeaderCheck check_;       // sees every byte before wslay does
-  const uint8_t* in_ = nullptr;  // bytes of the current feed() not yet given to wslay
+  size_t max_message_bytes_;
+  wslay_event_context_ptr ctx_ = nullptr;  // null while idle (release_idle())
+  FrameHeaderCheck check_;                 // sees every byte before wslay does
+  const uint8_t* in_ = nullptr;            // bytes of the current feed() not yet given to wslay
   size_t in_len_ = 0;
   std::string* out_ = nullptr;  // where send_cb appends, during feed()/close()
 };

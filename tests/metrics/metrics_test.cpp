@@ -26,6 +26,9 @@ StatsSnapshot sample() {
   s.workers[1].refused[slot(RefuseReason::kMaxConnectionsPerIp)] = 5;
   s.workers[1].rooms_refused[slot(RoomRefuseReason::kMaxRooms)] = 4;
   s.connection_limit = 1000;
+  s.workers[0].buffer_bytes = 4096;
+  s.malloc_trims = 3;
+  s.malloc_trim_ns = 1500000;
   s.window_ms = 5;
   s.rooms = 6;
   s.history_bytes = 5000;
@@ -65,6 +68,15 @@ TEST(MetricFamilies, ReasonsAndStatusesAreSummedOverWorkersAndAllPresent) {
   EXPECT_NE(text.find("tidegate_connections_refused_total{reason=\"max_connections\"} 0\n"),
             std::string::npos);
   EXPECT_NE(text.find("tidegate_connection_limit 1000\n"), std::string::npos);
+}
+
+TEST(MetricFamilies, MemoryFamilies) {
+  std::string text = scrape(sample());
+  EXPECT_NE(text.find("tidegate_connection_buffer_bytes{worker=\"0\"} 4096\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE tidegate_malloc_trims_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_malloc_trims_total 3\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_malloc_trim_seconds_total 0.0015\n"), std::string::npos);
 }
 
 TEST(MetricFamilies, HistogramsAreCumulativeInSecondsWithAnInfBucket) {

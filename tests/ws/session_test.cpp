@@ -225,4 +225,87 @@ TEST_F(WsSessionTest, ServerCloseSendsTheCodeOnce) {
   EXPECT_TRUE(session.finished());
 }
 
+// wslay's context exists only while the session needs it: from the first bytes to the
+// next point between messages where release_idle() is called.
+TEST_F(WsSessionTest, IdleSessionHoldsNoContext) {
+  EXPECT_FALSE(session.holds_context());
+  EXPECT_FALSE(session.close_sent());
+  EXPECT_FALSE(session.close_received());
+  EXPECT_EQ(session.close_code_sent(), 0);
+  EXPECT_FALSE(session.finished());
+  feed(client_frame(0x1, "hello"));
+  EXPECT_TRUE(session.holds_context());
+  EXPECT_TRUE(session.release_idle());
+  EXPECT_FALSE(session.holds_context());
+  feed(client_frame(0x1, "again"));  // a fresh context picks up where the old one was
+  EXPECT_EQ(rec.texts, (std::vector<std::string>{"hello", "again"}));
+}
+
+TEST_F(WsSessionTest, ContextIsKeptWhileAMessageIsInProgressAndReleasedAfter) {
+  std::string first = client_frame(0x1, "frag", false);
+  std::string rest = client_frame(0x9, "p") + client_frame(0x0, "ment", true);
+  feed(first);
+  EXPECT_FALSE(session.release_idle()) << "a fragmented message is in progress";
+  EXPECT_TRUE(session.holds_context());
+  feed(rest.substr(0, 3));  // the ping frame, cut short
+  EXPECT_FALSE(session.release_idle());
+  feed(rest.substr(3));
+  EXPECT_EQ(rec.texts, (std::vector<std::string>{"fragment"}));
+  EXPECT_TRUE(session.release_idle()) << "the message is complete";
+  EXPECT_FALSE(session.holds_context());
+  std::string half = client_frame(0x1, "split in two");
+  feed(half.substr(0, 5));  // part of a single frame: its state is in the context
+  EXPECT_FALSE(session.release_idle());
+  feed(half.substr(5));
+  EXPECT_TRUE(session.release_idle());
+  EXPECT_EQ(rec.texts.back(), "split in two");
+}
+
+TEST_F(WsSessionTest, ContextIsKeptOnceClosing) {
+  feed(client_frame(0x8, close_payload(1000)));
+  EXPECT_FALSE(session.release_idle());
+  EXPECT_TRUE(session.close_received());
+  EXPECT_EQ(session.close_code_sent(), 1000);
+}
+
+// Releasing after every single byte changes nothing a client can see: the same
+// messages, the same replies, the same close codes as a session that keeps its context.
+TEST(WsSessionRelease, ReleasingAfterEveryByteAnswersLikeKeeping) {
+  std::string top_bit = client_frame(0x1, "");
+  top_bit[1] = static_cast<char>(0x80 | 127);
+  top_bit.insert(2, std::string("\x80\0\0\0\0\0\0\x05", 8));
+  const std::vector<std::string> streams = {
+      client_frame(0x1, "a") + client_frame(0x1, std::string(300, 'b')) + client_frame(0x9, "p"),
+      client_frame(0x1, "frag", false) + client_frame(0xA, "unasked pong") +
+          client_frame(0x0, "men", false) + client_frame(0x0, "ted") + client_frame(0x1, "next"),
+      client_frame(0x1, "caf\xC3", false) + client_frame(0x0, "\xA9") +
+          client_frame(0x1, "bad \x80"),
+      client_frame(0x1, std::string(600, 'x'), false) + client_frame(0x0, std::string(600, 'x')),
+      client_frame(0x1, "ok") + client_frame(0x0, "continuation with nothing to continue"),
+      client_frame(0x1, "ok") + client_frame(0x9, std::string(126, 'p')),
+      client_frame(0x1, "ok") + top_bit,
+      client_frame(0x1, "ok") + client_frame(0x1, "naked", true, false),
+      client_frame(0x1, "ok") + client_frame(0x1, "rsv", true, true, 0x4),
+      client_frame(0x1, "ok") + client_frame(0x2, "binary"),
+      client_frame(0x1, "ok") + client_frame(0x1, std::string(1025, 'b')),
+      client_frame(0x1, "bye") + client_frame(0x8, close_payload(1001)) + client_frame(0x1, "late"),
+  };
+  for (const std::string& bytes : streams) {
+    Recorder kept_rec, released_rec;
+    WsSession kept(kept_rec, 1024), released(released_rec, 1024);
+    std::string kept_out, released_out;
+    for (char c : bytes) {
+      auto* b = reinterpret_cast<const uint8_t*>(&c);
+      bool kept_ok = static_cast<bool>(kept.feed(b, 1, kept_out));
+      bool released_ok = static_cast<bool>(released.feed(b, 1, released_out));
+      released.release_idle();
+      ASSERT_EQ(kept_ok, released_ok);
+    }
+    EXPECT_EQ(kept_rec.texts, released_rec.texts);
+    EXPECT_EQ(kept_out, released_out);
+    EXPECT_EQ(kept.close_code_sent(), released.close_code_sent());
+    EXPECT_EQ(kept.finished(), released.finished());
+  }
+}
+
 }  // namespace tg::ws
