@@ -22,9 +22,9 @@ SOAK = os.path.join(HERE, "..", "..", "bots", "soak")
 
 CASES = {
     "clean": ["--clients", "200", "--rooms", "8", "--senders", "40", "--rate", "2"],
-    # 100 senders x 10 msg/s x 16 KiB of text for 1 s: about 16 MiB of history per round,
+    # 50 senders x 5 msg/s x 16 KiB of text for 1 s: about 4 MiB of history per round,
     # kept by the gateway after everyone left, against a limit of 0 KiB of growth.
-    "growth": ["--clients", "100", "--rooms", "50", "--senders", "100", "--rate", "10",
+    "growth": ["--clients", "100", "--rooms", "50", "--senders", "50", "--rate", "5",
                "--size", "16384", "--max-growth-kb", "0"],
 }
 
