@@ -295,7 +295,6 @@ void Batcher::sweep(uint64_t now_ns) {
         TG_LOG(kDebug, "room %s expired", room.c_str());
       }
       memory::note_released(held - std::min(held, ledger_.bytes()));
-      publish_history();
       if (!cuts_.empty()) {
         static const std::vector<Batch> kNoBatches;
         for (BatchSink* sink : sinks_) sink->deliver(kNoBatches, cuts_);

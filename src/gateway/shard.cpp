@@ -154,24 +154,27 @@ void Shard::mark_dirty(RoomState& r) {
   }
 }
 
-RoomState* Shard::replica_for(const batcher::Batch& b) {
-  auto it = rooms_.find(b.room);
-  if (it != rooms_.end()) {
-    RoomState& r = *it->second;
-    if (r.incarnation == b.incarnation) return &r;
-    if (r.incarnation > b.incarnation) return nullptr;  // a batch of a life that ended
-    // A newer incarnation while the old one's forget is still on its way. The old one
-    // has no member here (else it could not have expired); if it had, they carry on in
-    // the new one and their cursors' gap is announced by add_frames().
-    r.incarnation = b.incarnation;
-    r.log.reset(b.seq, b.first_msg - 1);
-    return &r;
+// The replica of life `incarnation` of room `name`; a room not seen here yet starts at the
+// seqs given. nullptr for a life older than the one held (its batches are stale).
+RoomState* Shard::replica(const std::string& name, uint64_t incarnation, uint64_t first_batch,
+                          uint64_t first_msg) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end()) {
+    it = rooms_
+             .emplace(name,
+                      std::make_unique<RoomState>(name, incarnation, first_batch, first_msg - 1))
+             .first;
+    return it->second.get();
   }
-  it = rooms_
-           .emplace(b.room,
-                    std::make_unique<RoomState>(b.room, b.incarnation, b.seq, b.first_msg - 1))
-           .first;
-  return it->second.get();
+  RoomState& r = *it->second;
+  if (r.incarnation == incarnation) return &r;
+  if (r.incarnation > incarnation) return nullptr;  // a batch of a life that ended
+  // A newer life while the old one's forget is still on its way. The old one has no
+  // member here (else it could not have expired); if it had, they carry on in the new
+  // one and add_frames() announces their gap.
+  r.incarnation = incarnation;
+  r.log.reset(first_batch, first_msg - 1);
+  return &r;
 }
 
 void Shard::apply_cut(const batcher::RoomCut& cut) {
@@ -195,7 +198,7 @@ void Shard::apply_cut(const batcher::RoomCut& cut) {
 void Shard::apply_batches(std::vector<batcher::Batch>& batches,
                           std::vector<batcher::RoomCut>& cuts) {
   for (batcher::Batch& b : batches) {
-    RoomState* r = replica_for(b);
+    RoomState* r = replica(b.room, b.incarnation, b.seq, b.first_msg);
     if (!r) continue;
     r->log.append(std::move(b));
     mark_dirty(*r);
@@ -269,31 +272,10 @@ void Shard::reconfigure(const Config& next) {
 }
 
 RoomState* Shard::enter_room(const std::string& name) {
+  // The directory knows the newest life: a replica of an older one is renewed, and a
+  // room not seen here yet starts where the directory says its first batch will.
   auto inc = batcher_.rooms().join(name, mono_ns());
-  if (!inc) return nullptr;
-  auto it = rooms_.find(name);
-  if (it != rooms_.end() && it->second->incarnation != inc->id) {
-    // The replica of a life of the room that expired, whose forget has not arrived yet
-    // (it will be ignored): no member is in it, or the room could not have expired.
-    RoomState& old = *it->second;
-    if (old.members.empty()) {
-      std::erase(dirty_rooms_, &old);
-      rooms_.erase(it);
-      it = rooms_.end();
-    } else {  // cannot happen (see above); if it did, they carry on with a gap
-      old.incarnation = inc->id;
-      old.log.reset(inc->first_batch, inc->first_msg - 1);
-    }
-  }
-  if (it == rooms_.end()) {
-    // Not seen here yet: the log starts where the directory says the room's first batch
-    // will (its batches, if some are already on their way, follow from there).
-    it = rooms_
-             .emplace(name, std::make_unique<RoomState>(name, inc->id, inc->first_batch,
-                                                        inc->first_msg - 1))
-             .first;
-  }
-  return it->second.get();
+  return inc ? replica(name, inc->id, inc->first_batch, inc->first_msg) : nullptr;
 }
 
 void Shard::exit_room(RoomState& room) {

@@ -132,9 +132,11 @@ class Shard final : public batcher::BatchSink {
   void apply_batches(std::vector<batcher::Batch>& batches, std::vector<batcher::RoomCut>& cuts);
   void apply_cut(const batcher::RoomCut& cut);
   void mark_dirty(RoomState& r);
-  // The replica `b` goes to: made on its first batch, replaced when `b` belongs to a
-  // newer incarnation; nullptr when `b` is of an older one than the replica (dropped).
-  RoomState* replica_for(const batcher::Batch& b);
+  // The replica of life `incarnation` of room `name` (for a batch, or a join with the
+  // directory's answer): made when first needed, renewed for a newer life; nullptr for a
+  // life older than the replica's (its batches are dropped).
+  RoomState* replica(const std::string& name, uint64_t incarnation, uint64_t first_batch,
+                     uint64_t first_msg);
   void pump_ready();
   void maybe_finish();
   void sample_gauges();  // clients_behind, log_bytes, buffer_bytes (and the idle sweep)
