@@ -25,6 +25,11 @@
 namespace tg::gateway {
 
 namespace {
+
+// The adaptive window's knobs as the flags set them (at start and at each reload).
+batcher::WindowOptions window_options(const Config& c) {
+  return {c.window_max_ms, c.target_cpu, c.latency_weight, c.latency_target_ms};
+}
 // Fills `ss`/`len` with numeric IPv4 or IPv6 `host` and `port`. False when `host` is
 // neither.
 bool make_sockaddr(const std::string& host, uint16_t port, sockaddr_storage& ss, socklen_t& len) {
@@ -121,9 +126,7 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
     policy =
         std::make_unique<batcher::FixedWindow>(static_cast<uint64_t>(config_.window_ms * 1000.0));
   } else {
-    policy = std::make_unique<batcher::WindowController>(
-        batcher::WindowController::Options{config_.window_max_ms, config_.target_cpu,
-                                           config_.latency_weight, config_.latency_target_ms});
+    policy = std::make_unique<batcher::WindowController>(window_options(config_));
   }
   if (config_.history_total_bytes == 0) config_.history_total_bytes = default_history_total_bytes();
   batcher::Batcher::Options options;
@@ -376,8 +379,7 @@ void Server::reload() {
   g_log_level = config_.log_level;
   g_log_format = config_.log_format;
   admission_->set_limits(plan_open_files(config_.max_connections), config_.max_connections_per_ip);
-  batcher_->reconfigure_window({config_.window_max_ms, config_.target_cpu, config_.latency_weight,
-                                config_.latency_target_ms});
+  batcher_->reconfigure_window(window_options(config_));
   for (auto& s : shards_) {
     Shard* shard = s.get();
     shard->post([shard, c = config_] { shard->reconfigure(c); });
