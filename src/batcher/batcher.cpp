@@ -295,6 +295,9 @@ void Batcher::sweep(uint64_t now_ns) {
         TG_LOG(kDebug, "room %s expired", room.c_str());
       }
       memory::note_released(held - std::min(held, ledger_.bytes()));
+      // Published before the forget cuts go out, so whoever sees a room forgotten sees
+      // its bytes gone from the gauges too.
+      publish_history();
       if (!cuts_.empty()) {
         static const std::vector<Batch> kNoBatches;
         for (BatchSink* sink : sinks_) sink->deliver(kNoBatches, cuts_);
