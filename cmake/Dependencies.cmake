@@ -35,3 +35,7 @@ find_path(RAPIDJSON_INCLUDE_DIR rapidjson/document.h REQUIRED)
 add_library(tg::rapidjson INTERFACE IMPORTED)
 set_target_properties(tg::rapidjson PROPERTIES
   INTERFACE_INCLUDE_DIRECTORIES "${RAPIDJSON_INCLUDE_DIR}")
+
+# libhiredis-dev: the Redis client of cluster mode (with its libuv adapter header).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+add_library(tg::hiredis ALIAS PkgConfig::HIREDIS)

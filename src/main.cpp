@@ -121,6 +121,15 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
                  "A browser Origin allowed to open the WebSocket, e.g. https://chat.example.com "
                  "(repeatable; * allows any). Default: only pages served by this host; clients "
                  "that send no Origin are always allowed");
+  flag(app, "--redis", c.redis,
+       "Cluster mode: share every room's ordered log with the other gateways through Redis "
+       "Streams at this URL, redis://[[USER]:PASSWORD@]HOST:PORT[/DB] or "
+       "unix:///PATH/redis.sock[?db=N]. Empty: a single node, history in memory");
+  flag(app, "--redis-password-file", c.redis_password_file,
+       "File whose first line is the Redis password (instead of one in --redis)");
+  flag(app, "--redis-log-ttl-s", c.redis_log_ttl_s, 60u, 86400u * 365,
+       "Cluster mode: a room's log in Redis is deleted this long after its last message (a "
+       "later join starts a new epoch)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pool/shared_frame.hpp"
 #include "pool/ws_frame.hpp"
@@ -40,6 +42,36 @@ struct RoomCut {
   uint64_t incarnation = 0;
   uint64_t first_batch = 0;
   bool forget = false;
+};
+
+// Cluster mode (a Backplane): what changed about a room's log other than a batch or a
+// trim, delivered to every Shard in order with the batches, and applied before the
+// batches of the same delivery.
+struct RoomChange {
+  enum class Kind : uint8_t {
+    kOpen,         // the room is open on this node: its log starts here (plus `older`)
+    kOlder,        // batches older than the log's first, read back for a resuming client
+    kReset,        // the backplane lost the room's log: a new epoch starts at these seqs
+    kUnavailable,  // the backplane could not be reached: the answered requests failed
+  };
+  Kind kind = Kind::kOpen;
+  std::string room;
+  uint64_t incarnation = 0;  // the life of the room (RoomDirectory) it applies to
+  uint64_t epoch = 0;
+  uint64_t next_batch = 0;   // kOpen/kReset: the seq of the log's next batch
+  uint64_t last_msg = 0;     // kOpen/kReset: the room's last message seq
+  std::vector<Batch> older;  // kOpen/kOlder: oldest first, ending just before the log's first
+  // The Shards' requests (Inbound kNeed) this answers: (shard, need id), every request
+  // of that Shard for the room up to that id.
+  std::vector<std::pair<int, uint64_t>> answered;
+};
+
+// A message the Batcher could not sequence (cluster mode, backplane unavailable): its
+// sender gets an error notice.
+struct Refusal {
+  uint64_t conn = 0;
+  std::string cid;
+  std::string room;
 };
 
 }  // namespace tg::batcher

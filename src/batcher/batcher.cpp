@@ -38,9 +38,10 @@ Batcher::~Batcher() {
 void Batcher::start() {
   if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &wake_, wake_cb) != 0 ||
       uv_async_init(&loop_, &stop_, stop_cb) != 0 || uv_timer_init(&loop_, &timer_) != 0 ||
-      uv_timer_init(&loop_, &sweep_timer_) != 0)
+      uv_timer_init(&loop_, &sweep_timer_) != 0 || uv_timer_init(&loop_, &stop_wait_) != 0)
     throw std::runtime_error("batcher: libuv setup failed");
-  wake_.data = stop_.data = timer_.data = sweep_timer_.data = this;
+  wake_.data = stop_.data = timer_.data = sweep_timer_.data = stop_wait_.data = this;
+  if (backplane_) backplane_->start(&loop_, this);
   // Expiry is checked a few times per TTL (at most every second), which also refreshes
   // the rooms-by-bytes gauges.
   uint64_t sweep_ms = kSweepMaxMs;
@@ -97,12 +98,35 @@ void Batcher::timer_cb(uv_timer_t* h) {
 
 void Batcher::stop_cb(uv_async_t* h) {
   auto* self = static_cast<Batcher*>(h->data);
+  self->stopping_ = true;
   self->intake(mono_ns());
   self->flush_due(mono_ns(), true);  // every pending window goes out before shutdown
-  uv_close(reinterpret_cast<uv_handle_t*>(&self->wake_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&self->timer_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&self->sweep_timer_), nullptr);
+  if (self->backplane_) {
+    // Appends in flight get their answer (and their batch its delivery) if it comes
+    // soon; the drain that follows sends what the logs hold.
+    constexpr uint64_t kStopWaitMs = 2000;
+    for (const auto& [room, v] : self->views_) {
+      if (v.appending) {
+        uv_timer_start(&self->stop_wait_, stop_wait_cb, kStopWaitMs, 0);
+        return;
+      }
+    }
+  }
+  self->finish_stop();
+}
+
+void Batcher::stop_wait_cb(uv_timer_t* h) {
+  static_cast<Batcher*>(h->data)->finish_stop();
+}
+
+void Batcher::finish_stop() {
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) return;
+  if (backplane_) backplane_->stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_wait_), nullptr);
 }
 
 void Batcher::sweep_cb(uv_timer_t* h) {
@@ -112,6 +136,10 @@ void Batcher::sweep_cb(uv_timer_t* h) {
 void Batcher::intake(uint64_t now_ns) {
   for (auto& inbox : inboxes_) inbox->drain_into(intake_);
   for (Inbound& e : intake_) {
+    if (e.kind == InboundKind::kNeed) {
+      if (backplane_) need(e);
+      continue;
+    }
     auto it = queues_.find(e.room);
     if (it == queues_.end()) {
       // The room's window opens with its first event (libuv timers have 1 ms resolution,
@@ -140,34 +168,56 @@ void Batcher::flush_due(uint64_t now_ns, bool all) {
       ++it;
       continue;
     }
+    if (backplane_) {
+      // Cluster mode: the batch is proposed to the backplane and delivered when it is
+      // appended (on_appended); a room that cannot append now keeps its events queued.
+      size_t n = it->second.events.size();
+      uint64_t window = it->second.window_us;
+      if (!propose(it->first, it->second, with_json)) {
+        ++it;
+        continue;
+      }
+      events += n;
+      counters_.room_window_us.observe(window);
+      it = queues_.erase(it);
+      continue;
+    }
     events += it->second.events.size();
     widest_us = std::max(widest_us, it->second.window_us);
     counters_.room_window_us.observe(it->second.window_us);
     build_batch(it->first, it->second, with_json);
     it = queues_.erase(it);
   }
-  if (!built_.empty()) {
-    for (const Batch& b : built_) flushed_.push_back({b.room, b.msg_count(), b.online});
-    uint64_t built = mono_ns();
-    account(built);
-    for (BatchSink* sink : sinks_) sink->deliver(built_, cuts_);
-    cuts_.clear();
-    FlushStats stats = measure(start, events);
-    count_flush(events, built - start, stats.now_ns - start);
-    policy_->observe(stats, flushed_);
-    window_us_.store(widest_us, std::memory_order_relaxed);
-    TG_LOG(kTrace, "flush: %llu events in %zu batches", static_cast<unsigned long long>(events),
-           built_.size());
-    // The RoomFlush names point into the batches: cleared together.
-    flushed_.clear();
-    built_.clear();
-  }
+  deliver_built(start, events, widest_us);
   arm_timer(mono_ns());
+}
+
+void Batcher::deliver_built(uint64_t start_ns, uint64_t events, uint64_t widest_us) {
+  if (built_.empty()) return;
+  for (const Batch& b : built_) flushed_.push_back({b.room, b.msg_count(), b.online});
+  uint64_t built = mono_ns();
+  account(built);
+  for (BatchSink* sink : sinks_) sink->deliver(built_, cuts_);
+  cuts_.clear();
+  FlushStats stats = measure(start_ns, events);
+  count_flush(events, built - start_ns, stats.now_ns - start_ns);
+  policy_->observe(stats, flushed_);
+  for (const Batch& b : built_) widest_us = std::max(widest_us, b.window_us);
+  window_us_.store(widest_us, std::memory_order_relaxed);
+  TG_LOG(kTrace, "flush: %llu events in %zu batches", static_cast<unsigned long long>(events),
+         built_.size());
+  // The RoomFlush names point into the batches: cleared together.
+  flushed_.clear();
+  built_.clear();
 }
 
 void Batcher::arm_timer(uint64_t now_ns) {
   uint64_t next = UINT64_MAX;
-  for (const auto& [room, q] : queues_) next = std::min(next, q.due_ns);
+  for (const auto& [room, q] : queues_) {
+    // A room waiting for the backplane is flushed by the answer, not by the timer.
+    if (backplane_ && q.due_ns <= now_ns) continue;
+    next = std::min(next, q.due_ns);
+  }
   if (next == UINT64_MAX) {
     uv_timer_stop(&timer_);
     return;
@@ -253,9 +303,12 @@ void Batcher::account(uint64_t now_ns) {
   ledger_.enforce(cuts_);
   // What the cuts drop is freed once every Shard applied them and no write pins it.
   memory::note_released(held - std::min(held, ledger_.bytes()));
-  // From here on a room created by a join starts above every seq just issued.
-  Sequencer::HighWater hw = sequencer_->high_water();
-  rooms_.raise_high_water(hw.batch, hw.msg);
+  // From here on a room created by a join starts above every seq just issued. (In
+  // cluster mode a room's seqs are its log's, in its epoch.)
+  if (!backplane_) {
+    Sequencer::HighWater hw = sequencer_->high_water();
+    rooms_.raise_high_water(hw.batch, hw.msg);
+  }
   publish_history();
 }
 
@@ -275,6 +328,7 @@ void Batcher::publish_history() {
 // the room under its lock only if still no one joined: a join racing with the expiry
 // either comes first (and the room lives on) or creates a new incarnation after it.
 void Batcher::sweep(uint64_t now_ns) {
+  if (backplane_) heartbeat_rooms(now_ns);
   const uint64_t ttl_ns = opts_.room_ttl_ms * 1'000'000;
   if (ttl_ns > 0) {
     idle_.clear();
@@ -283,11 +337,12 @@ void Batcher::sweep(uint64_t now_ns) {
       const uint64_t held = ledger_.bytes();
       intake(now_ns);
       for (const auto& [room, id] : idle_) {
-        if (queues_.contains(room)) continue;
+        if (queues_.contains(room) || room_busy(room)) continue;
         uint64_t active = ledger_.last_active_ns(room);
         if (active != 0 && now_ns - std::min(now_ns, active) < ttl_ns) continue;
         if (!rooms_.expire(room, id, now_ns, ttl_ns)) continue;
         sequencer_->forget(room);
+        if (backplane_ && views_.erase(room) > 0) backplane_->unfollow(room);
         policy_->forget(room);
         ledger_.forget(room);
         cuts_.push_back({room, id, 0, true});

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "batcher/backplane.hpp"
 #include "batcher/batch_encoder.hpp"
 #include "batcher/batcher_counters.hpp"
 #include "batcher/history_ledger.hpp"
@@ -44,10 +45,14 @@ class BatchSink {
  public:
   virtual ~BatchSink() = default;
   virtual void deliver(const std::vector<Batch>& batches, const std::vector<RoomCut>& cuts) = 0;
+  // Cluster mode: changes of rooms' logs, applied in order with the deliveries.
+  virtual void change(const std::vector<RoomChange>& changes) { (void)changes; }
+  // Cluster mode: messages of this sink's clients that were not sent (error notices).
+  virtual void refuse(std::vector<Refusal> refusals) { (void)refusals; }
   virtual SinkLoad load() = 0;
 };
 
-class Batcher {
+class Batcher final : private Backplane::Listener {
  public:
   struct Options {
     int shards = 1;
@@ -66,6 +71,12 @@ class Batcher {
 
   // Sinks must be set before start() and outlive the Batcher's thread.
   void add_sink(BatchSink* sink) { sinks_.push_back(sink); }
+  // Cluster mode: rooms' seqs and logs are the backplane's (batcher_cluster.cpp). Set
+  // before start(); without one the Sequencer hands out seqs (a single node).
+  void set_backplane(std::unique_ptr<Backplane> backplane) { backplane_ = std::move(backplane); }
+  bool clustered() const { return backplane_ != nullptr; }
+  // Any thread: cluster mode and the backplane reachable (or no cluster mode).
+  bool backplane_up() const { return !backplane_ || backplane_up_.load(std::memory_order_relaxed); }
 
   // The inbox of Shard `shard`; push to it from that Shard's thread, then call
   // notify() when push() returned true.
@@ -100,6 +111,26 @@ class Batcher {
     uint64_t due_ns = 0;     // when the window closes
     uint64_t window_us = 0;  // the window it was given
   };
+  // Cluster mode: a room's log as this node knows it (what its replicas hold up to), and
+  // its one append in flight.
+  struct RoomView {
+    enum class State : uint8_t { kClosed, kOpening, kOpen };
+    State state = State::kClosed;
+    uint64_t incarnation = 0;  // the RoomDirectory life the replicas are of
+    LogHead head;              // the last batch delivered to the replicas
+    int64_t own_members = 0;   // this node's joins minus leaves appended
+    bool appending = false;
+    std::vector<Inbound> inflight;  // the events of the append in flight
+    Batch proposed;                 // and its batch
+    // An append whose answer was lost with the link: it may or may not be in the log.
+    // Settled when the log's batch `uncertain_seq` is read (ours or another's), or the
+    // epoch changes.
+    std::vector<Inbound> uncertain;
+    uint64_t uncertain_seq = 0;
+    uint64_t wait_batch = 0;  // after a conflict: append again once this batch is read
+    std::vector<std::pair<int, uint64_t>> answer_on_open;  // requests the open answers
+    std::vector<Inbound> needs_later;                      // requests that came while opening
+  };
 
   static void wake_cb(uv_async_t* h);
   static void stop_cb(uv_async_t* h);
@@ -120,8 +151,42 @@ class Batcher {
   // Expires the rooms idle for --room-ttl-s, and refreshes the history gauges.
   void sweep(uint64_t now_ns);
   void publish_history();
+  // Hands the batches in built_ to the ledger and every sink, and counts the flush.
+  void deliver_built(uint64_t start_ns, uint64_t events, uint64_t widest_us);
+
+  // --- cluster mode (batcher_cluster.cpp) ---
+  // Proposes the room's queued events as its next batch. False when the room cannot
+  // append now (opening, an append in flight, waiting to read what another node
+  // appended): its events stay queued and the answer flushes it again.
+  bool propose(const std::string& room, RoomQueue& q, bool with_json);
+  void on_appended(const std::string& room, Backplane::AppendResult r);
+  void need(Inbound& request);
+  void open_room(const std::string& room, RoomView& v, uint64_t from_msg, uint64_t to_msg);
+  void on_opened(const std::string& room, Backplane::OpenResult r, bool fresh);
+  void on_older(const std::string& room, int shard, uint64_t need_id, uint64_t epoch,
+                Backplane::OpenResult r);
+  void requeue(const std::string& room, std::vector<Inbound>& events);
+  void refuse(std::vector<Inbound>& events, const char* why);
+  Batch to_batch(const std::string& room, const RoomView& v, StoredBatch& s);
+  void send_changes();
+  bool room_busy(const std::string& room) const;  // cluster work pending: no expiry
+  void on_batches(std::string_view room, uint64_t epoch,
+                  std::vector<StoredBatch>& batches) override;
+  void on_read_done() override;
+  void on_state(bool up) override;
+  void on_round_trip(uint64_t ns) override;
+  void heartbeat_rooms(uint64_t now_ns);
+  void finish_stop();
+  static void stop_wait_cb(uv_timer_t* h);
 
   Options opts_;
+  std::unique_ptr<Backplane> backplane_;
+  std::unordered_map<std::string, RoomView> views_;  // cluster mode: the rooms open here
+  std::vector<RoomChange> changes_;                  // cluster mode: to deliver, reused
+  std::atomic<bool> backplane_up_{false};
+  bool stopping_ = false;
+  uint64_t heartbeat_at_ns_ = 0;  // cluster mode: the last heartbeat of the rooms' shares
+  uv_timer_t stop_wait_{};        // cluster mode: how long a stop waits for appends in flight
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<WindowPolicy> policy_;
   BatchEncoder encoder_;

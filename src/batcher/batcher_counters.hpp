@@ -31,7 +31,25 @@ namespace tg::batcher {
   X(history_evicted_bytes, Counter, Counter, "tidegate_history_evicted_bytes_total",               \
     "Bytes dropped from room logs to stay within --history-total-bytes")                           \
   X(rooms_expired, Counter, Counter, "tidegate_rooms_expired_total",                               \
-    "Rooms forgotten after --room-ttl-s without members")
+    "Rooms forgotten after --room-ttl-s without members")                                          \
+  X(backplane_up, Gauge<uint64_t>, Gauge, "tidegate_backplane_up",                                 \
+    "Cluster mode: 1 while the Redis backplane is connected, else 0")                              \
+  X(backplane_compressions, Counter, Counter, "tidegate_backplane_compressions_total",             \
+    "Cluster mode: batches this node encoded and compressed (again after a conflict)")             \
+  X(backplane_appends, Counter, Counter, "tidegate_backplane_appends_total",                       \
+    "Cluster mode: batches proposed to the room logs in Redis")                                    \
+  X(backplane_conflicts, Counter, Counter, "tidegate_backplane_append_conflicts_total",            \
+    "Cluster mode: appends refused because another node appended first (proposed again)")          \
+  X(backplane_errors, Counter, Counter, "tidegate_backplane_append_errors_total",                  \
+    "Cluster mode: appends that failed (Redis unreachable or an error reply)")                     \
+  X(backplane_refused, Counter, Counter, "tidegate_backplane_refused_events_total",                \
+    "Cluster mode: events not sent because Redis was unreachable (senders told)")                  \
+  X(backplane_read, Counter, Counter, "tidegate_backplane_batches_read_total",                     \
+    "Cluster mode: batches read from the room logs that other nodes appended")                     \
+  X(backplane_epochs_lost, Counter, Counter, "tidegate_backplane_epochs_lost_total",               \
+    "Cluster mode: room logs found lost in Redis (a new epoch started, members told)")             \
+  X(backplane_commands, Counter, Counter, "tidegate_backplane_commands_total",                     \
+    "Cluster mode: Redis commands answered")
 
 // X(field, bucket bounds, metric name, help, factor from the recorded unit to the
 // metric's). Per batch: events it carries and bytes of its zstd frame; per flush, in ns:
@@ -48,7 +66,12 @@ namespace tg::batcher {
     "tidegate_room_window_seconds",                                                             \
     "The window each flushed room batch was collected over (0: the next loop turn)", 1e-6)      \
   X(flush_ns, Histogram::exponential(1000, 2, 20), "tidegate_flush_duration_seconds",           \
-    "Time a flush took, building and handing batches to the workers", 1e-9)
+    "Time a flush took, building and handing batches to the workers", 1e-9)                     \
+  X(backplane_rtt_ns, Histogram::exponential(16000, 2, 16) /* 16 us .. 0.5 s */,                \
+    "tidegate_backplane_rtt_seconds", "Cluster mode: round trip of each Redis command", 1e-9)   \
+  X(backplane_lag_us, Histogram::exponential(16, 2, 16) /* 16 us .. 0.5 s */,                   \
+    "tidegate_backplane_lag_seconds",                                                           \
+    "Cluster mode: from another node's append to its delivery here (wall clocks)", 1e-6)
 
 // Upper bounds of tidegate_rooms_by_history_bytes: 1 KiB, 4 KiB, ... 64 MiB (and +Inf).
 inline constexpr uint64_t kRoomBytesBounds[] = {1u << 10, 1u << 12, 1u << 14, 1u << 16, 1u << 18,

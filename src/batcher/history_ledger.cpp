@@ -35,6 +35,25 @@ void HistoryLedger::add(std::string_view room, uint64_t incarnation, uint64_t se
   }
 }
 
+void HistoryLedger::add_older(std::string_view room, uint64_t incarnation, uint64_t seq,
+                              size_t bytes) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.incarnation != incarnation) return;
+  Room& r = it->second;
+  if (seq + 1 != (r.held.empty() ? r.next_seq : r.held.front().seq)) return;
+  r.held.push_front({seq, bytes});
+  r.bytes += bytes;
+  total_ += bytes;
+  if (!r.in_lru) {  // a room trimmed to empty holds batches again
+    r.lru = lru_.insert(lru_.end(), &r);
+    r.in_lru = true;
+  }
+  if (!r.touched) {
+    r.touched = true;
+    touched_.push_back(&r);
+  }
+}
+
 void HistoryLedger::drop_front(Room& r) {
   const Held h = r.held.front();
   r.held.pop_front();

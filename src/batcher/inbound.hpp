@@ -7,7 +7,11 @@
 
 namespace tg::batcher {
 
-enum class InboundKind : uint8_t { kMsg, kJoin, kLeave, kRename };
+// kNeed is not an event of the room but a Shard's request (cluster mode): a client wants
+// to join or resume in `room` and this node's replicas cannot serve it yet (the room is
+// not open here, or the client resumes from before the oldest batch held). The Batcher
+// answers it with a RoomChange that names `need`.
+enum class InboundKind : uint8_t { kMsg, kJoin, kLeave, kRename, kNeed };
 
 struct Inbound {
   InboundKind kind = InboundKind::kMsg;
@@ -17,6 +21,13 @@ struct Inbound {
   std::string cid;       // kMsg: the client's own id for it, may be empty
   int64_t ts_ms = 0;     // wall clock at receive, ms since the Unix epoch (the wire `ts`)
   uint64_t recv_ns = 0;  // monotonic clock at receive; orders events across Shards
+  int shard = -1;        // the Shard that received it
+  uint64_t conn = 0;     // the connection that sent it (for an error notice), 0: none
+  // kNeed: messages from `from_msg` (0: none, live only) up to `to_msg` (0: the newest)
+  // are wanted; `need` is the Shard's id of the request.
+  uint64_t from_msg = 0;
+  uint64_t to_msg = 0;
+  uint64_t need = 0;
 };
 
 const char* inbound_kind_name(InboundKind kind);

@@ -45,6 +45,9 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
   std::string metrics_listen = "127.0.0.1:9464";  // HOST:PORT of /metrics; empty: none
+  std::string redis;                 // cluster mode: the backplane's Redis URL; empty: single node
+  std::string redis_password_file;   // the Redis password, instead of one in the URL
+  uint32_t redis_log_ttl_s = 86400;  // a room's log in Redis outlives its last append this long
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

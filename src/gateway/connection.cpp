@@ -166,6 +166,14 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
     protocol::Handshake hs = protocol::evaluate_handshake(req, shard_.config().allowed_origins);
     if (hs.status == 101 && !shard_.accepting())
       hs.response = http::http_error(503), hs.status = 503;
+    if (hs.status == 101 && !shard_.batcher().backplane_up()) {
+      // Cluster mode without Redis: no room can be opened or resumed here now.
+      hs.status = 503;
+      hs.response = http::http_response(
+          503, "text/plain; charset=utf-8",
+          "the cluster backplane (Redis) is unreachable: try again shortly, or another node\n",
+          "Retry-After: 2\r\n", req.method != "HEAD");
+    }
     RoomState* room = nullptr;
     if (hs.status == 101) {
       room = shard_.enter_room(hs.room);
@@ -198,9 +206,11 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
   } else if (req.path == "/healthz") {
     respond_and_close(http::http_response(200, "text/plain", "ok\n", {}, !head));
   } else if (req.path == "/readyz") {
-    bool ready = shard_.accepting();
-    respond_and_close(http::http_response(ready ? 200 : 503, "text/plain",
-                                          ready ? "ready\n" : "shutting down\n", {}, !head));
+    bool ready = shard_.accepting() && shard_.batcher().backplane_up();
+    const char* body = ready                 ? "ready\n"
+                       : !shard_.accepting() ? "shutting down\n"
+                                             : "cluster backplane (Redis) unreachable\n";
+    respond_and_close(http::http_response(ready ? 200 : 503, "text/plain", body, {}, !head));
   } else if (req.path == "/stats" && shard_.stats()) {
     respond_and_close(http::http_response(200, "application/json", shard_.stats()->stats_body(),
                                           "Cache-Control: no-store\r\n", !head));

@@ -22,6 +22,9 @@
 namespace tg::protocol {
 struct ClientCommand;
 }
+namespace tg::batcher {
+struct Refusal;
+}
 
 namespace tg::gateway {
 
@@ -78,6 +81,19 @@ class Connection final : public ws::WsSession::Handler {
 
   bool pump_queued = false;  // set by the Shard while the connection is in its ready list
 
+  uint64_t id() const { return id_; }
+  // Cluster mode. The request this connection waits on (Shard::await_room), 0: none.
+  uint64_t waiting_need() const { return waiting_ ? waiting_->need : 0; }
+  // The room it waited for can be served now (`usable`), or not (the backplane is
+  // unreachable): the connect or join goes on, or is refused.
+  void room_ready(bool usable);
+  // The room's log was reset (lost in the backplane: `new_epoch`; or trimmed before this
+  // node read it): the client is told what it lost, up to `lost_to`, and where the room
+  // goes on.
+  void room_reset(RoomState& room, uint64_t lost_to, bool new_epoch);
+  // A message it sent could not be sent (the backplane was unreachable).
+  void refused(const batcher::Refusal& r);
+
  private:
   enum class State { kHttp, kOpen, kClosing, kDead };
 
@@ -105,9 +121,17 @@ class Connection final : public ws::WsSession::Handler {
   void on_ws_text(std::string_view payload) override;
   void handle_msg(protocol::ClientCommand& cmd);
   void handle_name(const std::string& name);
-  // Joins `room`; `entered` when the Shard already let the client enter it (connect).
-  void join_room(const std::string& room, std::optional<uint64_t> since, bool notify,
-                 RoomState* entered = nullptr);
+  // Joins `room`; `entered` when the Shard already let the client enter it (connect, or
+  // a join that waited for the room).
+  void join_room(const std::string& room, std::optional<uint64_t> since,
+                 std::optional<uint64_t> epoch, bool notify, RoomState* entered = nullptr);
+  // Cluster mode: whether the room cannot serve this client yet (not open here, or the
+  // client resumes from before its oldest batch held); then the Shard is asked for it and
+  // the connection waits (room_ready).
+  bool wait_for_room(RoomState& room, std::optional<uint64_t> since, std::optional<uint64_t> epoch,
+                     bool connect);
+  // The connect's first notices (hello, a refused name) and its join.
+  void start_stream(RoomState& room, std::optional<uint64_t> since, std::optional<uint64_t> epoch);
   void leave_room(size_t index, bool notify);
   Cursor* cursor_for(const std::string& room);
   void detach();
@@ -135,6 +159,17 @@ class Connection final : public ws::WsSession::Handler {
   std::string name_;
   std::vector<Cursor> cursors_;
   size_t current_ = 0;  // index in cursors_ of the room plain messages go to
+
+  // Cluster mode: the connect or join waiting for its room (wait_for_room).
+  struct Waiting {
+    RoomState* room;
+    std::optional<uint64_t> since;
+    std::optional<uint64_t> epoch;
+    bool connect;  // the connect's own room: hello is sent when it is ready
+    uint64_t need = 0;
+  };
+  std::unique_ptr<Waiting> waiting_;
+  std::string refused_name_;  // the connect's name, refused: said after hello
 
   std::string ctrl_;                // notices and control frames waiting for the next write
   bool close_after_write_ = false;  // the last bytes are queued: then FIN and linger

@@ -34,30 +34,14 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
   ctrl_ = std::move(hs.response);
 
   // The name comes first so the join event carries it.
-  bool name_refused = false;
   if (!hs.name.empty() && protocol::valid_name(hs.name) && shard_.names().claim(hs.name)) {
     name_ = hs.name;
   } else {
-    name_refused = !hs.name.empty();
+    if (!hs.name.empty()) refused_name_ = hs.name;
     name_ = "guest-" + std::to_string(id_);
     shard_.names().claim(name_);
   }
-  // A `since` from another run of the server (its seqs started over) means nothing here.
-  if (hs.epoch && *hs.epoch != shard_.epoch()) hs.since.reset();
-  if (hs.since) hs.since = room.log.resume_after(*hs.since);
-  // hello's seq: where this client's stream starts (after `since` when resuming; a
-  // `since` beyond the room's last message means nothing is owed: live from now).
-  uint64_t last = room.log.last_msg_seq();
-  uint64_t start = hs.since ? std::min(*hs.since, last) : last;
-  protocol::append_hello(
-      ctrl_, {id_, name_, hs.room, start, room.window_ms(),
-              proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", shard_.epoch()});
-  if (name_refused) {
-    bool taken = protocol::valid_name(hs.name);
-    protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name",
-                           taken ? "that name is taken" : kBadNameReason);
-  }
-  join_room(hs.room, hs.since, false, &room);
+  if (!wait_for_room(room, hs.since, hs.epoch, true)) start_stream(room, hs.since, hs.epoch);
   if (log_enabled(LogLevel::kInfo)) {
     const char* proto = proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json";
     log_fields(LogLevel::kInfo,
@@ -74,6 +58,99 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
     on_read(rest, rest_len);  // frames that arrived with the request
     if (state_ == State::kDead) return;
   }
+  pump();
+}
+
+void Connection::start_stream(RoomState& room, std::optional<uint64_t> since,
+                              std::optional<uint64_t> epoch) {
+  // A `since` from another run of the server, or (cluster mode) another life of the
+  // room's log, means nothing here: its seqs started over.
+  if (epoch && *epoch != room.epoch) since.reset();
+  if (since) since = room.log.resume_after(*since);
+  // hello's seq: where this client's stream starts (after `since` when resuming; a
+  // `since` beyond the room's last message means nothing is owed: live from now).
+  uint64_t last = room.log.last_msg_seq();
+  uint64_t start = since ? std::min(*since, last) : last;
+  protocol::append_hello(ctrl_,
+                         {id_, name_, room.name, start, room.window_ms(),
+                          proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", room.epoch});
+  if (!refused_name_.empty()) {
+    bool taken = protocol::valid_name(refused_name_);
+    protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name",
+                           taken ? "that name is taken" : kBadNameReason);
+    refused_name_.clear();
+    refused_name_.shrink_to_fit();
+  }
+  join_room(room.name, since, std::nullopt, false, &room);
+}
+
+bool Connection::wait_for_room(RoomState& room, std::optional<uint64_t> since,
+                               std::optional<uint64_t> epoch, bool connect) {
+  if (!shard_.clustered()) return false;
+  uint64_t from = 0, to = 0;
+  if (!room.live) {
+    // Not open on this node yet: the Batcher opens it, with the history asked for.
+    if (since) from = *since + 1;
+  } else {
+    if (!since || (epoch && *epoch != room.epoch)) return false;
+    uint64_t after = room.log.resume_after(*since);
+    uint64_t first_held = room.log.first_held_msg();
+    if (after + 1 >= first_held || after >= room.log.last_msg_seq()) return false;
+    from = after + 1;  // older than what the replicas hold: the backplane may have it
+    to = first_held - 1;
+  }
+  waiting_ = std::make_unique<Waiting>(Waiting{&room, since, epoch, connect});
+  waiting_->need = shard_.await_room(this, room, from, to);
+  return true;
+}
+
+void Connection::room_ready(bool usable) {
+  if (!waiting_) return;
+  std::unique_ptr<Waiting> w = std::move(waiting_);
+  if (state_ != State::kOpen) return;
+  if (!usable) {
+    shard_.exit_room(*w->room);  // entered, never joined: no leave event
+    if (w->connect) {
+      // Nothing can be served without the room: say why, and close with 1013 (try again
+      // later, RFC 6455 7.4.1 as registered by IANA).
+      protocol::append_error(ctrl_, "unavailable",
+                             "the cluster backplane (Redis) is unreachable: try again later");
+      ws_->close(1013, "backplane unavailable", ctrl_);
+      state_ = State::kClosing;
+    } else {
+      protocol::append_error(ctrl_, "unavailable",
+                             "the cluster backplane (Redis) is unreachable: join again later");
+    }
+    pump();
+    return;
+  }
+  if (w->connect) {
+    start_stream(*w->room, w->since, w->epoch);
+  } else {
+    join_room(w->room->name, w->since, w->epoch, true, w->room);
+  }
+  pump();
+}
+
+void Connection::room_reset(RoomState& room, uint64_t lost_to, bool new_epoch) {
+  Cursor* c = cursor_for(room.name);
+  if (!c) return;
+  if (c->next_msg <= lost_to) {
+    protocol::append_gap(ctrl_, room.name, c->next_msg, lost_to);
+    shard_.counters().gaps.add();
+    shard_.counters().skipped_msgs.add(lost_to - c->next_msg + 1);
+  }
+  c->next_batch = room.log.first_seq();
+  c->next_msg = room.log.first_held_msg();
+  // A new epoch: seqs start over; `joined` says from where, and under which epoch.
+  if (new_epoch) protocol::append_joined(ctrl_, room.name, c->next_msg - 1, room.epoch);
+}
+
+void Connection::refused(const batcher::Refusal& r) {
+  if (state_ != State::kOpen) return;
+  protocol::append_error(ctrl_, "unavailable",
+                         "the cluster backplane (Redis) is unreachable: message not sent", r.cid);
+  shard_.counters().rejected[slot(metrics::RejectReason::kUnavailable)].add();
   pump();
 }
 
@@ -100,8 +177,10 @@ void Connection::on_ws_text(std::string_view payload) {
     case protocol::CommandKind::kJoin:
       if (!protocol::valid_room(cmd.room)) {
         protocol::append_error(ctrl_, "bad_room", "room names are 1-64 of A-Z a-z 0-9 _ - .");
+      } else if (waiting_) {
+        protocol::append_error(ctrl_, "busy", "a join is under way: wait for its answer");
       } else {
-        join_room(cmd.room, cmd.since, true);
+        join_room(cmd.room, cmd.since, cmd.epoch, true);
       }
       break;
     case protocol::CommandKind::kLeave: {
@@ -147,6 +226,7 @@ void Connection::handle_msg(protocol::ClientCommand& cmd) {
   e.from = name_;
   e.text = std::move(cmd.text);
   e.cid = std::move(cmd.cid);
+  e.conn = id_;
   shard_.submit(std::move(e));
   shard_.counters().messages_in.add();
 }
@@ -182,13 +262,14 @@ Cursor* Connection::cursor_for(const std::string& room) {
   return nullptr;
 }
 
-void Connection::join_room(const std::string& name, std::optional<uint64_t> since, bool notify,
-                           RoomState* entered) {
+void Connection::join_room(const std::string& name, std::optional<uint64_t> since,
+                           std::optional<uint64_t> epoch, bool notify, RoomState* entered) {
   if (Cursor* existing = cursor_for(name)) {
     current_ = static_cast<size_t>(existing - cursors_.data());
-    if (notify) protocol::append_joined(ctrl_, name, existing->next_msg - 1);
+    if (notify) protocol::append_joined(ctrl_, name, existing->next_msg - 1, existing->room->epoch);
     return;
   }
+  bool waited = entered != nullptr && notify;  // a join command that waited for its room
   if (!entered && cursors_.size() >= shard_.config().max_rooms_per_client) {
     shard_.counters().rooms_refused[slot(metrics::RoomRefuseReason::kMaxRoomsPerClient)].add();
     protocol::append_error(ctrl_, "too_many_rooms", "leave a room before joining another");
@@ -203,6 +284,8 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
     return;
   }
   RoomState& room = *entered;
+  if (!waited && notify && wait_for_room(room, since, epoch, false)) return;
+  if (epoch && *epoch != room.epoch) since.reset();
   const RoomLog& log = room.log;
   if (since) since = log.resume_after(*since);
   Cursor c{&room, log.next_seq(), log.last_msg_seq() + 1};
@@ -220,7 +303,7 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
       c.next_msg = first_held;
     }
   }
-  if (notify) protocol::append_joined(ctrl_, name, c.next_msg - 1);
+  if (notify) protocol::append_joined(ctrl_, name, c.next_msg - 1, room.epoch);
   cursors_.push_back(c);
   current_ = cursors_.size() - 1;
   room.members.push_back(this);
@@ -259,6 +342,11 @@ void Connection::leave_room(size_t index, bool notify) {
 void Connection::detach() {
   shard_.remove_connection(this);
   if (!ws_) return;
+  if (waiting_) {
+    shard_.stop_waiting(this, waiting_->room->name);
+    shard_.exit_room(*waiting_->room);  // entered, never joined: no leave event
+    waiting_.reset();
+  }
   while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
   shard_.names().release(name_);
   if (proto_ == protocol::Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);

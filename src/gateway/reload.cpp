@@ -74,7 +74,9 @@ std::string show(const std::vector<std::string>& v) {
   X("socket-sndbuf", socket_sndbuf)               \
   X("zstd-level", zstd_level)                     \
   X("max-rooms-per-client", max_rooms_per_client) \
-  X("metrics-listen", metrics_listen)
+  X("metrics-listen", metrics_listen)             \
+  X("redis-password-file", redis_password_file)   \
+  X("redis-log-ttl-s", redis_log_ttl_s)
 
 }  // namespace
 
@@ -89,6 +91,8 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
 #define TG_RESTART(name, field) TG_COMPARE(restart, name, field)
   TG_RELOADABLE(TG_APPLIED)
   TG_RESTART_ONLY(TG_RESTART)
+  // The Redis URL may hold a password: the plan says that it changed, not what to.
+  if (running.redis != next.redis) plan.restart.push_back("redis (changed)");
 #undef TG_RESTART
 #undef TG_APPLIED
 #undef TG_COMPARE

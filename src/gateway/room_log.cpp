@@ -31,11 +31,19 @@ size_t RoomLog::trim_to(uint64_t first_batch) {
   return evicted;
 }
 
-void RoomLog::reset(uint64_t first_batch, uint64_t last_msg) {
+void RoomLog::reset(uint64_t first_batch, uint64_t last_msg, uint64_t origin_msg) {
   while (!entries_.empty()) evict_front();
   first_seq_ = first_batch;
   last_msg_ = last_msg;
-  origin_msg_ = last_msg + 1;
+  origin_msg_ = origin_msg != 0 ? origin_msg : last_msg + 1;
+}
+
+void RoomLog::prepend(batcher::Batch&& batch) {
+  TG_ASSERT(batch.seq + 1 == first_seq_);
+  if (entries_.empty()) last_msg_ = batch.last_msg;
+  --first_seq_;
+  bytes_ += entry_bytes(batch);
+  entries_.push_front(new LogEntry{std::move(batch)});
 }
 
 void RoomLog::evict_front() {

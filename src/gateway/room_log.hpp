@@ -53,8 +53,12 @@ class RoomLog {
   // Evicts the batches before `first_batch` (all of them when it is next_seq() or more).
   // The seqs stay known when the log is empty. Returns how many were evicted.
   size_t trim_to(uint64_t first_batch);
-  // Empties the log and starts it over at `first_batch`, after message `last_msg`.
-  void reset(uint64_t first_batch, uint64_t last_msg);
+  // Empties the log and starts it over at `first_batch`, after message `last_msg`. The
+  // room's life starts at `origin_msg` (0: just after `last_msg`).
+  void reset(uint64_t first_batch, uint64_t last_msg, uint64_t origin_msg = 0);
+  // Puts a batch in front of the oldest one (its seq must be first_seq() - 1): history
+  // read back for a resuming client (cluster mode).
+  void prepend(batcher::Batch&& batch);
 
   // batcher::Batch seqs held are [first_seq(), next_seq()); empty when equal.
   uint64_t first_seq() const { return first_seq_; }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include <prometheus/exposer.h>
 
 #include "batcher/window_controller.hpp"
+#include "cluster/redis_backplane.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/memory.hpp"
@@ -116,6 +118,27 @@ uint64_t epoch_now() {
 }
 }  // namespace
 
+// Cluster mode: the Redis backplane of --redis (and --redis-password-file). Throws
+// std::runtime_error with what is wrong with them.
+std::unique_ptr<batcher::Backplane> make_backplane(const Config& config) {
+  std::string error;
+  auto url = cluster::parse_redis_url(config.redis, error);
+  if (!url) throw std::runtime_error("--redis: " + error);
+  if (!config.redis_password_file.empty()) {
+    std::ifstream in(config.redis_password_file);
+    std::string line;
+    if (!in || !std::getline(in, line))
+      throw std::runtime_error("--redis-password-file: cannot read " + config.redis_password_file);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    url->password = line;
+  }
+  cluster::RedisBackplane::Options o;
+  o.url = *url;
+  o.log_ttl_ms = uint64_t{config.redis_log_ttl_s} * 1000;
+  o.log_bytes = config.history_bytes;
+  return std::make_unique<cluster::RedisBackplane>(std::move(o));
+}
+
 Server::Server(Config config) : config_(config), given_(std::move(config)) {
   if (config_.workers <= 0) {
     unsigned n = std::thread::hardware_concurrency();
@@ -138,6 +161,7 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
   options.room_ttl_ms = uint64_t{config_.room_ttl_s} * 1000;
   batcher_ = std::make_unique<batcher::Batcher>(
       options, std::make_unique<batcher::LocalSequencer>(), std::move(policy));
+  if (!config_.redis.empty()) batcher_->set_backplane(make_backplane(config_));
   admission_ = std::make_unique<Admission>(plan_open_files(config_.max_connections),
                                            config_.max_connections_per_ip, kRefusalSlots);
   uint64_t epoch = epoch_now();

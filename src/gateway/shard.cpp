@@ -49,6 +49,7 @@ Shard::Shard(int index, const Config& config, batcher::Batcher& batcher, NameReg
       admission_(admission),
       next_client_id_(next_client_id),
       epoch_(epoch),
+      clustered_(batcher.clustered()),
       read_buf_(new char[kReadBufferBytes]),
       dctx_(ZSTD_createDCtx()) {}
 
@@ -105,10 +106,39 @@ void Shard::deliver(const std::vector<batcher::Batch>& batches,
                     const std::vector<batcher::RoomCut>& cuts) {
   {
     std::lock_guard lock(mailbox_mu_);
-    mailbox_batches_.insert(mailbox_batches_.end(), batches.begin(), batches.end());
-    mailbox_cuts_.insert(mailbox_cuts_.end(), cuts.begin(), cuts.end());
+    // Batches and cuts join the last delivery queued: its changes come before them
+    // either way, and a trim or forget cut only ever concerns batches before it.
+    if (mailbox_.empty()) mailbox_.emplace_back();
+    Delivery& d = mailbox_.back();
+    d.batches.insert(d.batches.end(), batches.begin(), batches.end());
+    d.cuts.insert(d.cuts.end(), cuts.begin(), cuts.end());
   }
   uv_async_send(&async_);
+}
+
+void Shard::change(const std::vector<batcher::RoomChange>& changes) {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    // A change applies after everything delivered before it: a new delivery, unless the
+    // last one queued is still empty.
+    if (mailbox_.empty() || !mailbox_.back().batches.empty() || !mailbox_.back().cuts.empty())
+      mailbox_.emplace_back();
+    Delivery& d = mailbox_.back();
+    d.changes.insert(d.changes.end(), changes.begin(), changes.end());
+  }
+  uv_async_send(&async_);
+}
+
+void Shard::refuse(std::vector<batcher::Refusal> refusals) {
+  post([this, refusals = std::move(refusals)] {
+    std::unordered_map<uint64_t, std::vector<const batcher::Refusal*>> by_conn;
+    for (const batcher::Refusal& r : refusals) by_conn[r.conn].push_back(&r);
+    for (Connection* c : connections_) {
+      auto it = by_conn.find(c->id());
+      if (it == by_conn.end()) continue;
+      for (const batcher::Refusal* r : it->second) c->refused(*r);
+    }
+  });
 }
 
 batcher::SinkLoad Shard::load() {
@@ -131,18 +161,26 @@ void Shard::async_cb(uv_async_t* h) {
 void Shard::on_async() {
   {
     std::lock_guard lock(mailbox_mu_);
-    batches_.swap(mailbox_batches_);
-    cuts_.swap(mailbox_cuts_);
+    deliveries_.swap(mailbox_);
     tasks_.swap(mailbox_tasks_);
   }
   // Batches first: a task posted after a delivery (shutdown) must see its batches.
-  if (!batches_.empty() || !cuts_.empty()) {
+  bool any = false;
+  for (const Delivery& d : deliveries_)
+    any = any || !d.batches.empty() || !d.cuts.empty() || !d.changes.empty();
+  if (any) {
     uint64_t start = mono_ns();
-    apply_batches(batches_, cuts_);
+    for (Delivery& d : deliveries_) apply(d);
+    pump_dirty();
     counters_.fanout_ns.add(mono_ns() - start);
   }
-  batches_.clear();
-  cuts_.clear();
+  // Keep one emptied delivery: its vectors' capacity serves the next ones.
+  if (deliveries_.size() > 1) deliveries_.resize(1);
+  for (Delivery& d : deliveries_) {
+    d.changes.clear();
+    d.batches.clear();
+    d.cuts.clear();
+  }
   for (auto& task : tasks_) task();
   tasks_.clear();
 }
@@ -160,9 +198,10 @@ RoomState* Shard::replica(const std::string& name, uint64_t incarnation, uint64_
                           uint64_t first_msg) {
   auto it = rooms_.find(name);
   if (it == rooms_.end()) {
+    // In cluster mode a replica is live only once the room is open (RoomChange kOpen).
     it = rooms_
-             .emplace(name,
-                      std::make_unique<RoomState>(name, incarnation, first_batch, first_msg - 1))
+             .emplace(name, std::make_unique<RoomState>(name, incarnation, first_batch,
+                                                        first_msg - 1, epoch_, !clustered_))
              .first;
     return it->second.get();
   }
@@ -174,6 +213,7 @@ RoomState* Shard::replica(const std::string& name, uint64_t incarnation, uint64_
   // one and add_frames() announces their gap.
   r.incarnation = incarnation;
   r.log.reset(first_batch, first_msg - 1);
+  r.live = !clustered_;
   return &r;
 }
 
@@ -195,19 +235,112 @@ void Shard::apply_cut(const batcher::RoomCut& cut) {
   rooms_.erase(it);  // pinned entries live on until their writes complete
 }
 
-void Shard::apply_batches(std::vector<batcher::Batch>& batches,
-                          std::vector<batcher::RoomCut>& cuts) {
-  for (batcher::Batch& b : batches) {
+void Shard::apply(Delivery& d) {
+  for (batcher::RoomChange& c : d.changes) apply_change(c);
+  for (batcher::Batch& b : d.batches) {
     RoomState* r = replica(b.room, b.incarnation, b.seq, b.first_msg);
     if (!r) continue;
     r->log.append(std::move(b));
     mark_dirty(*r);
   }
-  for (const batcher::RoomCut& cut : cuts) apply_cut(cut);
-  // The members due a write. Those of a room small enough to be written in one slice go
-  // ahead of what is still waiting from earlier deliveries, so a quiet room's batch is
-  // not written after the rest of a hot room's fan-out; a large room's join the back of
-  // the list, so that under a stream of deliveries every member still gets its turn.
+  for (const batcher::RoomCut& cut : d.cuts) apply_cut(cut);
+}
+
+// Cluster mode: the Batcher opened a room from the backplane, read back older batches
+// for a resuming client, found the room's log lost, or could not reach the backplane.
+void Shard::apply_change(batcher::RoomChange& c) {
+  using K = batcher::RoomChange::Kind;
+  RoomState* r = nullptr;
+  if (c.kind == K::kOpen || c.kind == K::kReset) {
+    uint64_t start_batch = c.older.empty() ? c.next_batch : c.older.front().seq;
+    uint64_t start_last = c.older.empty() ? c.last_msg : c.older.front().first_msg - 1;
+    r = replica(c.room, c.incarnation, start_batch, start_last + 1);
+    if (r) {
+      bool was_live = r->live;
+      uint64_t old_epoch = r->epoch;
+      uint64_t old_last = r->log.last_msg_seq();
+      // A room's life in the backplane starts at message 1 of its epoch.
+      r->log.reset(start_batch, start_last, 1);
+      for (batcher::Batch& b : c.older) r->log.append(std::move(b));
+      r->epoch = c.epoch;
+      r->live = true;
+      if (c.kind == K::kReset && was_live) {
+        // Members learn what they cannot get: up to the last message known here when the
+        // log was lost (a new epoch), or up to where the log resumes (same epoch).
+        uint64_t lost_to = c.epoch != old_epoch ? old_last : c.last_msg;
+        for (Connection* m : r->members) m->room_reset(*r, lost_to, c.epoch != old_epoch);
+      }
+      mark_dirty(*r);
+    }
+  } else if (c.kind == K::kOlder) {
+    auto it = rooms_.find(c.room);
+    if (it != rooms_.end() && it->second->incarnation == c.incarnation &&
+        it->second->epoch == c.epoch) {
+      r = it->second.get();
+      for (auto b = c.older.rbegin(); b != c.older.rend(); ++b) {
+        if (b->seq + 1 != r->log.first_seq()) break;
+        r->log.prepend(std::move(*b));
+      }
+    }
+  } else {  // kUnavailable
+    auto it = rooms_.find(c.room);
+    if (it != rooms_.end()) r = it->second.get();
+  }
+  answer_waiting(c, r);
+}
+
+// The connections whose requests `c` answers stop waiting.
+void Shard::answer_waiting(const batcher::RoomChange& c, RoomState* room) {
+  uint64_t answered = 0;
+  for (const auto& [shard, need] : c.answered)
+    if (shard == index_) answered = std::max(answered, need);
+  if (answered == 0) return;
+  auto it = waiting_.find(c.room);
+  if (it == waiting_.end()) return;
+  std::vector<Connection*> ready;
+  auto& list = it->second;
+  for (size_t i = 0; i < list.size();) {
+    if (list[i]->waiting_need() <= answered) {
+      ready.push_back(list[i]);
+      list[i] = list.back();
+      list.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  if (list.empty()) waiting_.erase(it);
+  bool usable = room && room->live && c.kind != batcher::RoomChange::Kind::kUnavailable;
+  for (Connection* conn : ready) conn->room_ready(usable);
+}
+
+uint64_t Shard::await_room(Connection* c, RoomState& room, uint64_t from_msg, uint64_t to_msg) {
+  uint64_t need = ++next_need_;
+  waiting_[room.name].push_back(c);
+  batcher::Inbound e;
+  e.kind = batcher::InboundKind::kNeed;
+  e.room = room.name;
+  e.shard = index_;
+  e.conn = c->id();
+  e.from_msg = from_msg;
+  e.to_msg = to_msg;
+  e.need = need;
+  submit(std::move(e));
+  return need;
+}
+
+void Shard::stop_waiting(Connection* c, const std::string& room) {
+  auto it = waiting_.find(room);
+  if (it == waiting_.end()) return;
+  std::erase(it->second, c);
+  if (it->second.empty()) waiting_.erase(it);
+}
+
+// The members of the rooms that got batches are due a write. Those of a room small
+// enough to be written in one slice go ahead of what is still waiting from earlier
+// deliveries, so a quiet room's batch is not written after the rest of a hot room's
+// fan-out; a large room's join the back of the list, so that under a stream of
+// deliveries every member still gets its turn.
+void Shard::pump_dirty() {
   fresh_.clear();
   for (RoomState* r : dirty_rooms_) {
     r->dirty = false;
@@ -283,6 +416,7 @@ void Shard::exit_room(RoomState& room) {
 }
 
 void Shard::submit(batcher::Inbound&& event) {
+  event.shard = index_;
   event.ts_ms = wall_ms();
   event.recv_ns = mono_ns();
   if (batcher_.inbox(index_).push(std::move(event))) batcher_.notify();

@@ -37,12 +37,22 @@ using metrics::ShardCounters;
 // One room as a Shard sees it: its log replica and the Shard's clients in it.
 // `incarnation` is the life of the room it replicates (batcher::RoomDirectory): a room
 // that expired and was created again is another incarnation, with higher seqs.
+//
+// In cluster mode a replica is `live` once the Batcher opened the room from the
+// backplane (RoomChange kOpen); until then its clients wait (Shard::await_room).
 struct RoomState {
-  RoomState(std::string n, uint64_t inc, uint64_t first_batch, uint64_t last_msg)
-      : name(std::move(n)), incarnation(inc), log(first_batch, last_msg) {}
+  RoomState(std::string n, uint64_t inc, uint64_t first_batch, uint64_t last_msg, uint64_t ep,
+            bool is_live)
+      : name(std::move(n)),
+        incarnation(inc),
+        log(first_batch, last_msg),
+        epoch(ep),
+        live(is_live) {}
   std::string name;
   uint64_t incarnation;
   RoomLog log;
+  uint64_t epoch;  // what `since` is relative to: the server run's, or (cluster) the room log's
+  bool live;
   std::vector<Connection*> members;
   // The window of the room's latest batch (0 before any), for hello and pong.
   double window_ms() const {
@@ -69,6 +79,10 @@ class Shard final : public batcher::BatchSink {
   // Batcher thread: queues the batches and the cuts and wakes the loop.
   void deliver(const std::vector<batcher::Batch>& batches,
                const std::vector<batcher::RoomCut>& cuts) override;
+  // Batcher thread (cluster mode): queues changes of rooms' logs, in order with the
+  // deliveries, and messages that could not be sent.
+  void change(const std::vector<batcher::RoomChange>& changes) override;
+  void refuse(std::vector<batcher::Refusal> refusals) override;
   // Batcher thread: this Shard's load, from its counters.
   batcher::SinkLoad load() override;
   // Any thread: runs `task` on the loop thread, after any batches delivered before it.
@@ -108,6 +122,14 @@ class Shard final : public batcher::BatchSink {
   RoomState* enter_room(const std::string& name);
   // A client that entered `room` left it.
   void exit_room(RoomState& room);
+  // Cluster mode: `c` waits until this node's replicas can serve it room `room`, messages
+  // from `from_msg` (0: none) to `to_msg` (0: the newest) included; the Batcher reads the
+  // room from the backplane. The answer calls Connection::room_ready(). Returns the id of
+  // the request.
+  uint64_t await_room(Connection* c, RoomState& room, uint64_t from_msg, uint64_t to_msg);
+  // `c` no longer waits (it closed).
+  void stop_waiting(Connection* c, const std::string& room);
+  bool clustered() const { return clustered_; }
   // Hands an event to the Batcher (this Shard's inbox) and wakes it when needed.
   void submit(batcher::Inbound&& event);
   // The 64 KiB buffer every read of this Shard lands in (consumed within read_cb).
@@ -129,7 +151,16 @@ class Shard final : public batcher::BatchSink {
   static void pump_idle_cb(uv_idle_t* h);
   void run();
   void on_async();
-  void apply_batches(std::vector<batcher::Batch>& batches, std::vector<batcher::RoomCut>& cuts);
+  // What one deliver() or change() call queued, applied in the order they were made.
+  struct Delivery {
+    std::vector<batcher::RoomChange> changes;
+    std::vector<batcher::Batch> batches;
+    std::vector<batcher::RoomCut> cuts;
+  };
+  void apply(Delivery& d);
+  void apply_change(batcher::RoomChange& c);
+  void answer_waiting(const batcher::RoomChange& c, RoomState* room);
+  void pump_dirty();
   void apply_cut(const batcher::RoomCut& cut);
   void mark_dirty(RoomState& r);
   // The replica of life `incarnation` of room `name` (for a batch, or a join with the
@@ -167,12 +198,14 @@ class Shard final : public batcher::BatchSink {
   bool finished_ = false;
 
   std::mutex mailbox_mu_;
-  std::vector<batcher::Batch> mailbox_batches_;
-  std::vector<batcher::RoomCut> mailbox_cuts_;
+  std::vector<Delivery> mailbox_;
   std::vector<std::function<void()>> mailbox_tasks_;
-  std::vector<batcher::Batch> batches_;       // swapped in from the mailbox
-  std::vector<batcher::RoomCut> cuts_;        // swapped in from the mailbox
+  std::vector<Delivery> deliveries_;          // swapped in from the mailbox
   std::vector<std::function<void()>> tasks_;  // swapped in from the mailbox
+  const bool clustered_;
+  uint64_t next_need_ = 0;
+  // Cluster mode: the connections waiting for each room (await_room).
+  std::unordered_map<std::string, std::vector<Connection*>> waiting_;
 
   std::unordered_map<std::string, std::unique_ptr<RoomState>> rooms_;
   std::vector<RoomState*> dirty_rooms_;

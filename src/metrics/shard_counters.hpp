@@ -36,7 +36,8 @@ namespace tg::metrics {
   X(kNotJoined, "not_joined")       \
   X(kShuttingDown, "shutting_down") \
   X(kTooBig, "too_big")             \
-  X(kRateLimit, "rate_limit")
+  X(kRateLimit, "rate_limit")       \
+  X(kUnavailable, "unavailable") /* cluster mode: Redis unreachable */
 
 // Which limit a refused connection was over (tidegate_connections_refused_total).
 #define TG_REFUSE_REASONS(X)            \

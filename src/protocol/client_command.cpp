@@ -49,6 +49,11 @@ ClientCommand parse_object(const Object& obj) {
       if (!since->value.IsUint64()) return invalid("\"since\" must be a message seq");
       c.since = since->value.GetUint64();
     }
+    auto epoch = obj.FindMember("epoch");
+    if (epoch != obj.MemberEnd()) {
+      if (!epoch->value.IsUint64()) return invalid("\"epoch\" must be a number");
+      c.epoch = epoch->value.GetUint64();
+    }
   } else if (t == "name") {
     c.kind = CommandKind::kName;
     if (!get_string(obj, "name", c.name) || c.name.empty()) return invalid("needs \"name\"");

@@ -18,6 +18,7 @@ struct ClientCommand {
   std::string cid;                // kMsg, optional
   std::string name;               // kName
   std::optional<uint64_t> since;  // kJoin, optional
+  std::optional<uint64_t> epoch;  // kJoin, optional: the epoch `since` was learnt in
   std::string ping_id;            // kPing: the id as JSON text ("7", "\"a\""), or empty
   std::string error;              // kInvalid: why, for the error notice
 };

@@ -61,12 +61,16 @@ void append_pong(std::string& out, std::string_view id_json, double window_ms) {
   });
 }
 
-void append_joined(std::string& out, std::string_view room, uint64_t seq) {
+void append_joined(std::string& out, std::string_view room, uint64_t seq, uint64_t epoch) {
   append_notice(out, "joined", [&](Writer& w) {
     w.Key("room");
     str(w, room);
     w.Key("seq");
     w.Uint64(seq);
+    if (epoch != 0) {
+      w.Key("epoch");
+      w.Uint64(epoch);
+    }
   });
 }
 
@@ -85,11 +89,20 @@ void append_named(std::string& out, std::string_view name) {
 }
 
 void append_error(std::string& out, std::string_view code, std::string_view reason) {
+  append_error(out, code, reason, {});
+}
+
+void append_error(std::string& out, std::string_view code, std::string_view reason,
+                  std::string_view cid) {
   append_notice(out, "error", [&](Writer& w) {
     w.Key("code");
     str(w, code);
     w.Key("reason");
     str(w, reason);
+    if (!cid.empty()) {
+      w.Key("cid");
+      str(w, cid);
+    }
   });
 }
 

@@ -21,10 +21,14 @@ struct HelloInfo {
 void append_hello(std::string& out, const HelloInfo& hello);
 // `id_json` is the ping id as JSON text, or empty for no id.
 void append_pong(std::string& out, std::string_view id_json, double window_ms);
-void append_joined(std::string& out, std::string_view room, uint64_t seq);
+// `epoch`: the room's (cluster mode) or the server run's; 0 leaves it out.
+void append_joined(std::string& out, std::string_view room, uint64_t seq, uint64_t epoch = 0);
 void append_left(std::string& out, std::string_view room);
 void append_named(std::string& out, std::string_view name);
 void append_error(std::string& out, std::string_view code, std::string_view reason);
+// An error about one message: `cid` is the client's id of it (left out when empty).
+void append_error(std::string& out, std::string_view code, std::string_view reason,
+                  std::string_view cid);
 // Messages `from`..`to` (inclusive) of `room` are lost to this client.
 void append_gap(std::string& out, std::string_view room, uint64_t from, uint64_t to);
 

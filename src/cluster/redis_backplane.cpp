@@ -1,0 +1,393 @@
+// redis_backplane.cpp -- room logs in Redis Streams: appends, opens, the stream reader.
+#include "cluster/redis_backplane.hpp"
+
+#include <charconv>
+#include <random>
+
+#include "cluster/redis_scripts.hpp"
+#include "common/log.hpp"
+
+namespace tg::cluster {
+
+namespace {
+constexpr uint64_t kBlockMs = 5000;         // an XREAD waits this long for news at most
+constexpr const char* kReadCount = "1024";  // entries per stream per XREAD
+constexpr uint64_t kReadRetryMs = 200;      // after an error reply to XREAD
+
+uint64_t to_u64(std::string_view s) {
+  uint64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// An integer reply, or a string holding one.
+uint64_t reply_u64(const redisReply* r) {
+  if (!r) return 0;
+  if (r->type == REDIS_REPLY_INTEGER) return r->integer < 0 ? 0 : static_cast<uint64_t>(r->integer);
+  return to_u64(reply_str(r));
+}
+
+std::string meta_key(std::string_view room) {
+  std::string k = "tg:{";
+  k += room;
+  k += "}:meta";
+  return k;
+}
+
+std::string log_key(std::string_view room) {
+  std::string k = "tg:{";
+  k += room;
+  k += "}:log";
+  return k;
+}
+
+std::string error_of(const redisReply* r) {
+  if (!r) return "Redis unreachable";
+  if (reply_is_error(r)) return "Redis: " + std::string(reply_str(r));
+  return "unexpected reply from Redis";
+}
+}  // namespace
+
+RedisBackplane::RedisBackplane(Options options) : opts_(std::move(options)) {
+  std::random_device rd;
+  uint64_t id = (uint64_t{rd()} << 32) ^ rd();
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  node_ = buf;
+}
+
+RedisBackplane::~RedisBackplane() = default;
+
+void RedisBackplane::start(uv_loop_t* loop, Listener* listener) {
+  loop_ = loop;
+  listener_ = listener;
+  uv_timer_init(loop_, &deferred_timer_);
+  uv_timer_init(loop_, &read_retry_);
+  deferred_timer_.data = read_retry_.data = this;
+  auto rtt = [this](uint64_t ns) { listener_->on_round_trip(ns); };
+  RedisLink::Options o;
+  o.url = opts_.url;
+  o.reply_timeout_ms = opts_.reply_timeout_ms;
+  o.name = "commands";
+  cmd_ = std::make_unique<RedisLink>(
+      loop_, o, [this](bool up) { on_cmd_state(up); }, rtt);
+  o.name = "reader";
+  read_ = std::make_unique<RedisLink>(loop_, o, [this](bool up) { on_read_state(up); });
+  TG_LOG(kInfo, "cluster mode: node %s, room logs in Redis at %s", node_.c_str(),
+         opts_.url.redacted().c_str());
+  cmd_->start();
+  read_->start();
+}
+
+void RedisBackplane::stop() {
+  if (stopped_ || !loop_) return;
+  stopped_ = true;
+  up_ = false;
+  cmd_->stop();
+  read_->stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&deferred_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&read_retry_), nullptr);
+  // Whatever is still deferred runs now: every callback is called once.
+  std::vector<std::function<void()>> left;
+  left.swap(deferred_);
+  for (auto& fn : left) fn();
+}
+
+void RedisBackplane::defer(std::function<void()> fn) {
+  if (stopped_) {
+    fn();
+    return;
+  }
+  deferred_.push_back(std::move(fn));
+  uv_timer_start(&deferred_timer_, deferred_cb, 0, 0);
+}
+
+void RedisBackplane::deferred_cb(uv_timer_t* t) {
+  auto* self = static_cast<RedisBackplane*>(t->data);
+  std::vector<std::function<void()>> run;
+  run.swap(self->deferred_);
+  for (auto& fn : run) fn();
+}
+
+void RedisBackplane::on_cmd_state(bool up) {
+  if (up) {
+    load_scripts();
+    return;
+  }
+  bool was = up_;
+  up_ = false;
+  if (was) listener_->on_state(false);
+}
+
+// The scripts are loaded on every connect (a restarted Redis has none); the backplane is
+// up once all three are.
+void RedisBackplane::load_scripts() {
+  auto left = std::make_shared<int>(3);
+  auto loaded = [this, left](std::string* sha, const redisReply* r) {
+    if (!r) return;
+    if (reply_is_error(r) || r->type != REDIS_REPLY_STRING) {
+      TG_LOG(kError, "redis: SCRIPT LOAD failed: %s", error_of(r).c_str());
+      return;
+    }
+    *sha = std::string(reply_str(r));
+    if (--*left == 0 && !up_) {
+      up_ = true;
+      listener_->on_state(true);
+      read_next();
+    }
+  };
+  cmd_->command({"SCRIPT", "LOAD", scripts::kAppend},
+                [loaded, this](const redisReply* r) { loaded(&sha_append_, r); });
+  cmd_->command({"SCRIPT", "LOAD", scripts::kOpen},
+                [loaded, this](const redisReply* r) { loaded(&sha_open_, r); });
+  cmd_->command({"SCRIPT", "LOAD", scripts::kHeartbeat},
+                [loaded, this](const redisReply* r) { loaded(&sha_heartbeat_, r); });
+}
+
+void RedisBackplane::append(const Append& a, std::function<void(AppendResult)> done) {
+  std::string meta = meta_key(a.room), log = log_key(a.room);
+  std::string epoch = std::to_string(a.expect.epoch), batch = std::to_string(a.expect.last_batch),
+              msg = std::to_string(a.expect.last_msg), online = std::to_string(a.expect.online),
+              count = std::to_string(a.count), delta = std::to_string(a.online_delta),
+              raw = std::to_string(a.raw_bytes), window = std::to_string(a.window_us),
+              budget = std::to_string(opts_.log_bytes), ttl = std::to_string(opts_.log_ttl_ms),
+              lease = std::to_string(opts_.lease_ms);
+  auto cb = [done](const redisReply* r) {
+    AppendResult res;
+    if (!r) {
+      res.error = "Redis unreachable (no answer)";
+      res.maybe_appended = true;
+      done(std::move(res));
+      return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 6) {
+      res.error = error_of(r);
+      done(std::move(res));
+      return;
+    }
+    std::string_view status = reply_str(r->element[0]);
+    res.head.epoch = to_u64(reply_str(r->element[1]));
+    res.head.last_batch = reply_u64(r->element[2]);
+    res.head.last_msg = reply_u64(r->element[3]);
+    res.head.online = static_cast<uint32_t>(reply_u64(r->element[4]));
+    res.appended_us = to_u64(reply_str(r->element[5]));
+    res.status = status == "OK"         ? Status::kOk
+                 : status == "CONFLICT" ? Status::kConflict
+                                        : Status::kEpoch;
+    done(std::move(res));
+  };
+  bool sent =
+      up_ && cmd_->command({"EVALSHA", sha_append_, "2", meta, log, epoch, batch, msg, online,
+                            count, delta, node_, a.zstd, raw, window, budget, ttl, lease},
+                           cb);
+  if (!sent) {
+    defer([done] {
+      AppendResult res;
+      res.error = "Redis unreachable";
+      done(std::move(res));
+    });
+  }
+}
+
+bool RedisBackplane::parse_entry(const redisReply* e, batcher::StoredBatch& out) const {
+  if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 2) return false;
+  const redisReply* f = e->element[1];
+  if (!f || f->type != REDIS_REPLY_ARRAY) return false;
+  std::string_view id = reply_str(e->element[0]);
+  out.last_msg = to_u64(id.substr(0, id.find('-')));
+  bool has_zstd = false;
+  for (size_t i = 0; i + 1 < f->elements; i += 2) {
+    std::string_view k = reply_str(f->element[i]);
+    std::string_view v = reply_str(f->element[i + 1]);
+    if (k.size() != 1) continue;
+    switch (k[0]) {
+      case 'b':
+        out.seq = to_u64(v);
+        break;
+      case 'f':
+        out.first_msg = to_u64(v);
+        break;
+      case 'o':
+        out.online = static_cast<uint32_t>(to_u64(v));
+        break;
+      case 'w':
+        out.window_us = to_u64(v);
+        break;
+      case 'r':
+        out.raw_bytes = to_u64(v);
+        break;
+      case 't':
+        out.appended_us = to_u64(v);
+        break;
+      case 'n':
+        out.own = v == node_;
+        break;
+      case 'z':
+        out.zstd.assign(v);
+        has_zstd = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return has_zstd && out.seq > 0 && out.first_msg > 0 && out.first_msg <= out.last_msg;
+}
+
+void RedisBackplane::open(std::string_view room, batcher::LogHead known, uint64_t from_msg,
+                          uint64_t to_msg, size_t max_bytes, std::function<void(OpenResult)> done) {
+  std::string meta = meta_key(room), log = log_key(room), min = std::to_string(known.last_msg),
+              epoch = std::to_string(known.epoch), from = std::to_string(from_msg),
+              to = std::to_string(to_msg), budget = std::to_string(max_bytes),
+              ttl = std::to_string(opts_.log_ttl_ms);
+  auto cb = [this, done](const redisReply* r) {
+    OpenResult res;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 5) {
+      res.error = error_of(r);
+      done(std::move(res));
+      return;
+    }
+    res.ok = true;
+    res.head.epoch = to_u64(reply_str(r->element[0]));
+    res.head.last_batch = reply_u64(r->element[1]);
+    res.head.last_msg = reply_u64(r->element[2]);
+    res.head.online = static_cast<uint32_t>(reply_u64(r->element[3]));
+    const redisReply* entries = r->element[4];
+    if (entries && entries->type == REDIS_REPLY_ARRAY) {
+      // Newest first from the script: oldest first for the caller.
+      for (size_t i = entries->elements; i-- > 0;) {
+        batcher::StoredBatch s;
+        if (parse_entry(entries->element[i], s)) res.older.push_back(std::move(s));
+      }
+    }
+    done(std::move(res));
+  };
+  bool sent = up_ && cmd_->command({"EVALSHA", sha_open_, "2", meta, log, min, from, to, budget,
+                                    ttl, node_, epoch},
+                                   cb);
+  if (!sent) {
+    defer([done] {
+      OpenResult res;
+      res.error = "Redis unreachable";
+      done(std::move(res));
+    });
+  }
+}
+
+void RedisBackplane::heartbeat(std::string_view room, int64_t members) {
+  if (!up_) return;
+  cmd_->command({"EVALSHA", sha_heartbeat_, "1", meta_key(room), node_, std::to_string(members),
+                 std::to_string(opts_.lease_ms)},
+                [room = std::string(room)](const redisReply* r) {
+                  if (r && reply_is_error(r))
+                    TG_LOG(kWarn, "room %s: heartbeat: %s", room.c_str(), error_of(r).c_str());
+                });
+}
+
+void RedisBackplane::follow(std::string_view room, uint64_t epoch, uint64_t after_msg) {
+  std::string name(room);
+  Follow& f = follows_[name];
+  f.key = log_key(room);
+  f.epoch = epoch;
+  f.after_msg = after_msg;
+  rooms_by_key_[f.key] = name;
+  if (reading_) {
+    unblock_reader();  // the XREAD under way does not read this room (or from here)
+  } else {
+    read_next();
+  }
+}
+
+void RedisBackplane::unfollow(std::string_view room) {
+  auto it = follows_.find(std::string(room));
+  if (it == follows_.end()) return;
+  rooms_by_key_.erase(it->second.key);
+  follows_.erase(it);
+}
+
+void RedisBackplane::unblock_reader() {
+  if (unblocking_ || reader_id_ < 0 || !cmd_->up()) return;
+  unblocking_ = true;
+  cmd_->command({"CLIENT", "UNBLOCK", std::to_string(reader_id_)},
+                [this](const redisReply*) { unblocking_ = false; });
+}
+
+void RedisBackplane::on_read_state(bool up) {
+  if (!up) {
+    reading_ = false;
+    reader_id_ = -1;
+    return;
+  }
+  read_->command({"CLIENT", "ID"}, [this](const redisReply* r) {
+    if (r && r->type == REDIS_REPLY_INTEGER) reader_id_ = r->integer;
+    read_next();
+  });
+}
+
+void RedisBackplane::read_retry_cb(uv_timer_t* t) {
+  static_cast<RedisBackplane*>(t->data)->read_next();
+}
+
+// One XREAD over every room followed, from after the last message read of each.
+void RedisBackplane::read_next() {
+  if (stopped_ || reading_ || follows_.empty() || !read_->up() || reader_id_ < 0) return;
+  std::string block = std::to_string(kBlockMs);
+  std::vector<std::string> ids;
+  std::unordered_map<std::string, uint64_t> issued;  // room -> its epoch at this read
+  ids.reserve(follows_.size());
+  std::vector<std::string_view> args{"XREAD", "COUNT", kReadCount, "BLOCK", block, "STREAMS"};
+  for (const auto& [room, f] : follows_) {
+    args.push_back(f.key);
+    ids.push_back(std::to_string(f.after_msg) + "-0");
+    issued.emplace(room, f.epoch);
+  }
+  for (const std::string& id : ids) args.push_back(id);
+  reading_ = read_->command(
+      args,
+      [this, issued = std::move(issued)](const redisReply* r) mutable {
+        on_read(r, std::move(issued));
+      },
+      kBlockMs);
+}
+
+void RedisBackplane::on_read(const redisReply* r,
+                             std::unordered_map<std::string, uint64_t> issued) {
+  reading_ = false;
+  if (!r) return;  // the link dropped: reading starts again when it is back
+  if (reply_is_error(r)) {
+    TG_LOG(kWarn, "redis reader: %s", error_of(r).c_str());
+    uv_timer_start(&read_retry_, read_retry_cb, kReadRetryMs, 0);
+    return;
+  }
+  if (r->type == REDIS_REPLY_ARRAY) {
+    std::vector<batcher::StoredBatch> batches;
+    for (size_t i = 0; i < r->elements; ++i) {
+      const redisReply* stream = r->element[i];
+      if (!stream || stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) continue;
+      auto room_it = rooms_by_key_.find(std::string(reply_str(stream->element[0])));
+      if (room_it == rooms_by_key_.end()) continue;  // unfollowed meanwhile
+      const std::string& room = room_it->second;
+      auto f = follows_.find(room);
+      auto was = issued.find(room);
+      uint64_t epoch = was == issued.end() ? 0 : was->second;
+      // Read under another epoch (the room was reset while this XREAD waited): dropped,
+      // the next read starts from the new position.
+      if (f == follows_.end() || f->second.epoch != epoch) continue;
+      const redisReply* entries = stream->element[1];
+      batches.clear();
+      for (size_t j = 0; entries && j < entries->elements; ++j) {
+        batcher::StoredBatch s;
+        if (!parse_entry(entries->element[j], s)) {
+          TG_LOG(kError, "room %s: a malformed entry in its Redis log: skipped", room.c_str());
+          continue;
+        }
+        f->second.after_msg = std::max(f->second.after_msg, s.last_msg);
+        batches.push_back(std::move(s));
+      }
+      if (!batches.empty()) listener_->on_batches(room, epoch, batches);
+    }
+    listener_->on_read_done();
+  }
+  read_next();
+}
+
+}  // namespace tg::cluster

@@ -1,0 +1,95 @@
+// redis_backplane.hpp -- RedisBackplane: the cluster's room logs in Redis Streams.
+//
+// Per room, two keys in one hash slot (the room in braces is the Redis Cluster hash tag):
+//   tg:{room}:meta  a hash: epoch, batch and msg (the last seqs), bytes (the log's zstd
+//                   bytes), and per node n:<node> (its members) and l:<node> (the lease
+//                   of that share, ms)
+//   tg:{room}:log   a stream, one entry per batch, with the ID <last message seq>-0 and
+//                   the fields b (batch seq), f (first message seq), o (online), w
+//                   (window us), r (JSON bytes), t (append time, us), n (node), z (the
+//                   zstd frame)
+// An append is one EVALSHA (compare the head, XADD, advance the head, trim the log to
+// its byte budget, refresh the keys' expiry); reading is one XREAD BLOCK over every room
+// this node follows, issued again after each answer.
+//
+// Two connections: one for commands, one for the blocking read. Batcher thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "batcher/backplane.hpp"
+#include "cluster/redis_link.hpp"
+#include "cluster/redis_url.hpp"
+
+namespace tg::cluster {
+
+class RedisBackplane final : public batcher::Backplane {
+ public:
+  struct Options {
+    RedisUrl url;
+    uint64_t log_ttl_ms =
+        24ull * 3600 * 1000;              // a room's keys live this long after its last append
+    size_t log_bytes = size_t{64} << 20;  // a room's log is trimmed to this (zstd bytes)
+    uint64_t lease_ms = 30'000;           // a node's share of a room's members
+    uint64_t reply_timeout_ms = 3000;
+  };
+  explicit RedisBackplane(Options options);
+  ~RedisBackplane() override;
+
+  void start(uv_loop_t* loop, Listener* listener) override;
+  void stop() override;
+  bool up() const override { return up_; }
+  void append(const Append& a, std::function<void(AppendResult)> done) override;
+  void open(std::string_view room, batcher::LogHead known, uint64_t from_msg, uint64_t to_msg,
+            size_t max_bytes, std::function<void(OpenResult)> done) override;
+  void follow(std::string_view room, uint64_t epoch, uint64_t after_msg) override;
+  void unfollow(std::string_view room) override;
+  void heartbeat(std::string_view room, int64_t members) override;
+
+  const std::string& node_id() const { return node_; }
+
+ private:
+  struct Follow {
+    std::string key;
+    uint64_t epoch = 0;
+    uint64_t after_msg = 0;
+  };
+  void on_cmd_state(bool up);
+  void on_read_state(bool up);
+  void load_scripts();
+  void read_next();
+  void on_read(const redisReply* r, std::unordered_map<std::string, uint64_t> issued);
+  void unblock_reader();
+  void defer(std::function<void()> fn);
+  static void deferred_cb(uv_timer_t* t);
+  static void read_retry_cb(uv_timer_t* t);
+  bool parse_entry(const redisReply* e, batcher::StoredBatch& out) const;
+
+  Options opts_;
+  std::string node_;
+  uv_loop_t* loop_ = nullptr;
+  Listener* listener_ = nullptr;
+  std::unique_ptr<RedisLink> cmd_;
+  std::unique_ptr<RedisLink> read_;
+  uv_timer_t deferred_timer_{};
+  uv_timer_t read_retry_{};
+  std::vector<std::function<void()>> deferred_;
+  bool up_ = false;
+  bool stopped_ = false;
+  std::string sha_append_, sha_open_, sha_heartbeat_;
+  std::unordered_map<std::string, Follow> follows_;  // by room
+  std::unordered_map<std::string, std::string> rooms_by_key_;
+  bool reading_ = false;
+  bool unblocking_ = false;
+  long long reader_id_ = -1;  // CLIENT ID of the read connection
+};
+
+}  // namespace tg::cluster
