@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "batcher/batch.hpp"
+
 namespace tg::batcher {
 
 // A batch as the backplane stores it: the seqs, and the zstd frame's bytes (the binary
@@ -108,6 +110,15 @@ class Backplane {
   // without an append or a heartbeat, so a node that died stops being counted).
   // `members` is the share to restore if it lapsed already.
   virtual void heartbeat(std::string_view room, int64_t members) = 0;
+
+  // Names, unique in the cluster: claimed for `owner` (node and connection) with an
+  // expiry, so a node that died cannot hold them for good; refreshed while held.
+  virtual void claim_name(std::string_view name, std::string_view owner,
+                          std::function<void(NameResult)> done) = 0;
+  virtual void release_name(std::string_view name, std::string_view owner) = 0;
+  virtual void refresh_name(std::string_view name, std::string_view owner) = 0;
+  // This node's id, unique in the cluster (owners are "<node>:<connection>").
+  virtual const std::string& node_id() const = 0;
 };
 
 }  // namespace tg::batcher

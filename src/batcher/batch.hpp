@@ -66,6 +66,9 @@ struct RoomChange {
   std::vector<std::pair<int, uint64_t>> answered;
 };
 
+// Cluster mode: the answer to a connection's claim of a name in the whole cluster.
+enum class NameResult : uint8_t { kOk, kTaken, kUnavailable };
+
 // A message the Batcher could not sequence (cluster mode, backplane unavailable): its
 // sender gets an error notice.
 struct Refusal {

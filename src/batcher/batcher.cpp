@@ -140,6 +140,10 @@ void Batcher::intake(uint64_t now_ns) {
       if (backplane_) need(e);
       continue;
     }
+    if (e.kind == InboundKind::kClaim || e.kind == InboundKind::kRelease) {
+      if (backplane_) claim(e);
+      continue;
+    }
     auto it = queues_.find(e.room);
     if (it == queues_.end()) {
       // The room's window opens with its first event (libuv timers have 1 ms resolution,
@@ -328,7 +332,10 @@ void Batcher::publish_history() {
 // the room under its lock only if still no one joined: a join racing with the expiry
 // either comes first (and the room lives on) or creates a new incarnation after it.
 void Batcher::sweep(uint64_t now_ns) {
-  if (backplane_) heartbeat_rooms(now_ns);
+  if (backplane_) {
+    heartbeat_rooms(now_ns);
+    refresh_names(now_ns);
+  }
   const uint64_t ttl_ns = opts_.room_ttl_ms * 1'000'000;
   if (ttl_ns > 0) {
     idle_.clear();

@@ -49,6 +49,10 @@ class BatchSink {
   virtual void change(const std::vector<RoomChange>& changes) { (void)changes; }
   // Cluster mode: messages of this sink's clients that were not sent (error notices).
   virtual void refuse(std::vector<Refusal> refusals) { (void)refusals; }
+  // Cluster mode: connection `conn`'s claim of `name` was answered.
+  virtual void name_answer(uint64_t conn, std::string name, NameResult result) {
+    (void)conn, (void)name, (void)result;
+  }
   virtual SinkLoad load() = 0;
 };
 
@@ -161,6 +165,8 @@ class Batcher final : private Backplane::Listener {
   bool propose(const std::string& room, RoomQueue& q, bool with_json);
   void on_appended(const std::string& room, Backplane::AppendResult r);
   void need(Inbound& request);
+  void claim(Inbound& request);  // kClaim and kRelease
+  void refresh_names(uint64_t now_ns);
   void open_room(const std::string& room, RoomView& v, uint64_t from_msg, uint64_t to_msg);
   void on_opened(const std::string& room, Backplane::OpenResult r, bool fresh);
   void on_older(const std::string& room, int shard, uint64_t need_id, uint64_t epoch,
@@ -186,7 +192,9 @@ class Batcher final : private Backplane::Listener {
   std::atomic<bool> backplane_up_{false};
   bool stopping_ = false;
   uint64_t heartbeat_at_ns_ = 0;  // cluster mode: the last heartbeat of the rooms' shares
-  uv_timer_t stop_wait_{};        // cluster mode: how long a stop waits for appends in flight
+  uint64_t names_at_ns_ = 0;      // cluster mode: the last refresh of the names held
+  std::unordered_map<std::string, std::string> names_held_;  // cluster mode: name -> owner
+  uv_timer_t stop_wait_{};  // cluster mode: how long a stop waits for appends in flight
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<WindowPolicy> policy_;
   BatchEncoder encoder_;

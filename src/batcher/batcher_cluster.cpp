@@ -446,4 +446,31 @@ void Batcher::heartbeat_rooms(uint64_t now_ns) {
       backplane_->heartbeat(room, v.own_members);
 }
 
+// A connection claims a name in the whole cluster, or gives one back.
+void Batcher::claim(Inbound& request) {
+  std::string owner = backplane_->node_id() + ":" + std::to_string(request.conn);
+  if (request.kind == InboundKind::kRelease) {
+    auto it = names_held_.find(request.from);
+    if (it != names_held_.end() && it->second == owner) names_held_.erase(it);
+    backplane_->release_name(request.from, owner);
+    return;
+  }
+  size_t sink = static_cast<size_t>(request.shard);
+  if (request.shard < 0 || sink >= sinks_.size()) return;
+  backplane_->claim_name(
+      request.from, owner,
+      [this, sink, conn = request.conn, name = request.from, owner](NameResult r) {
+        if (r == NameResult::kOk) names_held_[name] = owner;
+        sinks_[sink]->name_answer(conn, name, r);
+      });
+}
+
+// Names held here are refreshed well within their expiry.
+void Batcher::refresh_names(uint64_t now_ns) {
+  constexpr uint64_t kEveryNs = 10'000'000'000;
+  if (now_ns - names_at_ns_ < kEveryNs || !backplane_->up()) return;
+  names_at_ns_ = now_ns;
+  for (const auto& [name, owner] : names_held_) backplane_->refresh_name(name, owner);
+}
+
 }  // namespace tg::batcher

@@ -11,7 +11,11 @@ namespace tg::batcher {
 // to join or resume in `room` and this node's replicas cannot serve it yet (the room is
 // not open here, or the client resumes from before the oldest batch held). The Batcher
 // answers it with a RoomChange that names `need`.
-enum class InboundKind : uint8_t { kMsg, kJoin, kLeave, kRename, kNeed };
+//
+// kClaim and kRelease are requests too (cluster mode): claim name `from` for connection
+// `conn` in the whole cluster, or give it back. The answer goes to the Shard
+// (BatchSink::name_answer).
+enum class InboundKind : uint8_t { kMsg, kJoin, kLeave, kRename, kNeed, kClaim, kRelease };
 
 struct Inbound {
   InboundKind kind = InboundKind::kMsg;

@@ -122,7 +122,7 @@ void RedisBackplane::on_cmd_state(bool up) {
 // The scripts are loaded on every connect (a restarted Redis has none); the backplane is
 // up once all three are.
 void RedisBackplane::load_scripts() {
-  auto left = std::make_shared<int>(3);
+  auto left = std::make_shared<int>(5);
   auto loaded = [this, left](std::string* sha, const redisReply* r) {
     if (!r) return;
     if (reply_is_error(r) || r->type != REDIS_REPLY_STRING) {
@@ -142,6 +142,10 @@ void RedisBackplane::load_scripts() {
                 [loaded, this](const redisReply* r) { loaded(&sha_open_, r); });
   cmd_->command({"SCRIPT", "LOAD", scripts::kHeartbeat},
                 [loaded, this](const redisReply* r) { loaded(&sha_heartbeat_, r); });
+  cmd_->command({"SCRIPT", "LOAD", scripts::kReleaseName},
+                [loaded, this](const redisReply* r) { loaded(&sha_release_, r); });
+  cmd_->command({"SCRIPT", "LOAD", scripts::kRefreshName},
+                [loaded, this](const redisReply* r) { loaded(&sha_refresh_, r); });
 }
 
 void RedisBackplane::append(const Append& a, std::function<void(AppendResult)> done) {
@@ -281,6 +285,46 @@ void RedisBackplane::heartbeat(std::string_view room, int64_t members) {
                   if (r && reply_is_error(r))
                     TG_LOG(kWarn, "room %s: heartbeat: %s", room.c_str(), error_of(r).c_str());
                 });
+}
+
+namespace {
+std::string name_key(std::string_view name) {
+  std::string k = "tg:name:";
+  k += name;
+  return k;
+}
+}  // namespace
+
+void RedisBackplane::claim_name(std::string_view name, std::string_view owner,
+                                std::function<void(batcher::NameResult)> done) {
+  using batcher::NameResult;
+  auto cb = [done, name = std::string(name)](const redisReply* r) {
+    if (!r || reply_is_error(r)) {
+      if (r) TG_LOG(kWarn, "claim of name %s: %s", name.c_str(), error_of(r).c_str());
+      done(NameResult::kUnavailable);
+      return;
+    }
+    done(r->type == REDIS_REPLY_NIL ? NameResult::kTaken : NameResult::kOk);
+  };
+  bool sent =
+      up_ && cmd_->command(
+                 {"SET", name_key(name), owner, "NX", "PX", std::to_string(opts_.name_ttl_ms)}, cb);
+  if (!sent) defer([done] { done(NameResult::kUnavailable); });
+}
+
+void RedisBackplane::release_name(std::string_view name, std::string_view owner) {
+  if (!up_) return;  // it expires
+  cmd_->command({"EVALSHA", sha_release_, "1", name_key(name), owner}, nullptr);
+}
+
+void RedisBackplane::refresh_name(std::string_view name, std::string_view owner) {
+  if (!up_) return;
+  cmd_->command(
+      {"EVALSHA", sha_refresh_, "1", name_key(name), owner, std::to_string(opts_.name_ttl_ms)},
+      [name = std::string(name)](const redisReply* r) {
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+          TG_LOG(kWarn, "name %s: its claim was lost and taken by another client", name.c_str());
+      });
 }
 
 void RedisBackplane::follow(std::string_view room, uint64_t epoch, uint64_t after_msg) {

@@ -40,6 +40,7 @@ class RedisBackplane final : public batcher::Backplane {
     size_t log_bytes = size_t{64} << 20;  // a room's log is trimmed to this (zstd bytes)
     uint64_t lease_ms = 30'000;           // a node's share of a room's members
     uint64_t reply_timeout_ms = 3000;
+    uint64_t name_ttl_ms = 60'000;  // a name claimed lives this long unless refreshed
   };
   explicit RedisBackplane(Options options);
   ~RedisBackplane() override;
@@ -53,8 +54,11 @@ class RedisBackplane final : public batcher::Backplane {
   void follow(std::string_view room, uint64_t epoch, uint64_t after_msg) override;
   void unfollow(std::string_view room) override;
   void heartbeat(std::string_view room, int64_t members) override;
-
-  const std::string& node_id() const { return node_; }
+  void claim_name(std::string_view name, std::string_view owner,
+                  std::function<void(batcher::NameResult)> done) override;
+  void release_name(std::string_view name, std::string_view owner) override;
+  void refresh_name(std::string_view name, std::string_view owner) override;
+  const std::string& node_id() const override { return node_; }
 
  private:
   struct Follow {
@@ -84,7 +88,7 @@ class RedisBackplane final : public batcher::Backplane {
   std::vector<std::function<void()>> deferred_;
   bool up_ = false;
   bool stopped_ = false;
-  std::string sha_append_, sha_open_, sha_heartbeat_;
+  std::string sha_append_, sha_open_, sha_heartbeat_, sha_release_, sha_refresh_;
   std::unordered_map<std::string, Follow> follows_;  // by room
   std::unordered_map<std::string, std::string> rooms_by_key_;
   bool reading_ = false;

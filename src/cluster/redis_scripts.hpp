@@ -127,6 +127,20 @@ inline constexpr const char* kHeartbeat =
     "tonumber(ARGV[3])))\n"
     "return 1\n";
 
+// release_name: KEYS name. ARGV: 1 owner. Deletes the claim if it is still the owner's.
+inline constexpr const char* kReleaseName =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0\n";
+
+// refresh_name: KEYS name. ARGV: 1 owner, 2 ttl ms. Extends the owner's claim; claims the
+// name again if the claim was lost (Redis restarted without persistence) and nobody took
+// it meanwhile. Returns 1 while the owner holds it, 0 when someone else does.
+inline constexpr const char* kRefreshName =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
+    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
+    "return 0\n";
+
 #undef TG_LUA_ONLINE
 
 }  // namespace tg::cluster::scripts

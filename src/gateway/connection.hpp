@@ -24,7 +24,9 @@ struct ClientCommand;
 }
 namespace tg::batcher {
 struct Refusal;
-}
+enum class InboundKind : uint8_t;
+enum class NameResult : uint8_t;
+}  // namespace tg::batcher
 
 namespace tg::gateway {
 
@@ -93,6 +95,8 @@ class Connection final : public ws::WsSession::Handler {
   void room_reset(RoomState& room, uint64_t lost_to, bool new_epoch);
   // A message it sent could not be sent (the backplane was unreachable).
   void refused(const batcher::Refusal& r);
+  // Cluster mode: its claim of `name` in the whole cluster was answered.
+  void name_answered(const std::string& name, batcher::NameResult result);
 
  private:
   enum class State { kHttp, kOpen, kClosing, kDead };
@@ -170,6 +174,12 @@ class Connection final : public ws::WsSession::Handler {
   };
   std::unique_ptr<Waiting> waiting_;
   std::string refused_name_;  // the connect's name, refused: said after hello
+  const char* refused_code_ = "name_taken";
+  // Cluster mode: a name being claimed in the cluster (held in the local registry
+  // meanwhile); with `claim_on_connect_` the connect waits for it before hello.
+  std::string claiming_;
+  std::unique_ptr<Waiting> claim_on_connect_;
+  void submit_name_request(batcher::InboundKind kind, const std::string& name);
 
   std::string ctrl_;                // notices and control frames waiting for the next write
   bool close_after_write_ = false;  // the last bytes are queued: then FIN and linger

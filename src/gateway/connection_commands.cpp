@@ -34,14 +34,24 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
   ctrl_ = std::move(hs.response);
 
   // The name comes first so the join event carries it.
-  if (!hs.name.empty() && protocol::valid_name(hs.name) && shard_.names().claim(hs.name)) {
-    name_ = hs.name;
-  } else {
-    if (!hs.name.empty()) refused_name_ = hs.name;
-    name_ = "guest-" + std::to_string(id_);
+  name_ = "guest-";
+  name_ += std::to_string(id_);  // (guest ids are unique in a cluster too: Server)
+  bool claimed = !hs.name.empty() && protocol::valid_name(hs.name) && shard_.names().claim(hs.name);
+  if (claimed && shard_.clustered()) {
+    // Unique here; the cluster is asked before hello is sent (name_answered).
     shard_.names().claim(name_);
+    claiming_ = hs.name;
+    claim_on_connect_ = std::make_unique<Waiting>(Waiting{&room, hs.since, hs.epoch, true});
+    submit_name_request(batcher::InboundKind::kClaim, claiming_);
+  } else {
+    if (claimed) {
+      name_ = hs.name;
+    } else {
+      if (!hs.name.empty()) refused_name_ = hs.name;
+      shard_.names().claim(name_);
+    }
+    if (!wait_for_room(room, hs.since, hs.epoch, true)) start_stream(room, hs.since, hs.epoch);
   }
-  if (!wait_for_room(room, hs.since, hs.epoch, true)) start_stream(room, hs.since, hs.epoch);
   if (log_enabled(LogLevel::kInfo)) {
     const char* proto = proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json";
     log_fields(LogLevel::kInfo,
@@ -76,8 +86,12 @@ void Connection::start_stream(RoomState& room, std::optional<uint64_t> since,
                           proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", room.epoch});
   if (!refused_name_.empty()) {
     bool taken = protocol::valid_name(refused_name_);
-    protocol::append_error(ctrl_, taken ? "name_taken" : "bad_name",
-                           taken ? "that name is taken" : kBadNameReason);
+    bool unavailable = std::string_view(refused_code_) == "unavailable";
+    protocol::append_error(ctrl_, taken ? refused_code_ : "bad_name",
+                           !taken        ? kBadNameReason
+                           : unavailable ? "the cluster backplane (Redis) is unreachable: the "
+                                           "name could not be claimed"
+                                         : "that name is taken");
     refused_name_.clear();
     refused_name_.shrink_to_fit();
   }
@@ -144,6 +158,64 @@ void Connection::room_reset(RoomState& room, uint64_t lost_to, bool new_epoch) {
   c->next_msg = room.log.first_held_msg();
   // A new epoch: seqs start over; `joined` says from where, and under which epoch.
   if (new_epoch) protocol::append_joined(ctrl_, room.name, c->next_msg - 1, room.epoch);
+}
+
+void Connection::submit_name_request(batcher::InboundKind kind, const std::string& name) {
+  batcher::Inbound e;
+  e.kind = kind;
+  e.from = name;
+  e.conn = id_;
+  shard_.submit(std::move(e));
+}
+
+void Connection::name_answered(const std::string& name, batcher::NameResult result) {
+  if (name != claiming_) return;
+  claiming_.clear();
+  bool ok = result == batcher::NameResult::kOk;
+  if (state_ != State::kOpen) {
+    // Closing: detach() gave the local claim back; the cluster's goes too.
+    if (ok) submit_name_request(batcher::InboundKind::kRelease, name);
+    return;
+  }
+  const char* code = result == batcher::NameResult::kTaken ? "name_taken" : "unavailable";
+  if (claim_on_connect_) {
+    std::unique_ptr<Waiting> w = std::move(claim_on_connect_);
+    if (ok) {
+      shard_.names().release(name_);  // the guest name held meanwhile
+      name_ = name;
+    } else {
+      shard_.names().release(name);
+      refused_name_ = name;
+      refused_code_ = code;
+    }
+    if (!wait_for_room(*w->room, w->since, w->epoch, true))
+      start_stream(*w->room, w->since, w->epoch);
+    pump();
+    return;
+  }
+  if (!ok) {
+    shard_.names().release(name);
+    protocol::append_error(ctrl_, code,
+                           result == batcher::NameResult::kTaken
+                               ? "that name is taken"
+                               : "the cluster backplane (Redis) is unreachable: name not changed");
+    pump();
+    return;
+  }
+  shard_.names().release(name_);
+  if (!name_.starts_with("guest-")) submit_name_request(batcher::InboundKind::kRelease, name_);
+  std::string old = std::move(name_);
+  name_ = name;
+  for (const Cursor& c : cursors_) {
+    batcher::Inbound e;
+    e.kind = batcher::InboundKind::kRename;
+    e.room = c.room->name;
+    e.from = name_;
+    e.text = old;
+    shard_.submit(std::move(e));
+  }
+  protocol::append_named(ctrl_, name_);
+  pump();
 }
 
 void Connection::refused(const batcher::Refusal& r) {
@@ -238,6 +310,20 @@ void Connection::handle_name(const std::string& name) {
   }
   if (!protocol::valid_name(name)) {
     protocol::append_error(ctrl_, "bad_name", kBadNameReason);
+    return;
+  }
+  if (shard_.clustered()) {
+    // Unique here first; then the cluster is asked, and name_answered() renames.
+    if (!claiming_.empty() || claim_on_connect_) {
+      protocol::append_error(ctrl_, "busy", "a name claim is under way: wait for its answer");
+      return;
+    }
+    if (!shard_.names().claim(name)) {
+      protocol::append_error(ctrl_, "name_taken", "that name is taken");
+      return;
+    }
+    claiming_ = name;
+    submit_name_request(batcher::InboundKind::kClaim, name);
     return;
   }
   if (!shard_.names().rename(name_, name)) {
@@ -347,6 +433,13 @@ void Connection::detach() {
     shard_.exit_room(*waiting_->room);  // entered, never joined: no leave event
     waiting_.reset();
   }
+  if (claim_on_connect_) {
+    shard_.exit_room(*claim_on_connect_->room);
+    claim_on_connect_.reset();
+  }
+  if (!claiming_.empty()) shard_.names().release(claiming_);  // the cluster's: name_answered
+  if (shard_.clustered() && !name_.starts_with("guest-"))
+    submit_name_request(batcher::InboundKind::kRelease, name_);
   while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
   shard_.names().release(name_);
   if (proto_ == protocol::Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <random>
 #include <stdexcept>
 #include <string>
 
@@ -161,7 +162,14 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
   options.room_ttl_ms = uint64_t{config_.room_ttl_s} * 1000;
   batcher_ = std::make_unique<batcher::Batcher>(
       options, std::make_unique<batcher::LocalSequencer>(), std::move(policy));
-  if (!config_.redis.empty()) batcher_->set_backplane(make_backplane(config_));
+  if (!config_.redis.empty()) {
+    batcher_->set_backplane(make_backplane(config_));
+    // Guest names are guest-<connection id>: in a cluster each node numbers its
+    // connections from a random start (below 2^52, exact in JavaScript), so two nodes do
+    // not hand out the same guest name.
+    std::random_device rd;
+    next_client_id_ = (uint64_t{rd() % (1u << 20)} + 1) << 32;
+  }
   admission_ = std::make_unique<Admission>(plan_open_files(config_.max_connections),
                                            config_.max_connections_per_ip, kRefusalSlots);
   uint64_t epoch = epoch_now();

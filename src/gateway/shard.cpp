@@ -141,6 +141,25 @@ void Shard::refuse(std::vector<batcher::Refusal> refusals) {
   });
 }
 
+void Shard::name_answer(uint64_t conn, std::string name, batcher::NameResult result) {
+  post([this, conn, name = std::move(name), result] {
+    for (Connection* c : connections_) {
+      if (c->id() == conn) {
+        c->name_answered(name, result);
+        return;
+      }
+    }
+    // The connection closed while its claim was on its way: give the name back.
+    if (result == batcher::NameResult::kOk) {
+      batcher::Inbound e;
+      e.kind = batcher::InboundKind::kRelease;
+      e.from = name;
+      e.conn = conn;
+      submit(std::move(e));
+    }
+  });
+}
+
 batcher::SinkLoad Shard::load() {
   return {counters_.writes.get(), counters_.fanout_ns.get(), counters_.busy.get(),
           counters_.lag_ns.take()};

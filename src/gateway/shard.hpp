@@ -83,6 +83,7 @@ class Shard final : public batcher::BatchSink {
   // deliveries, and messages that could not be sent.
   void change(const std::vector<batcher::RoomChange>& changes) override;
   void refuse(std::vector<batcher::Refusal> refusals) override;
+  void name_answer(uint64_t conn, std::string name, batcher::NameResult result) override;
   // Batcher thread: this Shard's load, from its counters.
   batcher::SinkLoad load() override;
   // Any thread: runs `task` on the loop thread, after any batches delivered before it.
