@@ -106,6 +106,9 @@ class Backplane {
   // keeps reading them as they come (Listener::on_batches), until unfollow().
   virtual void follow(std::string_view room, uint64_t epoch, uint64_t after_msg) = 0;
   virtual void unfollow(std::string_view room) = 0;
+  // True while batches another node appended to `room` are known to exist but are not
+  // read yet: a proposal now would only conflict.
+  virtual bool behind(std::string_view room) const = 0;
   // Keeps this node's share of `room`'s member count alive (it lapses after a while
   // without an append or a heartbeat, so a node that died stops being counted).
   // `members` is the share to restore if it lapsed already.

@@ -59,6 +59,9 @@ bool Batcher::propose(const std::string& room, RoomQueue& q, bool with_json) {
   }
   if (v.state != RoomView::State::kOpen || v.appending || v.head.last_batch < v.wait_batch)
     return false;
+  // Another node's batch is announced and being read: proposing now would conflict (and
+  // cost a second compression); the read's delivery flushes the room again.
+  if (backplane_->behind(room)) return false;
   std::stable_sort(q.events.begin(), q.events.end(),
                    [](const Inbound& a, const Inbound& b) { return a.recv_ns < b.recv_ns; });
   std::vector<const Inbound*>& events = event_ptrs_;

@@ -10,9 +10,8 @@
 namespace tg::cluster {
 
 namespace {
-constexpr uint64_t kBlockMs = 5000;         // an XREAD waits this long for news at most
-constexpr const char* kReadCount = "1024";  // entries per stream per XREAD
-constexpr uint64_t kReadRetryMs = 200;      // after an error reply to XREAD
+constexpr const char* kReadCount = "1024";  // entries per XRANGE
+constexpr size_t kReadCountN = 1024;
 
 uint64_t to_u64(std::string_view s) {
   uint64_t v = 0;
@@ -41,6 +40,13 @@ std::string log_key(std::string_view room) {
   return k;
 }
 
+std::string wake_channel(std::string_view room) {
+  std::string k = "tg:{";
+  k += room;
+  k += "}:wake";
+  return k;
+}
+
 std::string error_of(const redisReply* r) {
   if (!r) return "Redis unreachable";
   if (reply_is_error(r)) return "Redis: " + std::string(reply_str(r));
@@ -62,8 +68,7 @@ void RedisBackplane::start(uv_loop_t* loop, Listener* listener) {
   loop_ = loop;
   listener_ = listener;
   uv_timer_init(loop_, &deferred_timer_);
-  uv_timer_init(loop_, &read_retry_);
-  deferred_timer_.data = read_retry_.data = this;
+  deferred_timer_.data = this;
   auto rtt = [this](uint64_t ns) { listener_->on_round_trip(ns); };
   RedisLink::Options o;
   o.url = opts_.url;
@@ -71,12 +76,12 @@ void RedisBackplane::start(uv_loop_t* loop, Listener* listener) {
   o.name = "commands";
   cmd_ = std::make_unique<RedisLink>(
       loop_, o, [this](bool up) { on_cmd_state(up); }, rtt);
-  o.name = "reader";
-  read_ = std::make_unique<RedisLink>(loop_, o, [this](bool up) { on_read_state(up); });
+  o.name = "wake-ups";
+  wake_ = std::make_unique<RedisLink>(loop_, o, [this](bool up) { on_wake_state(up); });
   TG_LOG(kInfo, "cluster mode: node %s, room logs in Redis at %s", node_.c_str(),
          opts_.url.redacted().c_str());
   cmd_->start();
-  read_->start();
+  wake_->start();
 }
 
 void RedisBackplane::stop() {
@@ -84,9 +89,8 @@ void RedisBackplane::stop() {
   stopped_ = true;
   up_ = false;
   cmd_->stop();
-  read_->stop();
+  wake_->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&deferred_timer_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&read_retry_), nullptr);
   // Whatever is still deferred runs now: every callback is called once.
   std::vector<std::function<void()>> left;
   left.swap(deferred_);
@@ -133,7 +137,7 @@ void RedisBackplane::load_scripts() {
     if (--*left == 0 && !up_) {
       up_ = true;
       listener_->on_state(true);
-      read_next();
+      for (const auto& [room, f] : follows_) fetch(room);  // what came meanwhile
     }
   };
   cmd_->command({"SCRIPT", "LOAD", scripts::kAppend},
@@ -180,10 +184,21 @@ void RedisBackplane::append(const Append& a, std::function<void(AppendResult)> d
                                         : Status::kEpoch;
     done(std::move(res));
   };
+  // An append that succeeded was made on top of everything read so far: the reader
+  // need not read it back (its wake-up is skipped).
+  auto advance = [this, room = std::string(a.room), cb](const redisReply* r) {
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 6 && reply_str(r->element[0]) == "OK") {
+      auto it = follows_.find(room);
+      if (it != follows_.end() && it->second.epoch == to_u64(reply_str(r->element[1])))
+        it->second.after_msg = std::max(it->second.after_msg, reply_u64(r->element[3]));
+    }
+    cb(r);
+  };
+  std::string wake = wake_channel(a.room);
   bool sent =
       up_ && cmd_->command({"EVALSHA", sha_append_, "2", meta, log, epoch, batch, msg, online,
-                            count, delta, node_, a.zstd, raw, window, budget, ttl, lease},
-                           cb);
+                            count, delta, node_, a.zstd, raw, window, budget, ttl, lease, wake},
+                           advance);
   if (!sent) {
     defer([done] {
       AppendResult res;
@@ -331,107 +346,102 @@ void RedisBackplane::follow(std::string_view room, uint64_t epoch, uint64_t afte
   std::string name(room);
   Follow& f = follows_[name];
   f.key = log_key(room);
+  f.channel = wake_channel(room);
   f.epoch = epoch;
   f.after_msg = after_msg;
-  rooms_by_key_[f.key] = name;
-  if (reading_) {
-    unblock_reader();  // the XREAD under way does not read this room (or from here)
-  } else {
-    read_next();
-  }
+  f.announced_msg = 0;
+  if (!f.subscribed && wake_->up())
+    f.subscribed =
+        wake_->subscribe(f.channel, [this, name](std::string_view p) { woken(name, p); });
+  fetch(name);  // what was appended before the subscription took effect
+}
+
+bool RedisBackplane::behind(std::string_view room) const {
+  auto it = follows_.find(std::string(room));
+  return it != follows_.end() &&
+         (it->second.fetching || it->second.announced_msg > it->second.after_msg);
 }
 
 void RedisBackplane::unfollow(std::string_view room) {
   auto it = follows_.find(std::string(room));
   if (it == follows_.end()) return;
-  rooms_by_key_.erase(it->second.key);
+  if (it->second.subscribed) wake_->unsubscribe(it->second.channel);
   follows_.erase(it);
 }
 
-void RedisBackplane::unblock_reader() {
-  if (unblocking_ || reader_id_ < 0 || !cmd_->up()) return;
-  unblocking_ = true;
-  cmd_->command({"CLIENT", "UNBLOCK", std::to_string(reader_id_)},
-                [this](const redisReply*) { unblocking_ = false; });
+// A node appended to a room this node follows: "<node> <last message seq>".
+void RedisBackplane::woken(const std::string& room, std::string_view payload) {
+  auto it = follows_.find(room);
+  if (it == follows_.end()) return;
+  size_t space = payload.find(' ');
+  uint64_t last = space == std::string_view::npos ? UINT64_MAX : to_u64(payload.substr(space + 1));
+  if (last <= it->second.after_msg) return;  // our own append, or read already
+  it->second.announced_msg = std::max(it->second.announced_msg, last);
+  fetch(room);
 }
 
-void RedisBackplane::on_read_state(bool up) {
+void RedisBackplane::on_wake_state(bool up) {
   if (!up) {
-    reading_ = false;
-    reader_id_ = -1;
+    for (auto& [room, f] : follows_) f.subscribed = false;
     return;
   }
-  read_->command({"CLIENT", "ID"}, [this](const redisReply* r) {
-    if (r && r->type == REDIS_REPLY_INTEGER) reader_id_ = r->integer;
-    read_next();
-  });
-}
-
-void RedisBackplane::read_retry_cb(uv_timer_t* t) {
-  static_cast<RedisBackplane*>(t->data)->read_next();
-}
-
-// One XREAD over every room followed, from after the last message read of each.
-void RedisBackplane::read_next() {
-  if (stopped_ || reading_ || follows_.empty() || !read_->up() || reader_id_ < 0) return;
-  std::string block = std::to_string(kBlockMs);
-  std::vector<std::string> ids;
-  std::unordered_map<std::string, uint64_t> issued;  // room -> its epoch at this read
-  ids.reserve(follows_.size());
-  std::vector<std::string_view> args{"XREAD", "COUNT", kReadCount, "BLOCK", block, "STREAMS"};
-  for (const auto& [room, f] : follows_) {
-    args.push_back(f.key);
-    ids.push_back(std::to_string(f.after_msg) + "-0");
-    issued.emplace(room, f.epoch);
+  // Back: subscribed again, and every room read once for what was published meanwhile.
+  for (auto& [room, f] : follows_) {
+    const std::string name = room;
+    f.subscribed =
+        wake_->subscribe(f.channel, [this, name](std::string_view p) { woken(name, p); });
+    fetch(name);
   }
-  for (const std::string& id : ids) args.push_back(id);
-  reading_ = read_->command(
-      args,
-      [this, issued = std::move(issued)](const redisReply* r) mutable {
-        on_read(r, std::move(issued));
-      },
-      kBlockMs);
 }
 
-void RedisBackplane::on_read(const redisReply* r,
-                             std::unordered_map<std::string, uint64_t> issued) {
-  reading_ = false;
-  if (!r) return;  // the link dropped: reading starts again when it is back
-  if (reply_is_error(r)) {
-    TG_LOG(kWarn, "redis reader: %s", error_of(r).c_str());
-    uv_timer_start(&read_retry_, read_retry_cb, kReadRetryMs, 0);
+// Reads the room's log after the last message read (XRANGE with an exclusive start), and
+// again while there is more or a wake-up came meanwhile.
+void RedisBackplane::fetch(const std::string& room) {
+  auto it = follows_.find(room);
+  if (it == follows_.end() || stopped_) return;
+  Follow& f = it->second;
+  if (f.fetching) {
+    f.again = true;
     return;
   }
-  if (r->type == REDIS_REPLY_ARRAY) {
-    std::vector<batcher::StoredBatch> batches;
-    for (size_t i = 0; i < r->elements; ++i) {
-      const redisReply* stream = r->element[i];
-      if (!stream || stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) continue;
-      auto room_it = rooms_by_key_.find(std::string(reply_str(stream->element[0])));
-      if (room_it == rooms_by_key_.end()) continue;  // unfollowed meanwhile
-      const std::string& room = room_it->second;
-      auto f = follows_.find(room);
-      auto was = issued.find(room);
-      uint64_t epoch = was == issued.end() ? 0 : was->second;
-      // Read under another epoch (the room was reset while this XREAD waited): dropped,
-      // the next read starts from the new position.
-      if (f == follows_.end() || f->second.epoch != epoch) continue;
-      const redisReply* entries = stream->element[1];
-      batches.clear();
-      for (size_t j = 0; entries && j < entries->elements; ++j) {
-        batcher::StoredBatch s;
-        if (!parse_entry(entries->element[j], s)) {
-          TG_LOG(kError, "room %s: a malformed entry in its Redis log: skipped", room.c_str());
-          continue;
-        }
-        f->second.after_msg = std::max(f->second.after_msg, s.last_msg);
-        batches.push_back(std::move(s));
-      }
-      if (!batches.empty()) listener_->on_batches(room, epoch, batches);
+  std::string from = "(" + std::to_string(f.after_msg) + "-0";
+  f.again = false;
+  f.fetching = cmd_->command(
+      {"XRANGE", f.key, from, "+", "COUNT", kReadCount},
+      [this, room, epoch = f.epoch](const redisReply* r) { fetched(room, epoch, r); });
+}
+
+void RedisBackplane::fetched(const std::string& room, uint64_t epoch, const redisReply* r) {
+  auto it = follows_.find(room);
+  if (it == follows_.end()) return;  // unfollowed meanwhile
+  Follow& f = it->second;
+  f.fetching = false;
+  if (!r) return;  // the link dropped: every room is read again when it is back
+  if (reply_is_error(r) || r->type != REDIS_REPLY_ARRAY) {
+    TG_LOG(kWarn, "room %s: reading its log: %s", room.c_str(), error_of(r).c_str());
+    f.announced_msg = f.after_msg;  // proposals go on (and conflict if they must)
+    return;
+  }
+  if (f.epoch != epoch) {  // reset while this read was on its way: read from the new start
+    fetch(room);
+    return;
+  }
+  std::vector<batcher::StoredBatch> batches;
+  for (size_t j = 0; j < r->elements; ++j) {
+    batcher::StoredBatch s;
+    if (!parse_entry(r->element[j], s)) {
+      TG_LOG(kError, "room %s: a malformed entry in its Redis log: skipped", room.c_str());
+      continue;
     }
+    f.after_msg = std::max(f.after_msg, s.last_msg);
+    batches.push_back(std::move(s));
+  }
+  bool more = r->elements >= kReadCountN || f.again;
+  if (!batches.empty()) {
+    listener_->on_batches(room, epoch, batches);
     listener_->on_read_done();
   }
-  read_next();
+  if (more) fetch(room);
 }
 
 }  // namespace tg::cluster

@@ -8,11 +8,14 @@
 //                   the fields b (batch seq), f (first message seq), o (online), w
 //                   (window us), r (JSON bytes), t (append time, us), n (node), z (the
 //                   zstd frame)
+//   tg:{room}:wake  a pub/sub channel: "<node> <last message seq>" after each append
 // An append is one EVALSHA (compare the head, XADD, advance the head, trim the log to
-// its byte budget, refresh the keys' expiry); reading is one XREAD BLOCK over every room
-// this node follows, issued again after each answer.
+// its byte budget, refresh the keys' expiry, publish a wake-up). A node reads a room's
+// log with XRANGE when woken for it, from after the last message it read; its own
+// appends need no reading back. (Measured against one XREAD BLOCK over every room
+// followed: docs/SCALING.md.)
 //
-// Two connections: one for commands, one for the blocking read. Batcher thread only.
+// Two connections: one for commands, one subscribed to the wake-ups. Batcher thread only.
 #pragma once
 
 #include <uv.h>
@@ -53,6 +56,7 @@ class RedisBackplane final : public batcher::Backplane {
             size_t max_bytes, std::function<void(OpenResult)> done) override;
   void follow(std::string_view room, uint64_t epoch, uint64_t after_msg) override;
   void unfollow(std::string_view room) override;
+  bool behind(std::string_view room) const override;
   void heartbeat(std::string_view room, int64_t members) override;
   void claim_name(std::string_view name, std::string_view owner,
                   std::function<void(batcher::NameResult)> done) override;
@@ -61,20 +65,25 @@ class RedisBackplane final : public batcher::Backplane {
   const std::string& node_id() const override { return node_; }
 
  private:
+  // A room this node follows: its log is read after `after_msg`, on each wake-up.
   struct Follow {
     std::string key;
+    std::string channel;
     uint64_t epoch = 0;
     uint64_t after_msg = 0;
+    bool subscribed = false;
+    bool fetching = false;       // an XRANGE is on its way
+    bool again = false;          // and a wake-up came meanwhile
+    uint64_t announced_msg = 0;  // the newest last message a wake-up announced
   };
   void on_cmd_state(bool up);
-  void on_read_state(bool up);
+  void on_wake_state(bool up);
   void load_scripts();
-  void read_next();
-  void on_read(const redisReply* r, std::unordered_map<std::string, uint64_t> issued);
-  void unblock_reader();
+  void woken(const std::string& room, std::string_view payload);
+  void fetch(const std::string& room);
+  void fetched(const std::string& room, uint64_t epoch, const redisReply* r);
   void defer(std::function<void()> fn);
   static void deferred_cb(uv_timer_t* t);
-  static void read_retry_cb(uv_timer_t* t);
   bool parse_entry(const redisReply* e, batcher::StoredBatch& out) const;
 
   Options opts_;
@@ -82,18 +91,13 @@ class RedisBackplane final : public batcher::Backplane {
   uv_loop_t* loop_ = nullptr;
   Listener* listener_ = nullptr;
   std::unique_ptr<RedisLink> cmd_;
-  std::unique_ptr<RedisLink> read_;
+  std::unique_ptr<RedisLink> wake_;  // subscribed to the wake-up channels of the rooms followed
   uv_timer_t deferred_timer_{};
-  uv_timer_t read_retry_{};
   std::vector<std::function<void()>> deferred_;
   bool up_ = false;
   bool stopped_ = false;
   std::string sha_append_, sha_open_, sha_heartbeat_, sha_release_, sha_refresh_;
   std::unordered_map<std::string, Follow> follows_;  // by room
-  std::unordered_map<std::string, std::string> rooms_by_key_;
-  bool reading_ = false;
-  bool unblocking_ = false;
-  long long reader_id_ = -1;  // CLIENT ID of the read connection
 };
 
 }  // namespace tg::cluster

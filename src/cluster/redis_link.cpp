@@ -250,6 +250,34 @@ void RedisLink::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
   if (p.cb) p.cb(r);
 }
 
+bool RedisLink::subscribe(const std::string& channel, MessageFn handler) {
+  if (!up_ || !ac_) return false;
+  const char* argv[] = {"SUBSCRIBE", channel.c_str()};
+  size_t lens[] = {9, channel.size()};
+  if (redisAsyncCommandArgv(ac_, on_message, this, 2, argv, lens) != REDIS_OK) return false;
+  channels_[channel] = std::move(handler);
+  active_ns_ = mono_ns();
+  return true;
+}
+
+void RedisLink::unsubscribe(const std::string& channel) {
+  if (channels_.erase(channel) == 0 || !up_ || !ac_) return;
+  const char* argv[] = {"UNSUBSCRIBE", channel.c_str()};
+  size_t lens[] = {11, channel.size()};
+  redisAsyncCommandArgv(ac_, on_message, this, 2, argv, lens);
+}
+
+// Every reply on a subscribed channel: ["subscribe", channel, n], ["message", channel,
+// payload], ["unsubscribe", channel, n]; nullptr when the link goes away.
+void RedisLink::on_message(redisAsyncContext* ac, void* reply, void* privdata) {
+  auto* self = static_cast<RedisLink*>(privdata);
+  auto* r = static_cast<const redisReply*>(reply);
+  if (!r || self->ac_ != ac || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+  if (reply_str(r->element[0]) != "message") return;
+  auto it = self->channels_.find(std::string(reply_str(r->element[1])));
+  if (it != self->channels_.end() && it->second) it->second(reply_str(r->element[2]));
+}
+
 void RedisLink::on_disconnect(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<RedisLink*>(ac->data);
   if (self->ac_ != ac) return;
@@ -270,7 +298,9 @@ void RedisLink::watch_cb(uv_timer_t* t) {
     self->schedule_retry();
     return;
   }
-  if (self->up_ && self->pending_.empty() && now - self->active_ns_ > kIdlePingMs * 1'000'000) {
+  // (A subscribed link cannot be pinged like this: it is watched by the other link.)
+  if (self->up_ && self->pending_.empty() && self->channels_.empty() &&
+      now - self->active_ns_ > kIdlePingMs * 1'000'000) {
     self->send({"PING"}, nullptr, 0);
     return;
   }
@@ -287,6 +317,7 @@ void RedisLink::watch_cb(uv_timer_t* t) {
 void RedisLink::dropped(const std::string& why) {
   bool was_up = up_;
   up_ = false;
+  channels_.clear();  // the owner subscribes again once the link is back
   last_error_ = why;
   fail_pending();
   if (was_up)

@@ -16,6 +16,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/redis_url.hpp"
@@ -57,6 +58,12 @@ class RedisLink {
                uint64_t extra_timeout_ms = 0) {
     return command(std::vector<std::string_view>(args), std::move(cb), extra_timeout_ms);
   }
+  // Pub/sub (a link used only for that): `on_message` gets each message published on
+  // `channel` until unsubscribe(), or until the link drops (then the owner subscribes
+  // again when it is up). False when the link is not up.
+  using MessageFn = std::function<void(std::string_view payload)>;
+  bool subscribe(const std::string& channel, MessageFn handler);
+  void unsubscribe(const std::string& channel);
   size_t pending() const { return pending_.size(); }
   uint64_t reconnects() const { return reconnects_; }
   // The error of the last failure (connect, AUTH, a dropped link), for logs and tests.
@@ -72,6 +79,7 @@ class RedisLink {
   static void on_connect(const redisAsyncContext* ac, int status);
   static void on_disconnect(const redisAsyncContext* ac, int status);
   static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void on_message(redisAsyncContext* ac, void* reply, void* privdata);
   static void retry_cb(uv_timer_t* t);
   static void watch_cb(uv_timer_t* t);
   void connect();
@@ -94,9 +102,10 @@ class RedisLink {
   uint64_t backoff_ms_ = 0;
   uint64_t next_id_ = 1;
   uint64_t reconnects_ = 0;
-  uint64_t connect_ns_ = 0;      // when the current connect began
-  uint64_t active_ns_ = 0;       // when the last command was sent
-  std::deque<Pending> pending_;  // in send order: Redis answers in order
+  uint64_t connect_ns_ = 0;                              // when the current connect began
+  uint64_t active_ns_ = 0;                               // when the last command was sent
+  std::deque<Pending> pending_;                          // in send order: Redis answers in order
+  std::unordered_map<std::string, MessageFn> channels_;  // subscribed
   std::string last_error_;
 };
 

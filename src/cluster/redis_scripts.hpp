@@ -36,7 +36,7 @@ namespace tg::cluster::scripts {
 
 // append: KEYS meta, log. ARGV: 1 epoch, 2 expected batch, 3 expected msg, 4 expected
 // online, 5 count, 6 online delta, 7 node, 8 zstd, 9 raw bytes, 10 window us, 11 log
-// byte budget, 12 ttl ms, 13 lease ms.
+// byte budget, 12 ttl ms, 13 lease ms, 14 the room's wake-up channel.
 // Returns {status, epoch, batch, msg, online, append time us}: OK (appended; the head
 // after it), CONFLICT (the head differs from the expected one: the head found), EPOCH
 // (another epoch or no log: the head found, epoch '0' when none).
@@ -76,6 +76,7 @@ inline constexpr const char* kAppend = TG_LUA_ONLINE
     "end\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[12])\n"
     "redis.call('PEXPIRE', KEYS[2], ARGV[12])\n"
+    "redis.call('PUBLISH', ARGV[14], ARGV[7] .. ' ' .. string.format('%d', msg))\n"
     "return {'OK', epoch, batch, msg, online, us}\n";
 
 // open: KEYS meta, log. ARGV: 1 min msg, 2 from msg (0: none), 3 to msg (0: the newest),
