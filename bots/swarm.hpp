@@ -49,7 +49,7 @@ class Swarm {
   double seconds_since_start() const;
 
   SwarmConfig config_;
-  WsUrl url_;
+  std::vector<WsUrl> urls_;
   std::string run_;
   std::vector<std::string> rooms_;
   std::vector<std::unique_ptr<BotLoop>> loops_;
