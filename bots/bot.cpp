@@ -18,8 +18,9 @@
 namespace tg::bots {
 namespace {
 
-constexpr int kSlowRecvBuffer = 16384;  // small kernel buffer: backpressure reaches the server
-constexpr uint64_t kMaxBurst = 1000;    // messages one timer turn may catch up on
+constexpr int kSlowRecvBuffer = 16384;       // small kernel buffer: backpressure reaches the server
+constexpr uint64_t kMaxBurst = 1000;         // messages one timer turn may catch up on
+constexpr uint16_t kUnreportedClose = 1013;  // see on_bytes
 
 // A non-blocking TCP socket, optionally bound to 127.0.0.k without reserving a port
 // (IP_BIND_ADDRESS_NO_PORT, Linux 4.2: the port is chosen at connect time per 4-tuple).
@@ -173,7 +174,16 @@ void Bot::on_bytes(std::span<const uint8_t> bytes) {
   if (!codec_->drain(out_)) return lost_connection(true);
   flush();
   if (gen != conn_gen_) return;  // the write failed and dropped the connection
-  if (codec_->finished()) lost_connection();
+  if (!codec_->finished()) return;
+  if (!got_close_) {
+    // wslay (1.1.1) takes only the close codes RFC 6455 listed: any other, 1012 and 1013
+    // among them, it answers with 1002 and never reports. A gateway sends 1013 when it
+    // cannot serve now (try again later) and 1012 when it restarts, so such a close is
+    // taken as one of those.
+    got_close_ = true;
+    close_status_ = kUnreportedClose;
+  }
+  lost_connection();
 }
 
 void Bot::on_handshake_bytes(std::span<const uint8_t> bytes) {
@@ -567,9 +577,11 @@ void Bot::fail_connect() {
     return loop_.may_reconnect() ? retry_later() : give_up();
   }
   ++loop_.counters().connect_failures;
-  // 503: the gateway is full or cannot serve the room right now (PROTOCOL.md), which
-  // another try, maybe on another node, may get past.
-  const bool busy = handshake_ && handshake_->status() == 503;
+  // 503: the gateway is full or cannot serve the room right now (PROTOCOL.md); a close
+  // before hello with a code such as 1013 (try again later: a cluster node whose
+  // backplane is down) says the same. Another try, maybe on another node, may get past.
+  const bool busy = (handshake_ && handshake_->status() == 503) ||
+                    (got_close_ && reconnect_after_close(close_status_));
   const auto budget_us = static_cast<int64_t>(loop_.config().connect_timeout * 1e6);
   if (busy && loop_.config().reconnect && !loop_.config().sink && loop_.phase() < Phase::kClose &&
       BotLoop::now_us() - first_attempt_us_ < budget_us) {

@@ -33,7 +33,8 @@ struct Notice;
 // reopened on the next URL after a backoff, resuming the room from the last seq seen;
 // attempts that fail are retried the same way until the drain ends. Otherwise, and
 // with --no-reconnect, a lost connection is counted and final. A first connect
-// refused with 503 is retried too, for at most --connect-timeout.
+// refused with 503, or closed before its hello with one of those codes, is retried
+// too, for at most --connect-timeout.
 class Bot final : private client::WsCodec::Handler {
  public:
   enum class State {
