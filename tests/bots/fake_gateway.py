@@ -11,8 +11,9 @@ cluster sharing rooms, as tidegate does through its backplane), and writes every
 `epoch` equal to the fake's, or none) is resumed from the room's log, which this fake
 keeps whole. Node failures and the backplane's troubles are injected on a count of the
 chat messages it received (never on a clock, so they always land while the swarm sends):
-  --kick-every N --kicks K     closes every connection of one node with 1001, K times,
-                               the last node first, then the one before, and so on;
+  --kick-every N --kicks K     closes every connection of one node with 1001 (or
+                               --kick-code), K times, the last node first, then the one
+                               before, and so on;
   --kick-when-quiet MS         the same once, when no chat message came for MS ms after
                                some did (the swarm drains then: reconnects in the drain);
   --skip-on-resume K           the first K resumes whose replay is not empty leave out
@@ -23,6 +24,8 @@ chat messages it received (never on a clock, so they always land while the swarm
   --refuse-every N             every Nth chat message is refused with an `unavailable`
                                error carrying its cid, and never sequenced;
   --refuse-upgrades N          the first N /ws requests without `since` get 503;
+  --unavailable-upgrades N     the next N get an `unavailable` error and a 1013 close
+                               instead of a hello (a node whose backplane is down);
   --refuse-resumes N           the first N /ws requests with `since` get 503.
 Python stdlib + python3-websockets + python3-zstandard (Debian packages).
 """
@@ -93,6 +96,7 @@ class Gateway:
         self.kicks_done = 0
         self.skips_left = args.skip_on_resume
         self.upgrades_left = args.refuse_upgrades
+        self.unavailable_left = args.unavailable_upgrades
         self.resumes_left = args.refuse_resumes
         self.nodes = 1
 
@@ -136,6 +140,12 @@ class Gateway:
     async def handle(self, ws, path=None, node=0):
         path = path or ws.path
         query = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)
+        if "since" not in query and self.unavailable_left > 0:
+            self.unavailable_left -= 1
+            await ws.send(json.dumps({"t": "error", "code": "unavailable",
+                                      "reason": "backplane unreachable: try again later"}))
+            await self.close(ws, 1013)
+            return
         room = self.room(query.get("room", ["lobby"])[0])
         self.next_id += 1
         name = "guest-%d" % self.next_id
@@ -218,7 +228,7 @@ class Gateway:
             for room in self.rooms.values():
                 room.members.discard(client)
             self.clients.discard(client)
-            asyncio.ensure_future(self.close(client.ws, 1001))
+            asyncio.ensure_future(self.close(client.ws, self.args.kick_code))
 
     async def quiet_kicker(self):
         quiet_s = self.args.kick_when_quiet / 1000.0
@@ -230,7 +240,8 @@ class Gateway:
 
     async def close(self, ws, code):
         try:
-            await ws.close(code, "going away")
+            await ws.close(code, {1001: "going away", 1008: "slow consumer",
+                                  1012: "service restart"}.get(code, "try again later"))
         except websockets.ConnectionClosed:
             pass
 
@@ -291,12 +302,14 @@ async def main():
     parser.add_argument("--gap-every", type=int, default=0, help="replace every Nth batch of one client by a gap")
     parser.add_argument("--kick-every", type=int, default=0)
     parser.add_argument("--kicks", type=int, default=1)
+    parser.add_argument("--kick-code", type=int, default=1001)
     parser.add_argument("--kick-when-quiet", type=float, default=0, metavar="MS")
     parser.add_argument("--skip-on-resume", type=int, default=0)
     parser.add_argument("--new-epoch-at", type=int, default=0)
     parser.add_argument("--refuse-every", type=int, default=0)
     parser.add_argument("--refuse-upgrades", type=int, default=0)
     parser.add_argument("--refuse-resumes", type=int, default=0)
+    parser.add_argument("--unavailable-upgrades", type=int, default=0)
     args = parser.parse_args()
     gw = Gateway(args)
     stop = asyncio.get_running_loop().create_future()

@@ -200,12 +200,16 @@ def mode_cluster(args):
         ("cluster-drain", ["--kick-when-quiet", "100"], [], 0),
         ("cluster-skip", kick + ["--skip-on-resume", "1"], [], 1),
         ("cluster-no-reconnect", ["--kick-every", "60"], ["--no-reconnect"], 3),
+        # A close about the client (1008: slow consumer) stays final.
+        ("cluster-policy", ["--kick-every", "60", "--kick-code", "1008"], [], 0),
+        # 1012 (service restart): wslay does not report it, the bots reconnect anyway.
+        ("cluster-restart", ["--kick-every", "60", "--kick-code", "1012"], [], 0),
         ("cluster-epoch", ["--kick-every", "60", "--new-epoch-at", "61"], [], 0),
         ("cluster-unavailable", kick + ["--refuse-every", "7"], [], 0),
-        # 503s: the first connects are counted as connect failures (as before), then
-        # retried; the resumes refused are retried too.
+        # 503s, and closes with 1013 before the hello: the first connects are counted as
+        # connect failures (as before), then retried; the resumes refused are retried too.
         ("cluster-503", ["--kick-every", "60", "--refuse-upgrades", "3",
-                         "--refuse-resumes", "3"], [], 3),
+                         "--unavailable-upgrades", "2", "--refuse-resumes", "3"], [], 3),
     ]
     for name, fault, extra, want in cases:
         gw, ports = start_cluster(args.workdir, name, fault)
@@ -222,6 +226,13 @@ def mode_cluster(args):
         check(code == want, "%s: swarm exit %d, want %d" % (name, code, want))
         clean = (r["holes"] == 0 and r["unannounced_lost"] == 0 and r["duplicates"] == 0 and
                  r["order_errors"] == 0)
+        if name == "cluster-policy":
+            check(r["reconnects"] == 0, "%s: reconnected after 1008" % name)
+            check(r["disconnects"] > 0 and r["policy_closes"] == r["disconnects"],
+                  "%s: %d disconnects, %d policy closes" % (name, r["disconnects"],
+                                                             r["policy_closes"]))
+            check(clean and r["lost"] == 0, "%s: loss among the clients left" % name)
+            continue
         if name == "cluster-no-reconnect":
             check(r["reconnects"] == 0 and not r["config"]["reconnect"],
                   "%s: reconnected anyway" % name)
@@ -261,8 +272,9 @@ def mode_cluster(args):
                   "%s: %d unavailable, %d own messages refused" % (
                       name, r["unavailable"], r["refused_msgs"]))
         if name == "cluster-503":
-            check(r["connect_failures"] == 3, "%s: %d connect failures, want the 3 refused" % (
+            check(r["connect_failures"] == 5, "%s: %d connect failures, want the 5 refused" % (
                 name, r["connect_failures"]))
+            check(r["unavailable"] == 2, "%s: %d unavailable, want 2" % (name, r["unavailable"]))
             check(r["reconnect_failures"] >= 3, "%s: %d reconnect failures, want >= 3" % (
                 name, r["reconnect_failures"]))
 
