@@ -19,7 +19,8 @@ class Report {
   uint64_t deliveries_expected() const;
   // What counted clients received of this run's messages.
   uint64_t deliveries_received() const;
-  // expected − received; negative when clients received more than was sent.
+  // expected − received; negative when clients received more than was deliverable (more
+  // than was sent, or messages in doubt that reached the server after all).
   int64_t lost() const;
   // Σ over rooms of messages in doubt (RunTotals::Room::in_doubt).
   uint64_t in_doubt() const;

@@ -18,8 +18,9 @@
 namespace tg::bots {
 
 // Main-thread orchestration: connect (ramp) → send (duration) → drain (until every
-// expected delivery arrived, or --drain seconds) → close → stop. Prints a line per
-// second and "phase <name>" markers on stdout (bots/bench keys off them).
+// expected delivery arrived and no bot is reconnecting, or --drain seconds) → close →
+// stop. Prints a line per second and "phase <name>" markers on stdout (bots/bench keys
+// off them).
 class Swarm {
  public:
   // Throws std::runtime_error on a bad URL, an unusable configuration or a CSV file that
