@@ -13,12 +13,14 @@
 #include "bots/cid.hpp"
 #include "bots/decoded_batch.hpp"
 #include "bots/notice.hpp"
+#include "bots/reconnect.hpp"
 
 namespace tg::bots {
 namespace {
 
-constexpr int kSlowRecvBuffer = 16384;  // small kernel buffer: backpressure reaches the server
-constexpr uint64_t kMaxBurst = 1000;    // messages one timer turn may catch up on
+constexpr int kSlowRecvBuffer = 16384;       // small kernel buffer: backpressure reaches the server
+constexpr uint64_t kMaxBurst = 1000;         // messages one timer turn may catch up on
+constexpr uint16_t kUnreportedClose = 1013;  // see on_bytes
 
 // A non-blocking TCP socket, optionally bound to 127.0.0.k without reserving a port
 // (IP_BIND_ADDRESS_NO_PORT, Linux 4.2: the port is chosen at connect time per 4-tuple).
@@ -47,18 +49,33 @@ int open_socket(const BotSpec& spec) {
 struct Bot::WriteReq {
   uv_write_t req{};
   Bot* bot = nullptr;
+  uint64_t gen = 0;  // the connection it was written on
   std::string data;
 };
 
-Bot::Bot(BotLoop& loop, const BotSpec& spec) : loop_(loop), spec_(spec) {
+Bot::Bot(BotLoop& loop, const BotSpec& spec)
+    : loop_(loop), spec_(spec), url_index_(first_url(spec.id, loop.url_count())) {
   tcp_.data = this;
   connect_req_.data = this;
   timer_.data = this;
 }
 
+const WsUrl& Bot::url() const {
+  return loop_.url(url_index_);
+}
+
 void Bot::connect() {
+  first_attempt_us_ = BotLoop::now_us();
+  attempt();
+}
+
+void Bot::attempt() {
   state_ = State::kConnecting;
   connect_started_us_ = BotLoop::now_us();
+  got_close_ = false;
+  close_status_ = 0;
+  handshake_.reset();  // a previous attempt's answer must not decide about this one
+  codec_.reset();
   const int fd = open_socket(spec_);
   if (fd < 0) return fail_connect();
   if (uv_tcp_init(loop_.uv(), &tcp_) != 0) {
@@ -71,7 +88,7 @@ void Bot::connect() {
     return fail_connect();
   }
   uv_tcp_nodelay(&tcp_, 1);
-  const auto* addr = reinterpret_cast<const sockaddr*>(&loop_.url().address);
+  const auto* addr = reinterpret_cast<const sockaddr*>(&url().address);
   if (uv_tcp_connect(&connect_req_, &tcp_, addr, &Bot::connect_cb) != 0) fail_connect();
 }
 
@@ -84,9 +101,14 @@ void Bot::on_connected(int status) {
   if (status < 0) return fail_connect();
   std::array<uint8_t, 16> key{};
   for (auto& b : key) b = static_cast<uint8_t>(loop_.rng()());
-  const std::string target = loop_.url().path + "?room=" + loop_.room_name(spec_.room);
+  // A reconnect resumes the room where this bot's stream stopped (PROTOCOL.md: since,
+  // epoch); the bots claim no names, so none is sent.
+  const ResumePoint resume{seq_.resume_since(), seq_.epoch()};
+  const bool resuming = reconnecting_ && seq_.started();
+  const std::string target =
+      ws_target(url().path, loop_.room_name(spec_.room), resuming ? &resume : nullptr);
   const std::string proto = "tidegate.v1." + loop_.config().subprotocol;
-  handshake_ = std::make_unique<client::Handshake>(loop_.url().authority(), target, proto, key);
+  handshake_ = std::make_unique<client::Handshake>(url().authority(), target, proto, key);
   state_ = State::kHandshaking;
   if (spec_.slow) {
     const double rate = loop_.config().slow_read_bps;
@@ -94,6 +116,7 @@ void Bot::on_connected(int status) {
   }
   out_ += handshake_->request();
   flush();
+  if (state_ != State::kHandshaking) return;  // the write failed
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb, &Bot::read_cb) != 0) {
     return fail_connect();
   }
@@ -131,7 +154,7 @@ void Bot::on_read(ssize_t nread, const uv_buf_t* buf) {
 }
 
 bool Bot::try_resume_reading(int64_t now_us) {
-  if (reading_ || !tcp_open_ || state_ == State::kClosed) return true;
+  if (reading_ || !tcp_open_ || state_ == State::kClosed || state_ == State::kBackoff) return true;
   if (read_budget_ && read_budget_->available(now_us) == 0) return false;
   reading_ =
       uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb, &Bot::read_cb) == 0;
@@ -141,15 +164,26 @@ bool Bot::try_resume_reading(int64_t now_us) {
 void Bot::on_bytes(std::span<const uint8_t> bytes) {
   if (state_ == State::kHandshaking) return on_handshake_bytes(bytes);
   if (!codec_) return;
+  const uint64_t gen = conn_gen_;
   const bool ok = codec_->feed(bytes);
-  if (state_ == State::kClosed) return;
+  if (gen != conn_gen_ || state_ == State::kClosed) return;
   if (!ok) {
     ++loop_.counters().errors;
-    return lost_connection();
+    return lost_connection(true);
   }
-  if (!codec_->drain(out_)) return lost_connection();
+  if (!codec_->drain(out_)) return lost_connection(true);
   flush();
-  if (codec_->finished()) lost_connection();
+  if (gen != conn_gen_) return;  // the write failed and dropped the connection
+  if (!codec_->finished()) return;
+  if (!got_close_) {
+    // wslay (1.1.1) takes only the close codes RFC 6455 listed: any other, 1012 and 1013
+    // among them, it answers with 1002 and never reports. A gateway sends 1013 when it
+    // cannot serve now (try again later) and 1012 when it restarts, so such a close is
+    // taken as one of those.
+    got_close_ = true;
+    close_status_ = kUnreportedClose;
+  }
+  lost_connection();
 }
 
 void Bot::on_handshake_bytes(std::span<const uint8_t> bytes) {
@@ -173,9 +207,21 @@ void Bot::on_handshake_bytes(std::span<const uint8_t> bytes) {
 
 void Bot::opened() {
   state_ = State::kOpen;
-  ++loop_.counters().connects;
   ++loop_.counters().connected;
-  loop_.connect_resolved();
+  conn_opened_us_ = BotLoop::now_us();
+  sent_on_conn_ = 0;
+  settled_on_conn_ = 0;
+  attempt_ = 0;
+  if (!reconnecting_) {
+    ++loop_.counters().connects;
+    loop_.connect_resolved();
+    return;
+  }
+  reconnecting_ = false;
+  ++loop_.counters().reconnects;
+  --loop_.counters().reconnecting;
+  counting_resumed_ = true;
+  if (loop_.sending()) start_sending(conn_opened_us_);
 }
 
 void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
@@ -215,9 +261,10 @@ void Bot::count_batch_frame(size_t bytes) {
 }
 
 void Bot::on_ws_close(uint16_t status) {
-  if (state_ != State::kOpen) return;
-  ++loop_.counters().server_closes;
-  if (status == 1008) ++loop_.counters().policy_closes;  // PROTOCOL.md: slow consumer
+  // Whether this ends the bot or it reconnects is decided once the close handshake is
+  // over (lost_connection), by this status.
+  got_close_ = true;
+  close_status_ = status;
 }
 
 void Bot::add_seq_deltas(const SeqTracker& before) {
@@ -226,6 +273,8 @@ void Bot::add_seq_deltas(const SeqTracker& before) {
   c.hole_msgs += seq_.hole_msgs() - before.hole_msgs();
   c.order_errors += seq_.order_errors() - before.order_errors();
   c.announced_lost += seq_.announced() - before.announced();
+  c.duplicates += seq_.duplicates() - before.duplicates();
+  c.epoch_resets += seq_.epoch_resets() - before.epoch_resets();
 }
 
 void Bot::on_batch(const DecodedBatch& batch) {
@@ -239,25 +288,66 @@ void Bot::on_batch(const DecodedBatch& batch) {
   if (batch.msg_count == 0) return;
   if (!batch.consecutive) ++c.order_errors;
   const SeqTracker before = seq_;
-  seq_.on_batch(batch.first_seq, batch.last_seq);
+  const uint64_t fresh_from = seq_.on_batch(batch.first_seq, batch.last_seq);
   add_seq_deltas(before);
-  received_ += batch.run_msgs;
-  c.deliveries += batch.run_msgs;
-  if (counted_) loop_.count_received(spec_.room, batch.run_msgs);
-  if (!spec_.slow && !batch.own.empty()) {
+  // A repeat (the server sent seqs this bot had) delivers only its new part: counting
+  // it again would hide a loss elsewhere. Rare, so counted message by message.
+  uint64_t fresh = batch.run_msgs;
+  if (fresh_from > batch.first_seq) {
+    fresh = 0;
+    for (const OwnMessage& m : batch.own) fresh += m.seq >= fresh_from ? 1 : 0;
+  }
+  received_ += fresh;
+  c.deliveries += fresh;
+  if (counted_) loop_.count_received(spec_.room, fresh);
+  if (counting_resumed_) count_resumed(batch, fresh_from);
+  if (!spec_.slow && fresh > 0) {
     // All bots share one steady clock, so every member can time every message.
     const int64_t now = BotLoop::now_us();
-    for (const OwnMessage& m : batch.own) loop_.record_delivery(now - m.sent_us);
+    for (const OwnMessage& m : batch.own) {
+      if (m.seq >= fresh_from) loop_.record_delivery(now - m.sent_us);
+    }
   }
-  if (spec_.sender && echoed_ < sent_) on_echoes(batch);
+  if (spec_.sender && echoed_ + refused_ < sent_) on_echoes(batch, fresh_from);
 }
 
-void Bot::on_echoes(const DecodedBatch& batch) {
+void Bot::count_resumed(const DecodedBatch& batch, uint64_t fresh_from) {
+  // Resumed: sent before this connection opened, so only the resume could bring it
+  // (or a message already under way at that instant). The replay comes first; a batch
+  // holding only messages sent since the reopen ends the counting.
+  uint64_t before = 0;
+  bool since = false;
+  for (const OwnMessage& m : batch.own) {
+    if (m.seq < fresh_from) continue;
+    if (m.sent_us < conn_opened_us_) {
+      ++before;
+    } else {
+      since = true;
+    }
+  }
+  loop_.counters().resumed_msgs += before;
+  if (since && before == 0) counting_resumed_ = false;
+}
+
+void Bot::on_echoes(const DecodedBatch& batch, uint64_t fresh_from) {
   const int64_t now = BotLoop::now_us();
   for (const OwnMessage& m : batch.sent_by(spec_.id)) {
+    if (m.seq < fresh_from) continue;  // a repeat: timed and settled the first time
     loop_.record_latency(now - m.sent_us);
     ++echoed_;
     ++loop_.counters().echoes;
+    settle(m.sent_us);
+  }
+}
+
+void Bot::settle(int64_t sent_us) {
+  // Connections do not overlap and the bot sends only while open, so the send time
+  // says which connection a message went out on.
+  if (sent_us >= conn_opened_us_) {
+    ++settled_on_conn_;
+  } else if (in_doubt_ > 0) {
+    --in_doubt_;
+    loop_.add_in_doubt(spec_.room, -1);
   }
 }
 
@@ -265,10 +355,7 @@ void Bot::on_notice(const Notice& notice) {
   Counters& c = loop_.counters();
   switch (notice.type) {
     case Notice::Type::kHello:
-      if (state_ != State::kAwaitingHello) return;
-      if (notice.room != loop_.room_name(spec_.room)) ++c.errors;
-      seq_.start(notice.seq);
-      return opened();
+      return on_hello(notice);
     case Notice::Type::kPong:
       if (notice.id != 0 && notice.id <= ping_id_ && ping_id_ - notice.id < ping_sent_us_.size()) {
         loop_.record_ping(BotLoop::now_us() - ping_sent_us_[notice.id % ping_sent_us_.size()]);
@@ -284,12 +371,53 @@ void Bot::on_notice(const Notice& notice) {
       add_seq_deltas(before);
       return;
     }
+    case Notice::Type::kJoined: {
+      // The bots send no joins: a joined for their room is the server's word that the
+      // room's epoch changed (after a gap for what was lost).
+      if (notice.room != loop_.room_name(spec_.room)) return;
+      const SeqTracker before = seq_;
+      if (seq_.on_joined(notice.seq, notice.epoch)) uncount();
+      add_seq_deltas(before);
+      return;
+    }
     case Notice::Type::kError:
+      if (notice.code == "unavailable") return on_unavailable(notice);
       ++c.errors;
       return;
     default:
       return;
   }
+}
+
+void Bot::on_hello(const Notice& notice) {
+  if (state_ != State::kAwaitingHello) return;
+  if (notice.room != loop_.room_name(spec_.room)) ++loop_.counters().errors;
+  bool live = false;
+  if (reconnecting_) {
+    const SeqTracker before = seq_;
+    // Another epoch: the server ignored `since` and started live. What this bot missed
+    // cannot be known any more, so from here on it is checked for holes only.
+    live = seq_.resume(notice.seq, notice.epoch) == SeqTracker::Resume::kEpochReset;
+    if (live) uncount();
+    add_seq_deltas(before);
+  } else {
+    seq_.start(notice.seq, notice.epoch);
+  }
+  opened();
+  if (live) counting_resumed_ = false;  // nothing is replayed
+}
+
+void Bot::on_unavailable(const Notice& notice) {
+  // The server could not take something (its backplane is down): a message, which will
+  // never be delivered to anyone, or (no cid) a join.
+  ++loop_.counters().unavailable;
+  if (notice.cid.empty()) return;
+  const auto cid = Cid::parse(notice.cid, loop_.run());
+  if (!cid || cid->bot != spec_.id) return;  // not a message of this bot
+  ++refused_;
+  ++loop_.counters().refused_msgs;
+  loop_.count_refused(spec_.room);
+  settle(cid->sent_us);
 }
 
 void Bot::start_sending(int64_t now_us) {
@@ -300,22 +428,30 @@ void Bot::start_sending(int64_t now_us) {
   send_start_us_ = now_us + offset;
   sent_in_phase_ = 0;
   sending_ = true;
-  if (!timer_open_) {
-    uv_timer_init(loop_.uv(), &timer_);
-    timer_open_ = true;
-  }
-  uv_timer_start(&timer_, &Bot::timer_cb, static_cast<uint64_t>(offset / 1000), 0);
+  arm_timer(static_cast<uint64_t>(offset / 1000));
 }
 
 void Bot::stop_sending() {
   sending_ = false;
+  if (state_ == State::kBackoff) return;  // the timer counts down the backoff now: keep it
   if (timer_open_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
     uv_timer_stop(&timer_);
   }
 }
 
+void Bot::arm_timer(uint64_t ms) {
+  if (!timer_open_) {
+    uv_timer_init(loop_.uv(), &timer_);
+    timer_open_ = true;
+  }
+  uv_timer_start(&timer_, &Bot::timer_cb, ms, 0);
+}
+
 void Bot::timer_cb(uv_timer_t* timer) {
-  static_cast<Bot*>(timer->data)->on_timer();
+  // One timer per bot: it paces sends while open and the backoff while reconnecting.
+  auto* bot = static_cast<Bot*>(timer->data);
+  if (bot->state_ == State::kBackoff) return bot->on_retry();
+  bot->on_timer();
 }
 
 void Bot::on_timer() {
@@ -324,10 +460,11 @@ void Bot::on_timer() {
   const double period_us = 1e6 / loop_.config().rate;
   const double elapsed = static_cast<double>(now - send_start_us_);
   const auto due = static_cast<uint64_t>(std::max(0.0, elapsed / period_us)) + 1;
-  for (uint64_t i = 0; sent_in_phase_ < due && i < kMaxBurst; ++i) {
+  for (uint64_t i = 0; sent_in_phase_ < due && i < kMaxBurst && state_ == State::kOpen; ++i) {
     send_message(now);
     ++sent_in_phase_;
   }
+  if (!sending_ || state_ != State::kOpen) return;  // a write failed and dropped the connection
   const double next_us = static_cast<double>(send_start_us_) +
                          static_cast<double>(sent_in_phase_) * period_us - static_cast<double>(now);
   const auto wait_ms = static_cast<uint64_t>(std::max(0.0, std::ceil(next_us / 1000.0)));
@@ -341,10 +478,11 @@ void Bot::send_message(int64_t now_us) {
   text += R"(","cid":")";
   Cid{spec_.id, now_us}.format(loop_.run(), text);
   text += "\"}";
-  send_text(text);
   ++sent_;
+  ++sent_on_conn_;
   ++loop_.counters().messages_sent;
   loop_.count_sent(spec_.room);
+  send_text(text);
 }
 
 void Bot::send_ping(int64_t now_us) {
@@ -365,8 +503,11 @@ void Bot::send_text(std::string_view text) {
 }
 
 void Bot::flush() {
-  if (writing_ || out_.empty() || !tcp_open_ || state_ == State::kClosed) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (writing_ || out_.empty() || !tcp_open_ || state_ == State::kClosed ||
+      state_ == State::kBackoff || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    return;
+  }
   uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   int n = uv_try_write(stream, &buf, 1);
   if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
@@ -375,6 +516,7 @@ void Bot::flush() {
   if (out_.empty()) return;
   auto* req = new WriteReq;
   req->bot = this;
+  req->gen = conn_gen_;
   req->data.swap(out_);
   req->req.data = req;
   buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
@@ -388,6 +530,7 @@ void Bot::flush() {
 void Bot::write_cb(uv_write_t* req, int status) {
   std::unique_ptr<WriteReq> owned(static_cast<WriteReq*>(req->data));
   Bot& bot = *owned->bot;
+  if (owned->gen != bot.conn_gen_) return;  // a dropped connection's write, cancelled
   bot.writing_ = false;
   if (status < 0) return bot.lost_connection();
   bot.flush();
@@ -399,7 +542,18 @@ void Bot::count_from_now() {
   loop_.count_member(spec_.room, +1, 0);
 }
 
+void Bot::uncount() {
+  if (!counted_) return;
+  counted_ = false;
+  loop_.count_member(spec_.room, -1, received_);
+}
+
 void Bot::close_gracefully() {
+  if (state_ == State::kBackoff ||
+      (reconnecting_ && (state_ == State::kConnecting || state_ == State::kHandshaking ||
+                         state_ == State::kAwaitingHello))) {
+    return give_up();
+  }
   if (state_ != State::kOpen) return;
   stop_sending();
   state_ = State::kClosing;
@@ -418,14 +572,30 @@ void Bot::fail_connect() {
   const bool opening = state_ == State::kConnecting || state_ == State::kHandshaking ||
                        state_ == State::kAwaitingHello;
   if (!opening) return;
+  if (reconnecting_) {
+    ++loop_.counters().reconnect_failures;
+    return loop_.may_reconnect() ? retry_later() : give_up();
+  }
   ++loop_.counters().connect_failures;
+  // 503: the gateway is full or cannot serve the room right now (PROTOCOL.md); a close
+  // before hello with a code such as 1013 (try again later: a cluster node whose
+  // backplane is down) says the same. Another try, maybe on another node, may get past.
+  const bool busy = (handshake_ && handshake_->status() == 503) ||
+                    (got_close_ && reconnect_after_close(close_status_));
+  const auto budget_us = static_cast<int64_t>(loop_.config().connect_timeout * 1e6);
+  if (busy && loop_.config().reconnect && !loop_.config().sink && loop_.phase() < Phase::kClose &&
+      BotLoop::now_us() - first_attempt_us_ < budget_us) {
+    return retry_later();
+  }
   loop_.connect_resolved();
   set_closed();
 }
 
-void Bot::lost_connection() {
+void Bot::lost_connection(bool protocol_error) {
+  Counters& c = loop_.counters();
   switch (state_) {
     case State::kIdle:
+    case State::kBackoff:
     case State::kClosed:
       return;
     case State::kConnecting:
@@ -433,17 +603,85 @@ void Bot::lost_connection() {
     case State::kAwaitingHello:
       return fail_connect();
     case State::kOpen:
-      // Not asked for: the client no longer counts towards expected deliveries.
-      ++loop_.counters().disconnects;
-      if (counted_) {
-        counted_ = false;
-        loop_.count_member(spec_.room, -1, received_);
+      if (!protocol_error && loop_.may_reconnect() &&
+          (!got_close_ || reconnect_after_close(close_status_))) {
+        return begin_reconnect();
       }
+      // Not asked for and not coming back: the client no longer counts towards
+      // expected deliveries.
+      ++c.disconnects;
+      if (got_close_) {
+        ++c.server_closes;
+        if (close_status_ == 1008) ++c.policy_closes;  // PROTOCOL.md: slow consumer
+      }
+      uncount();
       [[fallthrough]];
     case State::kClosing:
-      --loop_.counters().connected;
+      --c.connected;
       set_closed();
   }
+}
+
+void Bot::begin_reconnect() {
+  --loop_.counters().connected;
+  ++loop_.counters().reconnecting;
+  stop_sending();
+  // What this connection sent and never saw back may or may not have reached the
+  // server: in doubt until the resume's replay shows it (settle) or the run ends.
+  const uint64_t unsettled = sent_on_conn_ - std::min(sent_on_conn_, settled_on_conn_);
+  if (unsettled > 0) {
+    in_doubt_ += unsettled;
+    loop_.add_in_doubt(spec_.room, static_cast<int64_t>(unsettled));
+  }
+  sent_on_conn_ = 0;
+  settled_on_conn_ = 0;
+  reconnecting_ = true;
+  counting_resumed_ = false;
+  attempt_ = 0;
+  retry_later();
+}
+
+void Bot::retry_later() {
+  drop_transport();
+  state_ = State::kBackoff;
+  url_index_ = next_url(url_index_, loop_.url_count());
+  const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(loop_.rng());
+  arm_timer(static_cast<uint64_t>(backoff_delay_ms(attempt_++, unit)));
+}
+
+void Bot::on_retry() {
+  const bool allowed = reconnecting_ ? loop_.may_reconnect() : loop_.phase() < Phase::kClose;
+  if (!allowed) return give_up();
+  // The old handle must be closed before uv_tcp_init may reuse it; its close callback
+  // runs on the loop turn after uv_close, long before a backoff ends, but be sure.
+  if (tcp_open_) return arm_timer(5);
+  attempt();
+}
+
+void Bot::give_up() {
+  if (state_ == State::kClosed) return;
+  if (reconnecting_) {
+    ++loop_.counters().disconnects;  // dropped, and never came back
+    --loop_.counters().reconnecting;
+    uncount();
+  } else {
+    loop_.connect_resolved();
+  }
+  set_closed();
+}
+
+void Bot::drop_transport() {
+  ++conn_gen_;
+  auto* handle = reinterpret_cast<uv_handle_t*>(&tcp_);
+  if (tcp_open_ && !uv_is_closing(handle)) uv_close(handle, &Bot::tcp_close_cb);
+  reading_ = false;
+  writing_ = false;
+  out_.clear();
+  read_budget_.reset();
+}
+
+void Bot::tcp_close_cb(uv_handle_t* handle) {
+  static_cast<Bot*>(handle->data)->tcp_open_ = false;
 }
 
 void Bot::set_closed() {
@@ -453,9 +691,8 @@ void Bot::set_closed() {
 }
 
 void Bot::close_handles() {
-  if (tcp_open_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), nullptr);
-  }
+  auto* tcp = reinterpret_cast<uv_handle_t*>(&tcp_);
+  if (tcp_open_ && !uv_is_closing(tcp)) uv_close(tcp, &Bot::tcp_close_cb);
   if (timer_open_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   }

@@ -14,6 +14,7 @@
 #include "bots/run_totals.hpp"
 #include "bots/seq_tracker.hpp"
 #include "bots/token_bucket.hpp"
+#include "bots/ws_url.hpp"
 #include "client/handshake.hpp"
 #include "client/ws_codec.hpp"
 
@@ -25,10 +26,27 @@ struct Notice;
 
 // Lives on one BotLoop from construction to the loop's end (never freed while the
 // loop runs, so late libuv callbacks always find it). Every method runs on that
-// loop's thread. Connects once; a lost connection is counted, never retried.
+// loop's thread.
+//
+// Connects to its URL (reconnect.hpp: first_url). While the run sends and drains, a
+// connection its gateway dropped (reset, EOF, close 1001/1006/1011/1012/1013) is
+// reopened on the next URL after a backoff, resuming the room from the last seq seen;
+// attempts that fail are retried the same way until the drain ends. Otherwise, and
+// with --no-reconnect, a lost connection is counted and final. A first connect
+// refused with 503, or closed before its hello with one of those codes, is retried
+// too, for at most --connect-timeout.
 class Bot final : private client::WsCodec::Handler {
  public:
-  enum class State { kIdle, kConnecting, kHandshaking, kAwaitingHello, kOpen, kClosing, kClosed };
+  enum class State {
+    kIdle,
+    kConnecting,
+    kHandshaking,
+    kAwaitingHello,
+    kOpen,
+    kClosing,
+    kBackoff,  // waiting to try again (a reconnect, or a first connect refused with 503)
+    kClosed,
+  };
 
   Bot(BotLoop& loop, const BotSpec& spec);
   Bot(const Bot&) = delete;
@@ -44,7 +62,7 @@ class Bot final : private client::WsCodec::Handler {
   void send_ping(int64_t now_us);
   // Marks the bot as one that must receive everything sent from now on (open, not slow).
   void count_from_now();
-  // Starts the WebSocket close handshake (1000) if open.
+  // Starts the WebSocket close handshake (1000) if open; gives up a reconnect under way.
   void close_gracefully();
   // Closes every libuv handle; the bot is then inert.
   void close_handles();
@@ -62,6 +80,9 @@ class Bot final : private client::WsCodec::Handler {
  private:
   struct WriteReq;
 
+  const WsUrl& url() const;
+  // One connection attempt to the current URL (a first connect or a reconnect).
+  void attempt();
   void on_connected(int status);
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_bytes(std::span<const uint8_t> bytes);
@@ -72,14 +93,33 @@ class Bot final : private client::WsCodec::Handler {
   void opened();
   void count_batch_frame(size_t bytes);
   void on_batch(const DecodedBatch& batch);
+  void count_resumed(const DecodedBatch& batch, uint64_t fresh_from);
   void on_notice(const Notice& notice);
-  void on_echoes(const DecodedBatch& batch);
+  void on_hello(const Notice& notice);
+  void on_unavailable(const Notice& notice);
+  void on_echoes(const DecodedBatch& batch, uint64_t fresh_from);
+  // One of this bot's messages, sent at `sent_us`, came back or was refused.
+  void settle(int64_t sent_us);
   void on_timer();
   void send_message(int64_t now_us);
   void send_text(std::string_view text);
   void flush();
   void fail_connect();
-  void lost_connection();
+  // `protocol_error`: the stream itself was broken (a bug somewhere, not a node
+  // failure), so the connection is not reopened.
+  void lost_connection(bool protocol_error = false);
+  // The gateway went away: count what this connection left unconfirmed, then retry.
+  void begin_reconnect();
+  // Closes the transport and waits a backoff before the next attempt, on the next URL.
+  void retry_later();
+  void on_retry();
+  // The run ended (or the bot may no longer reconnect) while it was trying: final.
+  void give_up();
+  // Closes this connection's TCP handle (asynchronously) and forgets its buffers.
+  void drop_transport();
+  // The bot stops counting towards expected deliveries (it can no longer be checked).
+  void uncount();
+  void arm_timer(uint64_t ms);
   void set_closed();
   void add_seq_deltas(const SeqTracker& before);
 
@@ -88,6 +128,7 @@ class Bot final : private client::WsCodec::Handler {
   static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void write_cb(uv_write_t* req, int status);
   static void timer_cb(uv_timer_t* timer);
+  static void tcp_close_cb(uv_handle_t* handle);
 
   BotLoop& loop_;
   BotSpec spec_;
@@ -95,13 +136,31 @@ class Bot final : private client::WsCodec::Handler {
   uv_tcp_t tcp_{};
   uv_connect_t connect_req_{};
   uv_timer_t timer_{};
-  bool tcp_open_ = false;
+  bool tcp_open_ = false;  // initialised and not yet closed (the close callback clears it)
   bool timer_open_ = false;
   bool writing_ = false;
   bool reading_ = false;
   bool counted_ = false;
   bool sending_ = false;
   int64_t connect_started_us_ = 0;
+  // Connections and reconnection. conn_gen_ tells a stale libuv callback (a write of a
+  // connection since dropped) from a current one.
+  size_t url_index_ = 0;
+  uint32_t attempt_ = 0;       // failed attempts in a row: the backoff's exponent
+  bool reconnecting_ = false;  // the attempt under way reopens a dropped connection
+  int64_t first_attempt_us_ = 0;
+  uint64_t conn_gen_ = 0;
+  bool got_close_ = false;  // the peer sent a close frame, with close_status_
+  uint16_t close_status_ = 0;
+  // Own messages: what this connection sent and saw back or refused; messages of dropped
+  // connections not yet seen back (RunTotals::Room::in_doubt).
+  int64_t conn_opened_us_ = 0;
+  uint64_t sent_on_conn_ = 0;
+  uint64_t settled_on_conn_ = 0;
+  uint64_t in_doubt_ = 0;
+  uint64_t refused_ = 0;
+  // After a reconnect, until the replay is over: counts resumed messages.
+  bool counting_resumed_ = false;
   std::unique_ptr<client::Handshake> handshake_;
   std::unique_ptr<client::WsCodec> codec_;
   std::optional<TokenBucket> read_budget_;

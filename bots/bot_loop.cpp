@@ -31,14 +31,16 @@ std::string make_filler_pool(std::mt19937_64& rng, size_t size) {
 
 }  // namespace
 
-BotLoop::BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
+BotLoop::BotLoop(const SwarmConfig& config, const std::vector<WsUrl>& urls, std::string run,
                  const std::vector<std::string>& rooms, uint64_t seed)
     : config_(config),
-      url_(url),
+      urls_(urls),
       run_(std::move(run)),
       rooms_(rooms),
       json_mode_(config.subprotocol == "json"),
       room_sent_(rooms.size(), 0),
+      room_refused_(rooms.size(), 0),
+      room_in_doubt_(rooms.size(), 0),
       room_members_(rooms.size(), 0),
       room_received_(rooms.size(), 0),
       room_batches_(rooms.size()),
@@ -69,9 +71,7 @@ void BotLoop::start() {
   });
   counters_.pending = bots_.size();
   published_.counters = counters_;
-  published_.room_sent = room_sent_;
-  published_.room_members = room_members_;
-  published_.room_received = room_received_;
+  publish_rooms();
   thread_ = std::thread([this] { run_thread(); });
 }
 
@@ -185,11 +185,19 @@ void BotLoop::publish() {
   published_.counters = counters_;
   published_.latency_us.merge(latency_interval_);
   published_.ping_us.merge(ping_interval_);
-  published_.room_sent = room_sent_;
-  published_.room_members = room_members_;
-  published_.room_received = room_received_;
+  publish_rooms();
   latency_interval_.reset();
   ping_interval_.reset();
+}
+
+void BotLoop::publish_rooms() {
+  published_.room_sent = room_sent_;
+  published_.room_unsent.resize(room_sent_.size());
+  for (size_t r = 0; r < room_sent_.size(); ++r) {
+    published_.room_unsent[r] = room_refused_[r] + room_in_doubt_[r];
+  }
+  published_.room_members = room_members_;
+  published_.room_received = room_received_;
 }
 
 LoopSnapshot BotLoop::take() {
@@ -234,6 +242,7 @@ void BotLoop::count_member(uint32_t room, int64_t delta, uint64_t received) {
 void BotLoop::add_sent_to(RunTotals& totals) const {
   for (uint32_t r = 0; r < room_sent_.size(); ++r) {
     totals.add_sent(r, room_sent_[r]);
+    totals.add_unsent(r, room_refused_[r], room_in_doubt_[r]);
     totals.rooms[r].batches.merge(room_batches_[r]);
   }
 }

@@ -34,6 +34,7 @@ struct LoopSnapshot {
   Histogram latency_us;  // samples since the previous take()
   Histogram ping_us;
   std::vector<uint64_t> room_sent;
+  std::vector<uint64_t> room_unsent;    // of room_sent, refused or in doubt (RunTotals::Room)
   std::vector<uint64_t> room_members;   // counted bots
   std::vector<uint64_t> room_received;  // by counted bots
 };
@@ -44,7 +45,7 @@ struct LoopSnapshot {
 // the loop-thread accessors.
 class BotLoop {
  public:
-  BotLoop(const SwarmConfig& config, const WsUrl& url, std::string run,
+  BotLoop(const SwarmConfig& config, const std::vector<WsUrl>& urls, std::string run,
           const std::vector<std::string>& rooms, uint64_t seed);
   ~BotLoop();
   BotLoop(const BotLoop&) = delete;
@@ -69,13 +70,19 @@ class BotLoop {
   // Loop thread only, for bots.
   uv_loop_t* uv() { return &loop_; }
   const SwarmConfig& config() const { return config_; }
-  const WsUrl& url() const { return url_; }
+  const WsUrl& url(size_t index) const { return urls_[index]; }
+  size_t url_count() const { return urls_.size(); }
   std::string_view run() const { return run_; }
   const std::string& room_name(uint32_t room) const { return rooms_[room]; }
   bool json_mode() const { return json_mode_; }
   // True while sending or draining: byte counters only count then, so the connect
   // storm (hellos, join batches) does not inflate bytes per delivery.
   bool measuring() const { return phase_ == Phase::kSend || phase_ == Phase::kDrain; }
+  Phase phase() const { return phase_; }
+  bool sending() const { return phase_ == Phase::kSend; }
+  // True while a bot whose gateway went away should come back: reconnecting is on and
+  // the run is sending or draining (before that a drop is final, as after it).
+  bool may_reconnect() const { return config_.reconnect && !config_.sink && measuring(); }
   Counters& counters() { return counters_; }
   BatchCache& cache() { return cache_; }
   FrameDecoder& decoder() { return decoder_; }
@@ -91,6 +98,14 @@ class BotLoop {
   void record_delivery(int64_t us);
   void record_ping(int64_t us);
   void count_sent(uint32_t room) { ++room_sent_[room]; }
+  // A message sent to `room` was refused (`unavailable`): nobody will receive it.
+  void count_refused(uint32_t room) { ++room_refused_[room]; }
+  // Messages of `room` whose sender lost its connection before seeing them back (+), or
+  // saw them back after all (-). See RunTotals::Room::in_doubt.
+  void add_in_doubt(uint32_t room, int64_t delta) {
+    room_in_doubt_[room] =
+        static_cast<uint64_t>(static_cast<int64_t>(room_in_doubt_[room]) + delta);
+  }
   void count_received(uint32_t room, uint64_t n) { room_received_[room] += n; }
   void count_member(uint32_t room, int64_t delta, uint64_t received);
   // A bot received batch `batch_seq` of `room`: while measuring, widens the room's span
@@ -109,6 +124,7 @@ class BotLoop {
   void on_tick();
   void on_ping_tick();
   void publish();
+  void publish_rooms();  // under mutex_, or before the thread starts
   void close_all_handles();
 
   static void async_cb(uv_async_t* handle);
@@ -117,7 +133,7 @@ class BotLoop {
   static void publish_cb(uv_timer_t* timer);
 
   const SwarmConfig& config_;
-  const WsUrl& url_;
+  const std::vector<WsUrl>& urls_;
   std::string run_;
   const std::vector<std::string>& rooms_;
   bool json_mode_;
@@ -139,7 +155,7 @@ class BotLoop {
 
   Counters counters_;
   Histogram latency_total_, latency_interval_, ping_total_, ping_interval_, delivery_total_;
-  std::vector<uint64_t> room_sent_, room_members_, room_received_;
+  std::vector<uint64_t> room_sent_, room_refused_, room_in_doubt_, room_members_, room_received_;
   std::vector<SeqSpan> room_batches_;
   BatchCache cache_;
   FrameDecoder decoder_;

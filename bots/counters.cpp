@@ -6,6 +6,7 @@ namespace tg::bots {
 void Counters::add(const Counters& o) {
   connected += o.connected;
   pending += o.pending;
+  reconnecting += o.reconnecting;
   connects += o.connects;
   connect_failures += o.connect_failures;
   disconnects += o.disconnects;
@@ -25,6 +26,13 @@ void Counters::add(const Counters& o) {
   holes += o.holes;
   hole_msgs += o.hole_msgs;
   order_errors += o.order_errors;
+  duplicates += o.duplicates;
+  reconnects += o.reconnects;
+  reconnect_failures += o.reconnect_failures;
+  resumed_msgs += o.resumed_msgs;
+  epoch_resets += o.epoch_resets;
+  unavailable += o.unavailable;
+  refused_msgs += o.refused_msgs;
   pings_sent += o.pings_sent;
   pongs += o.pongs;
   pong_window_us += o.pong_window_us;

@@ -13,6 +13,7 @@ namespace tg::bots {
 struct OwnMessage {
   uint32_t bot = 0;
   int64_t sent_us = 0;
+  uint64_t seq = 0;  // its message seq: after a resume, tells a repeat from a first delivery
 };
 
 // The facts every receiver of a batch needs, computed once per distinct frame and

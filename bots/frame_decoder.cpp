@@ -51,10 +51,12 @@ void fill_notice(const Value& doc, std::string_view t, Notice& n) {
   n.id = uint_or(doc, "id", 0);
   n.from = uint_or(doc, "from", 0);
   n.to = uint_or(doc, "to", 0);
+  n.epoch = uint_or(doc, "epoch", 0);
   const Value* w = member(doc, "window_ms");
   n.window_ms = w != nullptr && w->IsNumber() ? w->GetDouble() : 0.0;
   n.room = string_or_empty(doc, "room");
   n.code = string_or_empty(doc, "code");
+  n.cid = string_or_empty(doc, "cid");
 }
 
 // Fills `b` from the "msgs" array; false if an entry has no integer seq.
@@ -76,7 +78,7 @@ bool fill_messages(const Value& msgs, std::string_view run, DecodedBatch& b) {
     if (cid == nullptr || !cid->IsString()) continue;
     if (const auto parsed = Cid::parse(str(*cid), run)) {
       ++b.run_msgs;
-      b.own.push_back({parsed->bot, parsed->sent_us});
+      b.own.push_back({parsed->bot, parsed->sent_us, s});
     }
   }
   std::stable_sort(b.own.begin(), b.own.end(),

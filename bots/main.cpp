@@ -18,7 +18,10 @@ void on_signal(int) {
 }
 
 void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
-  app.add_option("--url", c.url, "gateway WebSocket URL, ws://IPv4:port/path")
+  app.add_option("--url", c.urls,
+                 "gateway WebSocket URL, ws://IPv4:port/path; repeat it for a cluster's nodes: "
+                 "client i starts on the (i mod n)th (and is in room i mod --rooms: a room "
+                 "count coprime with the URL count spreads every room over every node)")
       ->capture_default_str();
   app.add_option("--clients", c.clients, "connections to open")->capture_default_str();
   app.add_option("--senders", c.senders, "how many of the clients send (default: all)");
@@ -54,6 +57,10 @@ void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
   app.add_option("--room-prefix", c.room_prefix, "room names are <prefix><index>")
       ->capture_default_str();
   app.add_flag("--quiet", c.quiet, "no per-second lines");
+  app.add_flag_callback(
+      "--no-reconnect", [&c] { c.reconnect = false; },
+      "a lost connection is final (default: while sending and draining, a bot whose "
+      "gateway went away reconnects to the next --url and resumes its room)");
   app.add_flag("--sink", c.sink,
                "after the upgrade only count frames and bytes received: no hello, no "
                "decoding, no delivery checks (to drive tidegate-floor)");
@@ -67,8 +74,9 @@ int main(int argc, char** argv) {
   add_flags(app, config);
   app.footer(
       "Exit status: 0 clean; 1 unannounced loss, seq holes, duplicates or reordering; "
-      "2 bad flags or no client connected; 3 connect failures or connections dropped "
-      "(other than 1008 slow-consumer closes).");
+      "2 bad flags or no client connected; 3 connect failures or connections dropped for "
+      "good (other than 1008 slow-consumer closes; a connection that reconnected is not "
+      "dropped).");
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a peer reset must be an error code, not a signal
   std::signal(SIGINT, on_signal);

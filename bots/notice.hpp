@@ -14,9 +14,11 @@ struct Notice {
   uint64_t id = 0;       // pong: the ping's id
   uint64_t from = 0;     // gap: first lost message seq
   uint64_t to = 0;       // gap: last lost message seq (inclusive)
+  uint64_t epoch = 0;    // hello, joined: the epoch `seq` belongs to (0: none sent)
   double window_ms = 0;  // hello, pong
   std::string room;      // hello, joined, gap
   std::string code;      // error
+  std::string cid;       // error: the refused message's cid, if the error is about one
 };
 
 }  // namespace tg::bots

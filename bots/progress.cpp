@@ -41,8 +41,14 @@ std::string Progress::line(double t_s, const char* phase, const Counters& now,
       (unsigned long long)now.holes,
       (unsigned long long)(now.errors + now.connect_failures + now.disconnects));
   if (ping_ && n > 0 && static_cast<size_t>(n) < sizeof buf) {
-    std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "  ping p99 %.2fms",
-                  ms(ping_us.percentile(99)));
+    n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "  ping p99 %.2fms",
+                       ms(ping_us.percentile(99)));
+  }
+  // Only once a gateway went away: the line stays as it was for a run without.
+  if ((now.reconnects > 0 || now.reconnect_failures > 0) && n > 0 &&
+      static_cast<size_t>(n) < sizeof buf) {
+    std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), "  reconnects %llu (failed %llu)",
+                  (unsigned long long)now.reconnects, (unsigned long long)now.reconnect_failures);
   }
   return buf;
 }

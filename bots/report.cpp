@@ -35,7 +35,11 @@ void write_config(Writer& w, const SwarmConfig& c) {
   w.Key("config");
   w.StartObject();
   // clang-format off
-  w.Key("url"); w.String(c.url.c_str());
+  w.Key("url"); w.String(c.urls.empty() ? "" : c.urls.front().c_str());
+  w.Key("urls"); w.StartArray();
+  for (const std::string& url : c.urls) w.String(url.c_str());
+  w.EndArray();
+  w.Key("reconnect"); w.Bool(c.reconnect);
   w.Key("clients"); w.Uint(c.clients);
   w.Key("senders"); w.Uint(c.sender_count());
   w.Key("rate"); w.Double(c.rate);
@@ -73,6 +77,13 @@ void write_counters(Writer& w, const Counters& c) {
   w.Key("holes"); w.Uint64(c.holes);
   w.Key("hole_msgs"); w.Uint64(c.hole_msgs);
   w.Key("order_errors"); w.Uint64(c.order_errors);
+  w.Key("duplicates"); w.Uint64(c.duplicates);
+  w.Key("reconnects"); w.Uint64(c.reconnects);
+  w.Key("reconnect_failures"); w.Uint64(c.reconnect_failures);
+  w.Key("resumed_msgs"); w.Uint64(c.resumed_msgs);
+  w.Key("epoch_resets"); w.Uint64(c.epoch_resets);
+  w.Key("unavailable"); w.Uint64(c.unavailable);
+  w.Key("refused_msgs"); w.Uint64(c.refused_msgs);
   w.Key("pings_sent"); w.Uint64(c.pings_sent);
   w.Key("pongs"); w.Uint64(c.pongs);
   w.Key("batch_decodes"); w.Uint64(c.decodes);
@@ -89,6 +100,8 @@ void write_rooms(Writer& w, const RunTotals& t) {
     w.Key("name"); w.String(r.name.c_str());
     w.Key("members"); w.Uint64(r.members);
     w.Key("sent"); w.Uint64(r.sent);
+    w.Key("refused"); w.Uint64(r.refused);
+    w.Key("in_doubt"); w.Uint64(r.in_doubt);
     w.Key("received"); w.Uint64(r.received);
     w.Key("batches"); w.Uint64(r.batches.count());
     // clang-format on
@@ -104,7 +117,7 @@ Report::Report(const SwarmConfig& config, const RunTotals& totals)
 
 uint64_t Report::deliveries_expected() const {
   uint64_t n = 0;
-  for (const auto& r : totals_.rooms) n += r.members * r.sent;
+  for (const auto& r : totals_.rooms) n += r.members * r.deliverable();
   return n;
 }
 
@@ -116,6 +129,12 @@ uint64_t Report::deliveries_received() const {
 
 int64_t Report::lost() const {
   return static_cast<int64_t>(deliveries_expected()) - static_cast<int64_t>(deliveries_received());
+}
+
+uint64_t Report::in_doubt() const {
+  uint64_t n = 0;
+  for (const auto& r : totals_.rooms) n += r.in_doubt;
+  return n;
 }
 
 uint64_t Report::batches_measured() const {
@@ -153,7 +172,8 @@ double Report::messages_per_second() const {
 
 bool Report::failed() const {
   return totals_.unannounced_lost > 0 || totals_.counters.holes > 0 ||
-         totals_.counters.order_errors > 0 || totals_.extra_deliveries > 0;
+         totals_.counters.order_errors > 0 || totals_.counters.duplicates > 0 ||
+         totals_.extra_deliveries > 0;
 }
 
 bool Report::connection_problems() const {
@@ -208,6 +228,14 @@ std::string Report::summary() const {
       bytes_per_delivery(), batch_bytes_per_delivery(), (unsigned long long)c.decodes,
       (unsigned long long)c.cache_hits);
   std::string out = buf;
+  std::snprintf(buf, sizeof buf,
+                "reconnects %llu (failures %llu)  resumed msgs %llu  duplicates %llu  epoch "
+                "resets %llu  unavailable %llu (own msgs refused %llu)  msgs in doubt %llu\n",
+                (unsigned long long)c.reconnects, (unsigned long long)c.reconnect_failures,
+                (unsigned long long)c.resumed_msgs, (unsigned long long)c.duplicates,
+                (unsigned long long)c.epoch_resets, (unsigned long long)c.unavailable,
+                (unsigned long long)c.refused_msgs, (unsigned long long)in_doubt());
+  out += buf;
   if (config_.sink) {
     std::snprintf(buf, sizeof buf,
                   "sink: frames received %llu (%llu while sending and draining), nothing "
@@ -237,6 +265,7 @@ std::string Report::json() const {
   w.Key("elapsed_seconds"); w.Double(totals_.elapsed_seconds);
   w.Key("messages_sent"); w.Uint64(messages_sent());
   w.Key("messages_per_second"); w.Double(messages_per_second());
+  w.Key("in_doubt_msgs"); w.Uint64(in_doubt());
   w.Key("deliveries_expected"); w.Uint64(deliveries_expected());
   w.Key("deliveries_received"); w.Uint64(deliveries_received());
   w.Key("deliveries_per_second"); w.Double(deliveries_per_second());

@@ -14,12 +14,16 @@ class Report {
  public:
   Report(const SwarmConfig& config, const RunTotals& totals);
 
-  // Σ over rooms of counted members × messages sent to the room.
+  // Σ over rooms of counted members × messages deliverable in the room (sent, less those
+  // refused and those in doubt: RunTotals::Room).
   uint64_t deliveries_expected() const;
   // What counted clients received of this run's messages.
   uint64_t deliveries_received() const;
-  // expected − received; negative when clients received more than was sent.
+  // expected − received; negative when clients received more than was deliverable (more
+  // than was sent, or messages in doubt that reached the server after all).
   int64_t lost() const;
+  // Σ over rooms of messages in doubt (RunTotals::Room::in_doubt).
+  uint64_t in_doubt() const;
   // Σ over rooms of the distinct batches received while sending and draining.
   uint64_t batches_measured() const;
   // Σ over rooms of messages sent.

@@ -2,6 +2,7 @@
 // accounting.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,9 +29,9 @@ struct SeqSpan {
   uint64_t count() const { return first == 0 ? 0 : last - first + 1; }
 };
 
-// Totals of one run, filled by Swarm after every loop stopped: first add_sent() for
-// every loop's per-room send counts, then add_client() once per client (the per-client
-// accounting needs the final per-room send counts).
+// Totals of one run, filled by Swarm after every loop stopped: first add_sent() and
+// add_unsent() for every loop's per-room counts, then add_client() once per client (the
+// per-client accounting needs the final per-room counts).
 class RunTotals {
  public:
   // One room: how many counted clients it had and how many messages were sent to it.
@@ -38,8 +39,17 @@ class RunTotals {
     std::string name;
     uint64_t members = 0;   // counted clients (see Client::counted)
     uint64_t sent = 0;      // messages the swarm sent to the room
+    uint64_t refused = 0;   // of those, refused by the server (`unavailable`)
+    uint64_t in_doubt = 0;  // of those, written to a connection that then dropped and never
+                            // seen again by their sender, though it came back: not taken
     uint64_t received = 0;  // this run's messages its counted clients received
     SeqSpan batches;        // batch seqs received while sending and draining
+
+    // What a counted client must receive (or have announced lost), at least ...
+    uint64_t deliverable() const { return sent - std::min(sent, refused + in_doubt); }
+    // ... and at most: a message in doubt may still have been delivered, if its sender's
+    // resume missed it (a gap at the resume) or its sender never came back.
+    uint64_t deliverable_max() const { return sent - std::min(sent, refused); }
   };
   // What one client saw.
   struct Client {
@@ -56,13 +66,14 @@ class RunTotals {
   explicit RunTotals(std::vector<std::string> room_names);
 
   void add_sent(uint32_t room, uint64_t messages);
+  void add_unsent(uint32_t room, uint64_t refused, uint64_t in_doubt);
   void add_client(const Client& client);
 
   // Messages `client` lost without an announcement: for a counted client, what it
-  // neither received nor was told about (at least its unannounced hole messages); for
-  // any other client only its unannounced holes, since it may simply not have read the
-  // rest yet or have left early.
-  static uint64_t unannounced_loss(const Client& client, uint64_t room_sent);
+  // neither received nor was told about of the room's deliverable messages (at least its
+  // unannounced hole messages); for any other client only its unannounced holes, since it
+  // may simply not have read the rest yet or have left early.
+  static uint64_t unannounced_loss(const Client& client, uint64_t room_deliverable);
 
   std::vector<Room> rooms;
   Counters counters;

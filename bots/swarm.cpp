@@ -1,6 +1,7 @@
 // swarm.cpp -- loop construction, phase driving and per-second reporting of a swarm run.
 #include "bots/swarm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -22,23 +23,28 @@ std::string make_run_id() {
   return buf;
 }
 
-WsUrl parse_url_or_throw(const std::string& url) {
-  auto parsed = parse_ws_url(url);
-  if (!parsed) throw std::runtime_error("bad --url (want ws://IPv4:port/path): " + url);
-  return *parsed;
+std::vector<WsUrl> parse_urls_or_throw(const std::vector<std::string>& urls) {
+  if (urls.empty()) throw std::runtime_error("need at least one --url");
+  std::vector<WsUrl> out;
+  for (const std::string& url : urls) {
+    auto parsed = parse_ws_url(url);
+    if (!parsed) throw std::runtime_error("bad --url (want ws://IPv4:port/path): " + url);
+    out.push_back(std::move(*parsed));
+  }
+  return out;
 }
 
 }  // namespace
 
 struct Swarm::Sample {
   Counters counters;
-  uint64_t expected = 0;  // Σ rooms sent × counted members
+  uint64_t expected = 0;  // Σ rooms deliverable × counted members
   uint64_t received = 0;  // by counted members
 };
 
 Swarm::Swarm(SwarmConfig config)
     : config_(std::move(config)),
-      url_(parse_url_or_throw(config_.url)),
+      urls_(parse_urls_or_throw(config_.urls)),
       run_(make_run_id()),
       progress_(config_.csv_path, config_.ping) {
   if (config_.clients == 0 || config_.rooms == 0)
@@ -67,13 +73,15 @@ Swarm::~Swarm() {
 void Swarm::build_loops() {
   uint32_t source_ips = config_.source_ips;
   if (source_ips == 0) source_ips = (config_.clients + kPortsPerSourceIp - 1) / kPortsPerSourceIp;
-  if (source_ips > 1 && !url_.loopback()) {
+  const bool loopback =
+      std::all_of(urls_.begin(), urls_.end(), [](const WsUrl& u) { return u.loopback(); });
+  if (source_ips > 1 && !loopback) {
     throw std::runtime_error("several source addresses only work towards 127.0.0.0/8");
   }
   std::random_device rd;
   for (uint32_t t = 0; t < config_.threads; ++t) {
     loops_.push_back(
-        std::make_unique<BotLoop>(config_, url_, run_, rooms_, (uint64_t{rd()} << 32) ^ rd()));
+        std::make_unique<BotLoop>(config_, urls_, run_, rooms_, (uint64_t{rd()} << 32) ^ rd()));
   }
   const uint32_t senders = config_.sender_count();
   const uint32_t slow_from = config_.clients - std::min(config_.slow_count(), config_.clients);
@@ -95,7 +103,8 @@ double Swarm::seconds_since_start() const {
 
 Swarm::Sample Swarm::sample() {
   Sample s;
-  std::vector<uint64_t> sent(rooms_.size(), 0), members(rooms_.size(), 0);
+  // Deliverable messages per room: sent, less those refused or still in doubt.
+  std::vector<uint64_t> sent(rooms_.size(), 0), unsent(rooms_.size(), 0), members(rooms_.size(), 0);
   for (auto& loop : loops_) {
     LoopSnapshot snap = loop->take();
     s.counters.add(snap.counters);
@@ -103,11 +112,14 @@ Swarm::Sample Swarm::sample() {
     second_ping_.merge(snap.ping_us);
     for (size_t r = 0; r < rooms_.size(); ++r) {
       sent[r] += snap.room_sent[r];
+      unsent[r] += snap.room_unsent[r];
       members[r] += snap.room_members[r];
       s.received += snap.room_received[r];
     }
   }
-  for (size_t r = 0; r < rooms_.size(); ++r) s.expected += sent[r] * members[r];
+  for (size_t r = 0; r < rooms_.size(); ++r) {
+    s.expected += (sent[r] - std::min(sent[r], unsent[r])) * members[r];
+  }
   return s;
 }
 
@@ -142,8 +154,10 @@ bool Swarm::connected_all(const Sample& s) const {
 }
 
 bool Swarm::delivered_all(const Sample& s) const {
-  // Loops publish every 250 ms: wait for a publication made after sending stopped.
-  return Clock::now() - phase_start_ > std::chrono::milliseconds(400) && s.received >= s.expected;
+  // Loops publish every 250 ms: wait for a publication made after sending stopped. A bot
+  // still reconnecting may bring back messages in doubt, or be short: wait for it too.
+  return Clock::now() - phase_start_ > std::chrono::milliseconds(400) && s.received >= s.expected &&
+         s.counters.reconnecting == 0;
 }
 
 bool Swarm::closed_all(const Sample& s) const {

@@ -18,8 +18,9 @@
 namespace tg::bots {
 
 // Main-thread orchestration: connect (ramp) → send (duration) → drain (until every
-// expected delivery arrived, or --drain seconds) → close → stop. Prints a line per
-// second and "phase <name>" markers on stdout (bots/bench keys off them).
+// expected delivery arrived and no bot is reconnecting, or --drain seconds) → close →
+// stop. Prints a line per second and "phase <name>" markers on stdout (bots/bench keys
+// off them).
 class Swarm {
  public:
   // Throws std::runtime_error on a bad URL, an unusable configuration or a CSV file that
@@ -49,7 +50,7 @@ class Swarm {
   double seconds_since_start() const;
 
   SwarmConfig config_;
-  WsUrl url_;
+  std::vector<WsUrl> urls_;
   std::string run_;
   std::vector<std::string> rooms_;
   std::vector<std::unique_ptr<BotLoop>> loops_;

@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tg::bots {
 
 // Plain settings; main.cpp fills them from CLI11 flags, Swarm reads them.
 struct SwarmConfig {
-  std::string url = "ws://127.0.0.1:8080/ws";
+  // Gateways (several: one cluster's nodes); client i starts on urls[i % n].
+  std::vector<std::string> urls = {"ws://127.0.0.1:8080/ws"};
   uint32_t clients = 100;
   int64_t senders = -1;  // -1: every client sends
   double rate = 1.0;     // messages per second per sender
@@ -32,6 +34,9 @@ struct SwarmConfig {
   // Connect and upgrade, then only count what arrives: no hello, no decoding, no
   // delivery checks (for tidegate-floor, which sends pre-built frames and no protocol).
   bool sink = false;
+  // While sending and draining, a bot whose gateway went away (reconnect.hpp) reconnects
+  // to the next URL and resumes its room; false: a lost connection is final.
+  bool reconnect = true;
 
   uint32_t sender_count() const {
     return senders < 0 || senders > static_cast<int64_t>(clients) ? clients

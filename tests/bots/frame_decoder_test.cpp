@@ -56,6 +56,9 @@ void expect_sample_batch(const DecodedBatch& b) {
   EXPECT_EQ(b.own[1].bot, 9u);
   EXPECT_EQ(b.own[1].sent_us, 1000);
   EXPECT_EQ(b.own[2].sent_us, 3000);
+  EXPECT_EQ(b.own[0].seq, 43u);  // each own message keeps its seq
+  EXPECT_EQ(b.own[1].seq, 41u);
+  EXPECT_EQ(b.own[2].seq, 45u);
   EXPECT_EQ(b.sent_by(9).size(), 2u);
   EXPECT_EQ(b.sent_by(2).size(), 1u);
   EXPECT_TRUE(b.sent_by(5).empty());
@@ -117,6 +120,34 @@ TEST(FrameDecoder, DecodesNotices) {
             FrameDecoder::Kind::kNotice);
   EXPECT_EQ(n.type, Notice::Type::kError);
   EXPECT_EQ(n.code, "bad_room");
+  EXPECT_TRUE(n.cid.empty());
+}
+
+TEST(FrameDecoder, DecodesEpochsAndRefusedCids) {
+  FrameDecoder d(kRun);
+  DecodedBatch b;
+  Notice n;
+  ASSERT_EQ(
+      d.decode(false, bytes(R"({"t":"hello","id":1,"room":"r","seq":5,"epoch":1795380203401})"), b,
+               n),
+      FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.epoch, 1795380203401u);
+  ASSERT_EQ(d.decode(false, bytes(R"({"t":"joined","room":"r","seq":9,"epoch":3})"), b, n),
+            FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.type, Notice::Type::kJoined);
+  EXPECT_EQ(n.seq, 9u);
+  EXPECT_EQ(n.epoch, 3u);
+  ASSERT_EQ(d.decode(false, bytes(R"({"t":"joined","room":"r","seq":9})"), b, n),
+            FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.epoch, 0u);  // none sent
+  ASSERT_EQ(
+      d.decode(
+          false,
+          bytes(R"({"t":"error","code":"unavailable","reason":"backplane","cid":"0badcafe.4.77"})"),
+          b, n),
+      FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.code, "unavailable");
+  EXPECT_EQ(n.cid, "0badcafe.4.77");
 }
 
 TEST(FrameDecoder, RejectsBadInput) {

@@ -37,6 +37,11 @@ TEST(Progress, LineShowsRatesOfTheInterval) {
   EXPECT_NE(line.find("gaps 2"), std::string::npos) << line;
   EXPECT_NE(line.find("errors 2"), std::string::npos) << line;
   EXPECT_NE(line.find("ping p99 0.50ms"), std::string::npos) << line;
+  EXPECT_EQ(line.find("reconnects"), std::string::npos) << line;  // none yet
+  c.reconnects = 7;
+  c.reconnect_failures = 2;
+  const std::string after = p.line(2.0, "send", c, latency, ping);
+  EXPECT_NE(after.find("ping p99 0.50ms  reconnects 7 (failed 2)"), std::string::npos) << after;
 }
 
 TEST(Progress, WritesOneCsvRowPerTick) {

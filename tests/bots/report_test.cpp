@@ -143,6 +143,59 @@ TEST(Report, JsonParsesAndItsCountsAddUp) {
   EXPECT_FALSE(doc["config"]["sink"].GetBool());
 }
 
+TEST(Report, ReconnectsAndRefusalsAreReportedNotFailed) {
+  SwarmConfig config;
+  config.urls = {"ws://127.0.0.1:1/ws", "ws://127.0.0.1:2/ws"};
+  RunTotals t({"r"});
+  t.add_sent(0, 10);
+  t.add_unsent(0, 2, 1);  // 2 refused, 1 in doubt: 7 deliverable
+  RunTotals::Client c;
+  c.counted = true;
+  c.received = 7;
+  t.add_client(c);
+  t.add_client(c);
+  t.counters.connects = 2;
+  t.counters.reconnects = 5;
+  t.counters.reconnect_failures = 3;
+  t.counters.resumed_msgs = 40;
+  t.counters.epoch_resets = 1;
+  t.counters.unavailable = 4;
+  t.counters.refused_msgs = 2;
+  const Report r(config, t);
+  EXPECT_EQ(r.deliveries_expected(), 14u);
+  EXPECT_EQ(r.lost(), 0);
+  EXPECT_EQ(r.in_doubt(), 1u);
+  EXPECT_EQ(r.exit_code(), 0);  // came back every time: no connection problem
+  rapidjson::Document doc;
+  const std::string json = r.json();
+  doc.Parse(json.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << json;
+  EXPECT_EQ(doc["reconnects"].GetUint64(), 5u);
+  EXPECT_EQ(doc["reconnect_failures"].GetUint64(), 3u);
+  EXPECT_EQ(doc["resumed_msgs"].GetUint64(), 40u);
+  EXPECT_EQ(doc["epoch_resets"].GetUint64(), 1u);
+  EXPECT_EQ(doc["unavailable"].GetUint64(), 4u);
+  EXPECT_EQ(doc["refused_msgs"].GetUint64(), 2u);
+  EXPECT_EQ(doc["duplicates"].GetUint64(), 0u);
+  EXPECT_EQ(doc["in_doubt_msgs"].GetUint64(), 1u);
+  EXPECT_EQ(doc["rooms"][0]["refused"].GetUint64(), 2u);
+  EXPECT_EQ(doc["rooms"][0]["in_doubt"].GetUint64(), 1u);
+  EXPECT_STREQ(doc["config"]["url"].GetString(), "ws://127.0.0.1:1/ws");
+  ASSERT_EQ(doc["config"]["urls"].Size(), 2u);
+  EXPECT_STREQ(doc["config"]["urls"][1].GetString(), "ws://127.0.0.1:2/ws");
+  EXPECT_TRUE(doc["config"]["reconnect"].GetBool());
+  EXPECT_NE(r.summary().find("reconnects 5 (failures 3)  resumed msgs 40"), std::string::npos)
+      << r.summary();
+}
+
+TEST(Report, DuplicatesFailTheRun) {
+  SwarmConfig config;
+  RunTotals t({"r"});
+  t.counters.connects = 1;
+  t.counters.duplicates = 3;
+  EXPECT_TRUE(Report(config, t).failed());
+}
+
 TEST(Report, CountsDistinctBatchesPerRoomAndSinkFrames) {
   SwarmConfig config;
   config.sink = true;

@@ -65,6 +65,32 @@ TEST(RunTotals, AddsClientsIntoTheirRooms) {
   EXPECT_EQ(t.slow_announced, 2u);
 }
 
+TEST(RunTotals, RefusedAndInDoubtMessagesAreNotExpected) {
+  RunTotals t({"a"});
+  t.add_sent(0, 100);
+  t.add_unsent(0, 3, 2);  // 3 refused (`unavailable`), 2 lost with their sender's connection
+  t.add_unsent(0, 1, 0);  // a second loop's share
+  EXPECT_EQ(t.rooms[0].refused, 4u);
+  EXPECT_EQ(t.rooms[0].in_doubt, 2u);
+  EXPECT_EQ(t.rooms[0].deliverable(), 94u);
+  EXPECT_EQ(t.rooms[0].deliverable_max(), 96u);
+  t.add_client(client(0, true, 94));  // everything the server took
+  t.add_client(client(0, true, 96));  // the two in doubt did reach the server after all
+  t.add_client(client(0, true, 93));  // one short
+  t.add_client(client(0, true, 97));  // more than the server can have taken
+  EXPECT_EQ(t.unannounced_lost, 1u);
+  EXPECT_EQ(t.short_clients, 1u);
+  EXPECT_EQ(t.extra_deliveries, 1u);
+}
+
+TEST(RunTotals, DeliverableNeverGoesBelowZero) {
+  RunTotals t({"a"});
+  t.add_sent(0, 2);
+  t.add_unsent(0, 2, 1);  // a loop's in-doubt count can run ahead of another's sends
+  EXPECT_EQ(t.rooms[0].deliverable(), 0u);
+  EXPECT_EQ(t.rooms[0].deliverable_max(), 0u);
+}
+
 TEST(SeqSpan, CountsTheDistinctSeqsBetweenTheLowestAndHighest) {
   SeqSpan a;
   EXPECT_EQ(a.count(), 0u);

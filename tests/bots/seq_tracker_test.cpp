@@ -86,5 +86,129 @@ TEST(SeqTracker, BatchWithoutHelloStartsTheStream) {
   EXPECT_EQ(t.next(), 42u);
 }
 
+TEST(SeqTracker, OnBatchReturnsTheFirstFreshSeq) {
+  SeqTracker t;
+  t.start(0);
+  EXPECT_EQ(t.on_batch(1, 10), 1u);
+  EXPECT_EQ(t.on_batch(8, 12), 11u);  // 8..10 again
+  EXPECT_EQ(t.on_batch(5, 6), 7u);    // all old: last + 1
+  EXPECT_EQ(t.duplicates(), 3u + 2u);
+  EXPECT_EQ(t.order_errors(), 2u);
+  EXPECT_EQ(t.next(), 13u);
+}
+
+TEST(SeqTracker, ResumeWithoutOverlapContinuesSeamlessly) {
+  SeqTracker t;
+  t.start(100, 7);
+  t.on_batch(101, 110);
+  EXPECT_EQ(t.resume_since(), 110u);
+  EXPECT_EQ(t.resume(110, 7), SeqTracker::Resume::kResumed);
+  EXPECT_EQ(t.on_batch(111, 130), 111u);  // the replay, then live
+  EXPECT_EQ(t.holes(), 0u);
+  EXPECT_EQ(t.duplicates(), 0u);
+  EXPECT_EQ(t.epoch_resets(), 0u);
+  EXPECT_EQ(t.next(), 131u);
+}
+
+TEST(SeqTracker, ResumeReplayingWhatWasSeenCountsDuplicates) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 20);
+  // A server whose room is behind what the client saw starts at 15: 16..20 come again.
+  EXPECT_EQ(t.resume(15, 7), SeqTracker::Resume::kResumed);
+  EXPECT_EQ(t.on_batch(16, 25), 21u);
+  EXPECT_EQ(t.duplicates(), 5u);
+  EXPECT_EQ(t.order_errors(), 1u);
+  EXPECT_EQ(t.holes(), 0u);
+  EXPECT_EQ(t.next(), 26u);
+}
+
+TEST(SeqTracker, ResumeStartingAfterSinceIsAnUnannouncedHole) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 20);
+  EXPECT_EQ(t.resume(23, 7), SeqTracker::Resume::kResumed);  // 21..23 skipped, no gap
+  t.on_batch(24, 24);
+  EXPECT_EQ(t.holes(), 1u);
+  EXPECT_EQ(t.hole_msgs(), 3u);
+  EXPECT_EQ(t.announced(), 0u);
+}
+
+TEST(SeqTracker, ResumeHoleInTheReplayIsUnannounced) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 20);
+  t.resume(20, 7);
+  t.on_batch(21, 24);
+  t.on_batch(26, 30);  // the replay skipped 25
+  EXPECT_EQ(t.holes(), 1u);
+  EXPECT_EQ(t.hole_msgs(), 1u);
+}
+
+TEST(SeqTracker, ResumeBeyondTheLogIsAnnouncedByAGap) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 20);
+  t.resume(20, 7);
+  t.on_gap(21, 40);  // the log no longer holds them
+  t.on_batch(41, 45);
+  EXPECT_EQ(t.announced(), 20u);
+  EXPECT_EQ(t.holes(), 0u);
+  EXPECT_EQ(t.next(), 46u);
+}
+
+TEST(SeqTracker, ResumeIntoAnotherEpochStartsOverWithoutLoss) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 500);
+  // The server started the client live in epoch 8, whose room is at seq 3.
+  EXPECT_EQ(t.resume(3, 8), SeqTracker::Resume::kEpochReset);
+  EXPECT_EQ(t.epoch(), 8u);
+  EXPECT_EQ(t.on_batch(4, 6), 4u);
+  EXPECT_EQ(t.epoch_resets(), 1u);
+  EXPECT_EQ(t.holes(), 0u);
+  EXPECT_EQ(t.duplicates(), 0u);
+  EXPECT_EQ(t.order_errors(), 0u);
+}
+
+TEST(SeqTracker, UnknownEpochIsLearntNotReset) {
+  SeqTracker t;
+  t.start(10);  // a server that sends no epoch
+  EXPECT_EQ(t.resume(10, 0), SeqTracker::Resume::kResumed);
+  EXPECT_EQ(t.resume(10, 9), SeqTracker::Resume::kResumed);
+  EXPECT_EQ(t.epoch(), 9u);
+  EXPECT_EQ(t.epoch_resets(), 0u);
+}
+
+TEST(SeqTracker, JoinedWithANewEpochRestartsAfterTheAnnouncedGap) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 10);
+  // The backplane lost the room's history: gap for what the client will never get,
+  // then joined in the new epoch, whose seqs restart after 2.
+  t.on_gap(11, 15);
+  EXPECT_TRUE(t.on_joined(2, 8));
+  EXPECT_EQ(t.on_batch(3, 5), 3u);
+  EXPECT_EQ(t.announced(), 5u);
+  EXPECT_EQ(t.epoch_resets(), 1u);
+  EXPECT_EQ(t.holes(), 0u);
+  EXPECT_EQ(t.duplicates(), 0u);
+  EXPECT_EQ(t.order_errors(), 0u);
+  EXPECT_EQ(t.resume_since(), 5u);
+  EXPECT_EQ(t.epoch(), 8u);
+}
+
+TEST(SeqTracker, JoinedInTheSameEpochChangesNothing) {
+  SeqTracker t;
+  t.start(0, 7);
+  t.on_batch(1, 10);
+  EXPECT_FALSE(t.on_joined(10, 7));
+  EXPECT_FALSE(t.on_joined(10, 0));  // no epoch: nothing to compare
+  t.on_batch(11, 11);
+  EXPECT_EQ(t.next(), 12u);
+  EXPECT_EQ(t.epoch_resets(), 0u);
+  EXPECT_EQ(t.holes(), 0u);
+}
+
 }  // namespace
 }  // namespace tg::bots

@@ -7,6 +7,12 @@ Modes:
                   every client, and that the report's counts add up.
   --mode faults   tests/bots/fake_gateway.py with injected faults: silently dropped
                   batches must fail the swarm (exit 1), announced gaps must not.
+  --mode cluster  the fake as a two-node cluster (one process, two ports, shared rooms),
+                  the swarm given both URLs: one node's connections closed with 1001
+                  mid-run must be reconnected to the other node and resumed without
+                  loss; a resume that silently skips a message must fail the swarm;
+                  --no-reconnect keeps a close final; epoch changes, `unavailable`
+                  refusals and 503s are counted as what they are, not as loss.
 No timing is asserted. Every wait is bounded. Stdlib only.
 """
 import argparse
@@ -38,11 +44,14 @@ def stop(gw):
 
 
 def run_swarm(swarm, port, workdir, name, extra, timeout=90.0):
+    """Runs the swarm against `port` (or a list of ports: one --url each)."""
     report = os.path.join(workdir, name + ".json")
     if os.path.exists(report):
         os.remove(report)
-    cmd = [swarm, "--url", "ws://127.0.0.1:%d/ws" % port, "--json", report,
-           "--csv", os.path.join(workdir, name + ".csv")] + extra
+    urls = []
+    for p in port if isinstance(port, list) else [port]:
+        urls += ["--url", "ws://127.0.0.1:%d/ws" % p]
+    cmd = [swarm] + urls + ["--json", report, "--csv", os.path.join(workdir, name + ".csv")] + extra
     print("+ " + " ".join(cmd), flush=True)
     try:
         done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -59,8 +68,15 @@ def check_counts_add_up(r, name):
     rooms = r["rooms"]
     check(sum(x["sent"] for x in rooms) == r["messages_sent"],
           "%s: per-room sent does not add up to messages_sent" % name)
-    check(sum(x["members"] * x["sent"] for x in rooms) == r["deliveries_expected"],
-          "%s: members x sent does not add up to deliveries_expected" % name)
+    # A room's deliverable messages: those sent, less those the server refused and those
+    # whose sender's connection dropped before they came back and never did.
+    check(sum(x["members"] * (x["sent"] - x["refused"] - x["in_doubt"]) for x in rooms)
+          == r["deliveries_expected"],
+          "%s: members x deliverable does not add up to deliveries_expected" % name)
+    check(sum(x["in_doubt"] for x in rooms) == r["in_doubt_msgs"],
+          "%s: per-room in_doubt does not add up" % name)
+    check(sum(x["refused"] for x in rooms) == r["refused_msgs"],
+          "%s: per-room refused does not add up" % name)
     check(sum(x["received"] for x in rooms) == r["deliveries_received"],
           "%s: per-room received does not add up to deliveries_received" % name)
     check(r["deliveries_expected"] - r["deliveries_received"] == r["lost"],
@@ -156,12 +172,119 @@ def mode_faults(args):
             check(r["failed"], "%s: report not marked failed" % name)
 
 
+def start_cluster(workdir, name, fault):
+    """The fake as two nodes; returns (process, [port, port])."""
+    ports_file = os.path.join(workdir, name + ".ports")
+    if os.path.exists(ports_file):
+        os.remove(ports_file)
+    gw = GatewayProcess([sys.executable, os.path.join(HERE, "fake_gateway.py")],
+                        ["--also-listen", "127.0.0.1:0", "--ports-file", ports_file] + fault,
+                        log_path=os.path.join(workdir, name + ".gateway.log"))
+    with open(ports_file) as f:
+        ports = [int(line) for line in f if line.strip()]
+    check(len(ports) == 2 and ports[0] == gw.port, "%s: fake cluster ports %s" % (name, ports))
+    return gw, ports
+
+
+def mode_cluster(args):
+    clients = 20
+    # 10 senders at 10/s: the fake counts chat messages to place its faults, so they
+    # land while the swarm sends (message 60 comes ~0.6 s into 3 s of sending).
+    common = ["--clients", str(clients), "--senders", "10", "--rate", "10", "--duration", "3",
+              "--ramp", "0.2", "--threads", "1", "--drain", "10", "--quiet"]
+    kick = ["--kick-every", "60", "--kicks", "3"]
+    cases = [
+        # name, fake's faults, extra swarm flags, wanted exit status
+        ("cluster-resume", kick, [], 0),
+        # A node goes away while the swarm drains: the drain waits for its clients.
+        ("cluster-drain", ["--kick-when-quiet", "100"], [], 0),
+        ("cluster-skip", kick + ["--skip-on-resume", "1"], [], 1),
+        ("cluster-no-reconnect", ["--kick-every", "60"], ["--no-reconnect"], 3),
+        # A close about the client (1008: slow consumer) stays final.
+        ("cluster-policy", ["--kick-every", "60", "--kick-code", "1008"], [], 0),
+        # 1012 (service restart): wslay does not report it, the bots reconnect anyway.
+        ("cluster-restart", ["--kick-every", "60", "--kick-code", "1012"], [], 0),
+        ("cluster-epoch", ["--kick-every", "60", "--new-epoch-at", "61"], [], 0),
+        ("cluster-unavailable", kick + ["--refuse-every", "7"], [], 0),
+        # 503s, and closes with 1013 before the hello: the first connects are counted as
+        # connect failures (as before), then retried; the resumes refused are retried too.
+        ("cluster-503", ["--kick-every", "60", "--refuse-upgrades", "3",
+                         "--unavailable-upgrades", "2", "--refuse-resumes", "3"], [], 3),
+    ]
+    for name, fault, extra, want in cases:
+        gw, ports = start_cluster(args.workdir, name, fault)
+        try:
+            code, r = run_swarm(args.swarm, ports, args.workdir, name, common + extra)
+            check(gw.alive(), "%s: the fake died" % name)
+        finally:
+            stop(gw)
+        check_counts_add_up(r, name)
+        check(r["config"]["urls"] == ["ws://127.0.0.1:%d/ws" % p for p in ports],
+              "%s: urls in the report %s" % (name, r["config"]["urls"]))
+        check(r["messages_sent"] > 0, "%s: nothing was sent" % name)
+        check(r["errors"] == 0, "%s: %d protocol errors" % (name, r["errors"]))
+        check(code == want, "%s: swarm exit %d, want %d" % (name, code, want))
+        clean = (r["holes"] == 0 and r["unannounced_lost"] == 0 and r["duplicates"] == 0 and
+                 r["order_errors"] == 0)
+        if name == "cluster-policy":
+            check(r["reconnects"] == 0, "%s: reconnected after 1008" % name)
+            check(r["disconnects"] > 0 and r["policy_closes"] == r["disconnects"],
+                  "%s: %d disconnects, %d policy closes" % (name, r["disconnects"],
+                                                             r["policy_closes"]))
+            check(clean and r["lost"] == 0, "%s: loss among the clients left" % name)
+            continue
+        if name == "cluster-no-reconnect":
+            check(r["reconnects"] == 0 and not r["config"]["reconnect"],
+                  "%s: reconnected anyway" % name)
+            check(r["disconnects"] > 0 and r["server_closes"] == r["disconnects"],
+                  "%s: closes not counted as final: %d disconnects, %d server closes" % (
+                      name, r["disconnects"], r["server_closes"]))
+            check(r["excluded_clients"] == r["disconnects"], "%s: dropped clients still counted"
+                  % name)
+            check(clean and r["lost"] == 0, "%s: loss among the clients left" % name)
+            continue
+        check(r["reconnects"] > 0, "%s: nobody reconnected" % name)
+        check(r["disconnects"] == 0, "%s: %d connections lost for good" % (name, r["disconnects"]))
+        if name == "cluster-skip":
+            check(r["holes"] > 0 and r["hole_msgs"] > 0, "%s: the skipped message made no hole"
+                  % name)
+            check(r["unannounced_lost"] > 0 and r["lost"] > 0 and r["failed"],
+                  "%s: the skipped message was not counted as loss" % name)
+            continue
+        check(clean, "%s: holes %d, unannounced lost %d, duplicates %d, order errors %d" % (
+            name, r["holes"], r["unannounced_lost"], r["duplicates"], r["order_errors"]))
+        check(r["lost"] == 0 and r["deliveries_received"] == r["deliveries_expected"],
+              "%s: delivered %d of %d" % (name, r["deliveries_received"], r["deliveries_expected"]))
+        if name == "cluster-epoch":
+            # Every member was told of the new epoch (joined), or came back to it (resume).
+            check(r["epoch_resets"] >= clients, "%s: %d epoch resets, want one a client" % (
+                name, r["epoch_resets"]))
+            check(r["excluded_clients"] == clients, "%s: clients still counted across an epoch"
+                  % name)
+            continue
+        check(r["epoch_resets"] == 0, "%s: epoch resets without an epoch change" % name)
+        if name != "cluster-drain":  # nothing new to replay after the sending stopped
+            check(r["resumed_msgs"] > 0, "%s: no message came through a resume" % name)
+        check(r["excluded_clients"] == 0 and r["connects"] == clients,
+              "%s: %d connected, %d excluded" % (name, r["connects"], r["excluded_clients"]))
+        if name == "cluster-unavailable":
+            check(r["unavailable"] > 0 and r["refused_msgs"] == r["unavailable"],
+                  "%s: %d unavailable, %d own messages refused" % (
+                      name, r["unavailable"], r["refused_msgs"]))
+        if name == "cluster-503":
+            check(r["connect_failures"] == 5, "%s: %d connect failures, want the 5 refused" % (
+                name, r["connect_failures"]))
+            check(r["unavailable"] == 2, "%s: %d unavailable, want 2" % (name, r["unavailable"]))
+            check(r["reconnect_failures"] >= 3, "%s: %d reconnect failures, want >= 3" % (
+                name, r["reconnect_failures"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gateway", help="tidegate binary (mode gateway)")
     parser.add_argument("--swarm", required=True, help="tidegate-bots binary")
     parser.add_argument("--workdir", required=True)
-    parser.add_argument("--mode", choices=["gateway", "faults"], default="gateway")
+    parser.add_argument("--mode", choices=["gateway", "faults", "cluster"], default="gateway")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     started = time.time()
@@ -170,6 +293,8 @@ def main():
             check(args.gateway and os.access(args.gateway, os.X_OK),
                   "no gateway binary at %s (set TIDEGATE_BIN)" % args.gateway)
             mode_gateway(args)
+        elif args.mode == "cluster":
+            mode_cluster(args)
         else:
             mode_faults(args)
     except (Failure, GatewayError) as e:
