@@ -1,12 +1,17 @@
 """The dashboard against a real Prometheus: every PromQL expression returns data.
 
-Starts the real gateway (TIDEGATE_BIN) on 127.0.0.1 with --metrics-listen 127.0.0.1:0
-(it prints `metrics 127.0.0.1:PORT`), Debian's prometheus on a free loopback port with
-temporary storage and grafana/prometheus.yml turned into a 1 s scrape of that port, and a short load of python3-websockets
-clients. While the load runs it polls Prometheus's HTTP API (/api/v1/query) until every
-`expr` of grafana/dashboards/tidegate.json returns a non-empty result and a few key
-values are positive, within a bounded deadline; then `promtool check metrics` must pass
-on a scrape. Both processes are always stopped. Run with /usr/bin/python3.
+Starts Debian's redis-server on a free loopback port (bots/redis_process.py) and two real
+gateways (TIDEGATE_BIN) in cluster mode on it (--redis), each on 127.0.0.1 with
+--metrics-listen 127.0.0.1:0 (it prints `metrics 127.0.0.1:PORT`); Debian's prometheus on
+a free loopback port with temporary storage and grafana/prometheus.yml turned into a 1 s
+scrape of both gateways; and a short load of python3-websockets clients, each room with
+clients on both nodes, so batches cross nodes through Redis (the backplane lag exists only
+for another node's batches). While the load runs it polls Prometheus's HTTP API
+(/api/v1/query) until every `expr` of grafana/dashboards/tidegate.json returns a non-empty
+result and a few key values are positive on every gateway, within a bounded deadline;
+then `promtool check metrics` must pass on a scrape of each. Last, Redis is killed: both
+gateways must report tidegate_backplane_up 0 and the TidegateBackplaneDown rule must go
+pending for both. Every process is always stopped. Run with /usr/bin/python3.
 """
 import asyncio
 import json
@@ -27,6 +32,7 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bots"))
 from gateway_process import GatewayProcess, stop_process  # noqa: E402
+from redis_process import RedisProcess  # noqa: E402
 
 DASHBOARD = os.path.join(HERE, "..", "..", "grafana", "dashboards", "tidegate.json")
 SCRAPE_CONFIG = os.path.join(HERE, "..", "..", "grafana", "prometheus.yml")
@@ -38,7 +44,8 @@ START_TIMEOUT = 30
 QUERY_DEADLINE = 90
 # Grafana's built-in variables, as Grafana would expand them for a short range.
 GRAFANA_VARS = {"$__rate_interval": "15s", "$__interval": "5s", "$__range": "5m"}
-# Values that must be positive while the load runs (not just present).
+# Values that must be positive while the load runs (not just present), on every gateway
+# where the result has a series per gateway.
 POSITIVE = [
     "sum(tidegate_messages_received_total)",
     "sum(tidegate_deliveries_total)",
@@ -55,7 +62,14 @@ POSITIVE = [
     "tidegate_history_budget_bytes",
     "tidegate_rooms",
     'tidegate_rooms_by_history_bytes{le="+Inf"}',
+    # Cluster mode: connected, appending, answered; another node's batches read here.
+    "tidegate_backplane_up",
+    "tidegate_backplane_appends_total",
+    "tidegate_backplane_commands_total",
+    "tidegate_backplane_rtt_seconds_count",
+    "tidegate_backplane_lag_seconds_count",
 ]
+NODES = 2  # gateways sharing the Redis backplane
 
 
 def log(*a):
@@ -73,14 +87,15 @@ def http_get(url, timeout=5):
         return r.status, r.read()
 
 
-def start_prometheus(tmp, metrics_port):
+def start_prometheus(tmp, metrics_ports):
     port = free_port()
-    # The shipped scrape config, pointed at this gateway and scraping every second.
+    # The shipped scrape config, pointed at these gateways and scraping every second.
     with open(SCRAPE_CONFIG) as f:
         text = f.read()
-    if "127.0.0.1:9464" not in text or ": 5s" not in text:
+    if "- targets: ['127.0.0.1:9464']" not in text or ": 5s" not in text:
         raise AssertionError("grafana/prometheus.yml changed shape; update this test")
-    text = text.replace("127.0.0.1:9464", "127.0.0.1:%d" % metrics_port).replace(": 5s", ": 1s")
+    targets = ", ".join("'127.0.0.1:%d'" % p for p in metrics_ports)
+    text = text.replace("['127.0.0.1:9464']", "[%s]" % targets).replace(": 5s", ": 1s")
     # The shipped alerting rules, by absolute path since the config moves to tmp.
     if "  - tidegate-alerts.yml" not in text:
         raise AssertionError("grafana/prometheus.yml no longer loads tidegate-alerts.yml")
@@ -111,11 +126,11 @@ def start_prometheus(tmp, metrics_port):
 
 
 class Load:
-    """A few clients in two rooms, each sending ~40 messages/s, until stopped."""
+    """A few clients in two rooms, each sending 10 messages/s, until stopped. The clients
+    are spread over the gateways (`ports`) so that each room has members on each."""
 
-    def __init__(self, port, clients=6):
-        self.url = "ws://127.0.0.1:%d/ws" % port
-        self.port = port
+    def __init__(self, ports, clients=6):
+        self.ports = list(ports)
         self.clients = clients
         self.stopping = threading.Event()
         self.received = 0
@@ -128,16 +143,20 @@ class Load:
         except Exception as e:  # reported by the test, not lost in the thread
             self.error = e
 
+    def url(self, port):
+        return "ws://127.0.0.1:%d/ws" % port
+
     async def main(self):
-        await self.bad_requests()
+        for port in self.ports:
+            await self.bad_requests(port)
         await asyncio.gather(*(self.client(i) for i in range(self.clients)))
 
-    async def bad_requests(self):
+    async def bad_requests(self, port):
         # An invalid command (rejected bad_request) and a plain GET /ws (426).
-        async with websockets.connect(self.url, open_timeout=10) as ws:
+        async with websockets.connect(self.url(port), open_timeout=10) as ws:
             await ws.send('{"t":"nope"}')
             await asyncio.wait_for(ws.recv(), 10)
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
         await writer.drain()
         await asyncio.wait_for(reader.read(), 10)
@@ -145,7 +164,10 @@ class Load:
 
     async def client(self, i):
         proto = ["tidegate.v1.zstd"] if i % 2 else ["tidegate.v1.json"]
-        async with websockets.connect("%s?room=r%d" % (self.url, i % 2), subprotocols=proto,
+        # Room i % 2, gateway (i // 2) % nodes: with 6 clients and 2 gateways each room
+        # has members on both.
+        port = self.ports[(i // 2) % len(self.ports)]
+        async with websockets.connect("%s?room=r%d" % (self.url(port), i % 2), subprotocols=proto,
                                       open_timeout=10, max_size=None) as ws:
             reader = asyncio.create_task(self.drain(ws))
             n, deadline = 0, time.monotonic() + 120  # bounded even if never stopped
@@ -205,7 +227,20 @@ def result_values(resp):
     return [float(r["value"][1]) for r in resp["data"]["result"]]
 
 
-def wait_for_queries(base, exprs, positive):
+def missing_instances(resp, instances):
+    """The gateways that a per-gateway answer (series with an `instance` label) has no
+    series for yet; none for an answer aggregated over them (sum, histogram_quantile)."""
+    seen = {r["metric"].get("instance") for r in resp["data"]["result"]}
+    if seen == {None}:
+        return set()
+    return set(instances) - seen
+
+
+def wait_for_queries(base, exprs, positive, instances):
+    """Polls until every expression answers and every `positive` one is positive; an
+    answer per gateway must have a series for each of `instances` (each scraped, each
+    with the data), not just for the first one Prometheus happened to scrape. Returns
+    {expression: last answer} of those that never did."""
     pending = {e: None for e in exprs}
     pending.update({e: None for e in positive})
     deadline = time.monotonic() + QUERY_DEADLINE
@@ -213,7 +248,7 @@ def wait_for_queries(base, exprs, positive):
         for expr in list(pending):
             resp = query(base, expr)
             values = result_values(resp)
-            ok = bool(values)
+            ok = bool(values) and not missing_instances(resp, instances)
             if ok and expr in positive:
                 ok = all(math.isfinite(v) and v > 0 for v in values)
             if ok:
@@ -223,6 +258,41 @@ def wait_for_queries(base, exprs, positive):
         if pending:
             time.sleep(1)
     return pending
+
+
+def wait_ready(port):
+    """Waits until the gateway's /readyz answers 200: in cluster mode only once its Redis
+    backplane is connected (before that a WebSocket upgrade is refused with 503)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            if http_get("http://127.0.0.1:%d/readyz" % port, 2)[0] == 200:
+                return
+        except OSError as e:  # urllib's HTTPError for the 503 is an OSError
+            last = e
+        time.sleep(0.1)
+    raise AssertionError("gateway on %d not ready within %d s: %s" % (port, START_TIMEOUT, last))
+
+
+def wait_backplane_down(base, instances):
+    """After Redis is gone: waits until Prometheus sees tidegate_backplane_up 0 on every
+    gateway and TidegateBackplaneDown pending (its `for` is 1m) or firing for each."""
+    deadline = time.monotonic() + START_TIMEOUT
+    up = alerts = None
+    while time.monotonic() < deadline:
+        up = {r["metric"]["instance"]: float(r["value"][1])
+              for r in query(base, "tidegate_backplane_up")["data"]["result"]}
+        _, body = http_get(base + "/api/v1/alerts")
+        alerts = {a["labels"].get("instance"): a["state"]
+                  for a in json.loads(body)["data"]["alerts"]
+                  if a["labels"].get("alertname") == "TidegateBackplaneDown"}
+        if (all(up.get(i) == 0 for i in instances)
+                and all(alerts.get(i) in ("pending", "firing") for i in instances)):
+            return alerts
+        time.sleep(0.5)
+    raise AssertionError("with Redis gone: tidegate_backplane_up %s, TidegateBackplaneDown %s"
+                         % (up, alerts))
 
 
 def check_rules(base):
@@ -266,54 +336,87 @@ def run(tmp):
     exprs = [expand(e) for _, e in dashboard_exprs()]
     if len(exprs) < 10:
         raise AssertionError("dashboard has only %d expressions" % len(exprs))
-    gw = prom = load = None
+    redis = prom = load = None
+    gws = []
     try:
-        gw = GatewayProcess(BIN, ["--metrics-listen", "127.0.0.1:0", "--workers", "2",
-                                  "--log-level", "warn"], metrics=True, timeout=START_TIMEOUT)
-        port, metrics_port = gw.port, gw.metrics_port
-        log("gateway on %d, metrics on %d" % (port, metrics_port))
-        prom, base = start_prometheus(tmp, metrics_port)
+        redis = RedisProcess(os.path.join(tmp, "redis")).start()
+        log("redis at %s" % redis.url)
+        for i in range(NODES):
+            gws.append(GatewayProcess(
+                BIN, ["--metrics-listen", "127.0.0.1:0", "--workers", "2", "--log-level", "warn",
+                      "--redis", redis.url],
+                metrics=True, log_path=os.path.join(tmp, "gateway%d.log" % i),
+                timeout=START_TIMEOUT))
+        for gw in gws:
+            wait_ready(gw.port)
+            log("gateway on %d, metrics on %d: ready" % (gw.port, gw.metrics_port))
+        ports = [gw.port for gw in gws]
+        instances = ["127.0.0.1:%d" % gw.metrics_port for gw in gws]
+        prom, base = start_prometheus(tmp, [gw.metrics_port for gw in gws])
         log("prometheus at %s" % base)
-        load = Load(port)
+        load = Load(ports)
         load.start()
-        pending = wait_for_queries(base, exprs, POSITIVE)
+        pending = wait_for_queries(base, exprs, POSITIVE, instances)
         if load.error:
             raise AssertionError("load failed: %r" % load.error)
-        log("/stats: %s" % check_stats(port))
+        for port in ports:
+            log("/stats of %d: %s" % (port, check_stats(port)))
         for expr, resp in pending.items():
             log("NO DATA: %s\n  last answer: %s" % (expr, json.dumps(resp)[:400]))
+        # Prometheus scrapes these gateways, and only these.
+        scraped = {r["metric"]["instance"] for r in query(base, "up")["data"]["result"]}
+        if scraped != set(instances):
+            raise AssertionError("prometheus scrapes %s, not the gateways %s" % (scraped, instances))
         states = check_rules(base)
         log("alerting rules: %s" % states)
-        if len(states) < 10:
+        if len(states) < 12:
             raise AssertionError("only %d alerting rules loaded" % len(states))
-        # The gateway is up and scraped under the shipped job name, so this one is quiet.
-        if states.get("TidegateDown") != "inactive":
-            raise AssertionError("TidegateDown is %s with the gateway up" % states.get("TidegateDown"))
-        rc, out = check_promtool(metrics_port)
-        log("promtool check metrics: rc=%d %s" % (rc, out.strip()))
+        # The gateways are up, scraped under the shipped job name, and connected to Redis,
+        # so these are quiet.
+        for name in ("TidegateDown", "TidegateBackplaneDown", "TidegateBackplaneAppendErrors"):
+            if states.get(name) != "inactive":
+                raise AssertionError("%s is %s with the cluster up" % (name, states.get(name)))
+        lint_failed = []
+        for gw in gws:
+            rc, out = check_promtool(gw.metrics_port)
+            log("promtool check metrics (%d): rc=%d %s" % (gw.metrics_port, rc, out.strip()))
+            if rc != 0:
+                lint_failed.append(gw.metrics_port)
         if pending:
             raise AssertionError("%d of %d expressions returned no data" %
                                  (len(pending), len(exprs) + len(POSITIVE)))
-        if rc != 0:
-            raise AssertionError("promtool check metrics failed")
+        if lint_failed:
+            raise AssertionError("promtool check metrics failed on %s" % lint_failed)
         log("all %d dashboard expressions and %d key values have data; %d frames received"
             % (len(exprs), len(POSITIVE), load.received))
+        # Redis gone: the backplane is down on both, and the alert's expression (which
+        # needs Redis to have answered the gateway) holds on both.
+        load.stop()
+        redis.kill()
+        log("redis killed; TidegateBackplaneDown: %s" % wait_backplane_down(base, instances))
     except BaseException:
         path = os.path.join(tmp, "prometheus.log")
         if os.path.exists(path):
             with open(path) as f:
                 log("--- prometheus log (tail) ---\n" + f.read()[-2000:])
+        for i in range(NODES):
+            path = os.path.join(tmp, "gateway%d.log" % i)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    log("--- gateway %d log (tail) ---\n%s" % (i, f.read()[-2000:]))
         raise
     finally:
         if load:
             load.stop()
         if prom:
             stop_process(prom)
-        gw_status = gw.stop() if gw else None
-    # SIGTERM with the metrics server running must still be a clean exit (and, in a
-    # sanitizer build, one without reports).
-    if gw_status != 0:
-        raise AssertionError("gateway exited with %s after SIGTERM" % gw_status)
+        gw_status = [gw.stop() for gw in gws]
+        if redis:
+            redis.close()
+    # SIGTERM with the metrics server running (and Redis gone) must still be a clean exit
+    # (and, in a sanitizer build, one without reports).
+    if any(status != 0 for status in gw_status):
+        raise AssertionError("gateways exited with %s after SIGTERM" % gw_status)
 
 
 def main():
@@ -321,6 +424,9 @@ def main():
         if not os.access(path, os.X_OK):
             log("FAIL: %s is missing (scripts/setup.sh installs prometheus)" % path)
             return 1
+    if not shutil.which("redis-server"):
+        log("FAIL: redis-server is missing (scripts/setup.sh installs it)")
+        return 1
     tmp = tempfile.mkdtemp(prefix="tidegate-prom-")
     try:
         run(tmp)
