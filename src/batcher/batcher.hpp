@@ -191,8 +191,9 @@ class Batcher final : private Backplane::Listener {
   std::vector<RoomChange> changes_;                  // cluster mode: to deliver, reused
   std::atomic<bool> backplane_up_{false};
   bool stopping_ = false;
-  uint64_t heartbeat_at_ns_ = 0;  // cluster mode: the last heartbeat of the rooms' shares
-  uint64_t names_at_ns_ = 0;      // cluster mode: the last refresh of the names held
+  uint64_t heartbeat_at_ns_ = 0;         // cluster mode: the last heartbeat of the rooms' shares
+  uint64_t names_at_ns_ = 0;             // cluster mode: the last refresh of the names held
+  uint64_t append_error_logged_ns_ = 0;  // cluster mode: the last append failure logged
   std::unordered_map<std::string, std::string> names_held_;  // cluster mode: name -> owner
   uv_timer_t stop_wait_{};  // cluster mode: how long a stop waits for appends in flight
   std::unique_ptr<Sequencer> sequencer_;

@@ -144,7 +144,13 @@ void Batcher::on_appended(const std::string& room, Backplane::AppendResult r) {
       break;
     case S::kError:
       counters_.backplane_errors.add();
-      TG_LOG(kWarn, "room %s: append failed: %s", room.c_str(), r.error.c_str());
+      // Logged at most once a second (with how many failed since): while Redis is
+      // unreachable every room's every flush would fail.
+      if (uint64_t now = mono_ns(); now - append_error_logged_ns_ >= 1'000'000'000) {
+        TG_LOG(kWarn, "room %s: append failed: %s (%llu appends failed in all)", room.c_str(),
+               r.error.c_str(), static_cast<unsigned long long>(counters_.backplane_errors.get()));
+        append_error_logged_ns_ = now;
+      }
       if (r.maybe_appended) {
         // Sent, but the answer was lost: whether the batch is in the log is learnt when
         // the log is read again. Its senders hear only if it is not.

@@ -124,4 +124,20 @@ TEST(HistoryLedger, RoomsByBytesIsCumulative) {
   EXPECT_EQ(counts, (std::vector<uint64_t>{1, 2, 3}));
 }
 
+TEST(HistoryLedger, OlderBatchesAreCountedInFrontAndTrimmedFirst) {
+  HistoryLedger l(250, 1 << 20);
+  l.add("a", 1, 5, 100, 1);
+  l.add_older("a", 1, 4, 100);
+  l.add_older("a", 1, 2, 100);  // not just before the oldest: ignored
+  l.add_older("a", 2, 3, 100);  // another life: ignored
+  EXPECT_EQ(l.bytes(), 200u);
+  EXPECT_EQ(l.first_batch("a"), 4u);
+  l.add_older("a", 1, 3, 100);  // over the room's bound: the oldest goes first
+  std::vector<RoomCut> cuts;
+  l.enforce(cuts);
+  ASSERT_EQ(cuts.size(), 1u);
+  EXPECT_EQ(cuts[0].first_batch, 4u);
+  EXPECT_EQ(l.bytes(), 200u);
+}
+
 }  // namespace tg::batcher

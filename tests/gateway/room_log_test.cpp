@@ -140,4 +140,29 @@ TEST(RoomLog, AttachedJsonCountsInItsBytes) {
   EXPECT_EQ(log.bytes(), 0u);
 }
 
+TEST(RoomLog, OlderBatchesGoInFrontAndResetCanSetTheOrigin) {
+  // Cluster mode: a replica opened at batch 5 (after message 20) gets batches 3 and 4
+  // read back for a resuming client.
+  RoomLog log;
+  log.reset(5, 20, 1);
+  EXPECT_EQ(log.origin_msg(), 1u);
+  EXPECT_EQ(log.resume_after(0), 0u);  // since=0: from message 1 of the epoch
+  log.append(make_batch(5, 21, 2, 10));
+  log.prepend(make_batch(4, 18, 3, 10));
+  log.prepend(make_batch(3, 15, 3, 10));
+  EXPECT_EQ(log.first_seq(), 3u);
+  EXPECT_EQ(log.next_seq(), 6u);
+  EXPECT_EQ(log.first_held_msg(), 15u);
+  EXPECT_EQ(log.last_msg_seq(), 22u);
+  EXPECT_EQ(log.bytes(), 30u);
+  EXPECT_EQ(log.batch_after_msg(16), 3u);
+  EXPECT_EQ(log.batch_after_msg(18), 4u);
+
+  RoomLog empty;
+  empty.reset(9, 40, 1);
+  empty.prepend(make_batch(8, 38, 3, 10));  // into a log with nothing held
+  EXPECT_EQ(empty.first_seq(), 8u);
+  EXPECT_EQ(empty.last_msg_seq(), 40u);
+}
+
 }  // namespace tg::gateway

@@ -49,4 +49,15 @@ TEST(ClientCommand, MalformedObjectsAreInvalidWithAReason) {
   }
 }
 
+TEST(ClientCommand, AJoinMayNameTheEpochItsSinceIsFrom) {
+  ClientCommand j =
+      parse_client_command(R"({"t":"join","room":"r","since":12,"epoch":1796075178881577})");
+  ASSERT_EQ(j.kind, CommandKind::kJoin);
+  EXPECT_EQ(j.since, 12u);
+  EXPECT_EQ(j.epoch, 1796075178881577u);
+  EXPECT_FALSE(parse_client_command(R"({"t":"join","room":"r"})").epoch.has_value());
+  EXPECT_EQ(parse_client_command(R"({"t":"join","room":"r","epoch":"x"})").kind,
+            CommandKind::kInvalid);
+}
+
 }  // namespace tg::protocol

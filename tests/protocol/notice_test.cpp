@@ -36,4 +36,27 @@ TEST(Notice, GapAndPongAndErrorAreWellFormed) {
   EXPECT_STREQ(e["reason"].GetString(), "quote \" and <tag>");
 }
 
+TEST(Notice, JoinedCarriesTheEpochAndAnErrorTheMessagesCid) {
+  std::string out;
+  append_joined(out, "lobby", 41, 1796075178881577);
+  auto j = parse_frame(out);
+  EXPECT_STREQ(j["t"].GetString(), "joined");
+  EXPECT_EQ(j["seq"].GetUint64(), 41u);
+  EXPECT_EQ(j["epoch"].GetUint64(), 1796075178881577u);
+
+  out.clear();
+  append_joined(out, "lobby", 41);  // no epoch given: none written
+  EXPECT_FALSE(parse_frame(out).HasMember("epoch"));
+
+  out.clear();
+  append_error(out, "unavailable", "Redis is unreachable", "c-\"17");
+  auto e = parse_frame(out);
+  EXPECT_STREQ(e["code"].GetString(), "unavailable");
+  EXPECT_STREQ(e["cid"].GetString(), "c-\"17");
+
+  out.clear();
+  append_error(out, "unavailable", "no cid", "");
+  EXPECT_FALSE(parse_frame(out).HasMember("cid"));
+}
+
 }  // namespace tg::protocol
