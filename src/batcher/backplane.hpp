@@ -109,6 +109,9 @@ class Backplane {
   // True while batches another node appended to `room` are known to exist but are not
   // read yet: a proposal now would only conflict.
   virtual bool behind(std::string_view room) const = 0;
+  // Reads `room` now (after a conflict: the batch that won is surely there), not waiting
+  // for a wake-up.
+  virtual void catch_up(std::string_view room) = 0;
   // Keeps this node's share of `room`'s member count alive (it lapses after a while
   // without an append or a heartbeat, so a node that died stops being counted).
   // `members` is the share to restore if it lapsed already.

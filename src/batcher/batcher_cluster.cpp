@@ -134,6 +134,7 @@ void Batcher::on_appended(const std::string& room, Backplane::AppendResult r) {
         break;
       } else {
         v.wait_batch = r.head.last_batch;  // propose again once the reader got there
+        backplane_->catch_up(room);
       }
       requeue(room, v.inflight);
       break;

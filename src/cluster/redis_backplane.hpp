@@ -57,6 +57,7 @@ class RedisBackplane final : public batcher::Backplane {
   void follow(std::string_view room, uint64_t epoch, uint64_t after_msg) override;
   void unfollow(std::string_view room) override;
   bool behind(std::string_view room) const override;
+  void catch_up(std::string_view room) override { fetch(std::string(room)); }
   void heartbeat(std::string_view room, int64_t members) override;
   void claim_name(std::string_view name, std::string_view owner,
                   std::function<void(batcher::NameResult)> done) override;
