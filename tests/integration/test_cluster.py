@@ -11,10 +11,11 @@ What is checked: every client on every node gets every message of its rooms exac
 once, with consecutive seqs and in the same order as every other client; a client of a
 SIGKILLed node resumes on another node with since+epoch and misses nothing; Redis down
 (or not there at all) is answered (503 on /readyz and /ws, `unavailable` errors carrying
-the message's cid) and nothing refused is delivered later; Redis restarted with its AOF
-keeps the room's epoch and seqs, without it a new epoch is announced with `joined`; a node
-started later serves history it never saw live, from the Redis stream; and the
-backplane's metrics add up across the nodes.
+the message's cid) and nothing refused is delivered later, nor is a message whose append
+got no answer left without one; Redis restarted with its AOF keeps the room's epoch and
+seqs, without it a new epoch is announced with `joined`; a node started later serves
+history it never saw live, from the Redis stream; and the backplane's metrics add up
+across the nodes.
 
 A redis-server missing is a failure, not a skip: the cluster tests did not run.
 """
@@ -1054,6 +1055,57 @@ class ClusterMode(unittest.TestCase):
         self.assertEqual(cl.errors, [], cl.summary())
         self.assertEqual(cl.track("lobby").gaps, [])
         await close_all([cl, other])
+
+    # 6b ----------------------------------------------------------------------------
+
+    def test_a_message_whose_append_got_no_answer_is_refused_or_delivered(self):
+        # The append of m-1 reaches Redis but is held there (CLIENT PAUSE WRITE holds
+        # scripts), and Redis dies before running it: the node never hears back, and the
+        # batch is not in the log (the AOF cannot hold what never ran). Once Redis is back
+        # the sender must learn m-1's fate: refused (its cid named), as it was not sent.
+        # It must never hear nothing while its later messages go through.
+        with cluster(appendonly=True) as c:
+            a, b = c.node(name="a"), c.node(name="b")
+            asyncio.run(self._cut_off(c, a, b))
+            self.assert_stopped_cleanly(c)
+
+    async def _cut_off(self, c, a, b):
+        s = await connect(a, "lobby", JSON, "sender@a")
+        rb = await connect(b, "lobby", ZSTD, "reader@b")
+        await s.say("m-0")
+        await asyncio.gather(*(cl.until(lambda cl=cl: "m-0" in cl.cids("lobby"), "m-0")
+                               for cl in (s, rb)))
+        self.assertEqual(c.redis.cmd("CLIENT", "PAUSE", "30000", "WRITE"), "OK")
+        await s.say("m-1")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        while "cmd=evalsha" not in c.redis.cmd("CLIENT", "LIST").decode():
+            self.assertLess(loop.time(), deadline, "m-1's append never reached Redis")
+            await asyncio.sleep(0.02)
+        c.redis.kill()
+        c.redis.start()
+        await wait_readyz(a, 200)
+        probes = await self._until_node_appends(s, "after")
+        later = ["m-%d" % k for k in range(2, 6)]
+        for cid in later:
+            await s.say(cid)
+        await asyncio.gather(*(cl.until(lambda cl=cl: set(later) <= set(cl.cids("lobby")),
+                                        "m-2..m-5") for cl in (s, rb)))
+        logged = [f.get("cid") for _, _, doc in stream_batches(c.redis, "lobby")
+                  for f in doc["msgs"] if f["t"] == "msg"]
+        self.assertNotIn("m-1", logged)
+        # Later messages of the same sender went through: m-1's answer is due.
+        await s.until(lambda: "m-1" in s.refused or "m-1" in s.cids("lobby"),
+                      "an answer to m-1 (neither delivered nor refused; later messages %s "
+                      "delivered; gateway a's warnings: %s)"
+                      % (later, c.log_lines(a, " warn ")), timeout=5)
+        self.assertIn("m-1", s.refused)
+        self.assertNotIn("m-1", s.cids("lobby"))
+        self.assertNotIn("m-1", rb.cids("lobby"))
+        delivered = [p for p in probes if p in s.cids("lobby")]
+        self.assertEqual(rb.cids("lobby"), ["m-0"] + delivered + later)
+        check_one_order(self, [s, rb], "lobby")
+        await close_all([s, rb])
 
     # 7 -----------------------------------------------------------------------------
 
