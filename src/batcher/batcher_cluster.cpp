@@ -107,6 +107,10 @@ void Batcher::on_appended(const std::string& room, Backplane::AppendResult r) {
   using S = Backplane::Status;
   switch (r.status) {
     case S::kOk: {
+      // An earlier append whose answer was lost is settled: had it been appended, this
+      // node would have read it before its own append could succeed at that seq.
+      if (!v.uncertain.empty() && r.head.last_batch >= v.uncertain_seq)
+        refuse(v.uncertain, "not appended (Redis lost the command)");
       if (r.head.last_batch == v.head.last_batch + 1) {  // not read back first
         v.head = r.head;
         built_.push_back(std::move(v.proposed));
@@ -300,6 +304,10 @@ void Batcher::on_opened(const std::string& room, Backplane::OpenResult r, bool f
   }
   bool same = !fresh && r.head.epoch == v.head.epoch && v.incarnation == inc->id;
   v.state = RoomView::State::kOpen;
+  // An append whose answer was lost with the link is not in the log if the log does not
+  // reach its seq (the command died with the connection); else reading settles it.
+  if (same && !v.uncertain.empty() && r.head.last_batch < v.uncertain_seq)
+    refuse(v.uncertain, "not appended (Redis lost the command)");
   if (same) {
     // Reopened after the backplane came back, same log: reading resumes after the last
     // batch delivered here, so nothing another node appended meanwhile is missed.
@@ -390,12 +398,13 @@ void Batcher::on_batches(std::string_view room_name, uint64_t epoch,
   const std::string& room = it->first;
   uint64_t now_us = wall_us();
   for (StoredBatch& s : batches) {
-    if (s.seq <= v.head.last_batch) continue;  // delivered already (our own append)
     if (!v.uncertain.empty() && s.seq >= v.uncertain_seq) {
-      // The append whose answer was lost: in the log if this batch is ours.
+      // The append whose answer was lost: in the log if this batch is ours (one append
+      // in flight per room, and a later one of ours settles it first: on_appended).
       if (!(s.seq == v.uncertain_seq && s.own)) refuse(v.uncertain, "not appended");
       v.uncertain.clear();
     }
+    if (s.seq <= v.head.last_batch) continue;  // delivered already (our own append)
     if (s.seq != v.head.last_batch + 1) {
       // Batches this node never read were trimmed from the log first: the replicas
       // start over at this one, and members are told what they missed.
