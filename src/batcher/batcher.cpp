@@ -218,9 +218,10 @@ void Batcher::deliver_built(uint64_t start_ns, uint64_t events, uint64_t widest_
 void Batcher::arm_timer(uint64_t now_ns) {
   uint64_t next = UINT64_MAX;
   for (const auto& [room, q] : queues_) {
-    // A room waiting for the backplane is flushed by the answer, not by the timer.
-    if (backplane_ && q.due_ns <= now_ns) continue;
-    next = std::min(next, q.due_ns);
+    // A room waiting for the backplane is flushed by the answer; the timer only looks
+    // again now and then, in case no answer comes to wake it.
+    constexpr uint64_t kWaitingRetryNs = 50'000'000;
+    next = std::min(next, backplane_ && q.due_ns <= now_ns ? now_ns + kWaitingRetryNs : q.due_ns);
   }
   if (next == UINT64_MAX) {
     uv_timer_stop(&timer_);

@@ -38,8 +38,16 @@ void HistoryLedger::add(std::string_view room, uint64_t incarnation, uint64_t se
 void HistoryLedger::add_older(std::string_view room, uint64_t incarnation, uint64_t seq,
                               size_t bytes) {
   auto it = rooms_.find(room);
-  if (it == rooms_.end() || it->second.incarnation != incarnation) return;
+  if (it == rooms_.end()) {
+    // Nothing recorded of the room yet (no batch delivered since it opened here): it
+    // starts with this batch, its next one after it.
+    it = rooms_.emplace(std::string(room), Room{}).first;
+    it->second.name = it->first;
+    it->second.incarnation = incarnation;
+    it->second.next_seq = seq + 1;
+  }
   Room& r = it->second;
+  if (r.incarnation != incarnation) return;
   if (seq + 1 != (r.held.empty() ? r.next_seq : r.held.front().seq)) return;
   r.held.push_front({seq, bytes});
   r.bytes += bytes;

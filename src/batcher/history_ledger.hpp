@@ -35,8 +35,9 @@ class HistoryLedger {
   void add(std::string_view room, uint64_t incarnation, uint64_t seq, size_t bytes,
            uint64_t now_ns);
   // Records batch `seq` of `room`, older than every batch held (cluster mode: history
-  // read back from the backplane for a client resuming from further back). The room must
-  // be known as `incarnation`; `seq` must be just before its oldest held batch.
+  // read back from the backplane for a client resuming from further back): `seq` must be
+  // just before its oldest held batch (a room not known yet starts with it), and the room
+  // known as `incarnation`.
   void add_older(std::string_view room, uint64_t incarnation, uint64_t seq, size_t bytes);
   // Trims to both bounds; appends one cut per room trimmed since the last call.
   void enforce(std::vector<RoomCut>& cuts);

@@ -420,6 +420,7 @@ void RedisBackplane::fetched(const std::string& room, uint64_t epoch, const redi
   if (reply_is_error(r) || r->type != REDIS_REPLY_ARRAY) {
     TG_LOG(kWarn, "room %s: reading its log: %s", room.c_str(), error_of(r).c_str());
     f.announced_msg = f.after_msg;  // proposals go on (and conflict if they must)
+    listener_->on_read_done();
     return;
   }
   if (f.epoch != epoch) {  // reset while this read was on its way: read from the new start
@@ -437,11 +438,11 @@ void RedisBackplane::fetched(const std::string& room, uint64_t epoch, const redi
     batches.push_back(std::move(s));
   }
   bool more = r->elements >= kReadCountN || f.again;
-  if (!batches.empty()) {
-    listener_->on_batches(room, epoch, batches);
-    listener_->on_read_done();
-  }
+  if (!batches.empty()) listener_->on_batches(room, epoch, batches);
   if (more) fetch(room);
+  // Even a read that found nothing new ends a wait: proposals held back while the room
+  // was being read (behind()) go on now.
+  listener_->on_read_done();
 }
 
 }  // namespace tg::cluster

@@ -138,6 +138,13 @@ TEST(HistoryLedger, OlderBatchesAreCountedInFrontAndTrimmedFirst) {
   ASSERT_EQ(cuts.size(), 1u);
   EXPECT_EQ(cuts[0].first_batch, 4u);
   EXPECT_EQ(l.bytes(), 200u);
+
+  l.add_older("b", 7, 9, 50);  // a room not recorded yet starts with it
+  l.add_older("b", 7, 8, 50);
+  EXPECT_EQ(l.first_batch("b"), 8u);
+  EXPECT_EQ(l.room_bytes_held("b"), 100u);
+  l.add("b", 7, 10, 50, 5);  // and goes on after it
+  EXPECT_EQ(l.room_bytes_held("b"), 150u);
 }
 
 }  // namespace tg::batcher
