@@ -258,7 +258,18 @@ function onNamed(name) {
 
 function onJoined(j) {
   const room = String(j.room ?? '');
-  if (room !== state.pendingRoom) return;
+  if (room !== state.pendingRoom) {
+    // Unasked (cluster mode): the room's log was lost on the server and its seqs start
+    // over after `seq` in a new epoch; what follows is new, not a duplicate.
+    const epoch = j.epoch === undefined ? null : String(j.epoch);
+    if (room === state.room && epoch !== null && epoch !== state.epoch) {
+      state.epoch = epoch;
+      state.lastSeq = Number(j.seq);
+      state.connSeq = Number(j.seq);
+      chat.addNotice('The server lost this room\'s history; new messages continue below.', 'info', 'reset');
+    }
+    return;
+  }
   const old = state.room;
   state.pendingRoom = null;
   switchView(room);
