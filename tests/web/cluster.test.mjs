@@ -45,17 +45,28 @@ function requireEnv(name) {
 }
 
 // As in chat.test.mjs: a small DOM bound, and a WebSocket wrapper that records the URLs
-// the page connects to and can hold new connections back (__ws.block).
+// the page connects to and can hold new connections back (__ws.block). Here it also
+// records the room and epoch of every `hello` and `joined` the page receives
+// (__ws.epochs: [{t, room, seq, epoch}], the epoch as a string, as the page keeps it).
 function pageHooks({ maxRows }) {
   window.tidegateConfig = { maxRows };
   const Native = window.WebSocket;
-  const ws = { urls: [], sockets: [], block: false };
+  const ws = { urls: [], sockets: [], epochs: [], block: false };
   window.__ws = ws;
   window.WebSocket = class extends Native {
     constructor(url, protocols) {
       ws.urls.push(String(url));
       super(ws.block ? String(url).replace(/\/\/[^/]+/, '//127.0.0.1:1') : url, protocols);
       ws.sockets.push(this);
+      this.addEventListener('message', (ev) => {
+        if (typeof ev.data !== 'string') return; // zstd batches; notices are text frames
+        try {
+          const m = JSON.parse(ev.data);
+          if (m.t === 'hello' || m.t === 'joined') ws.epochs.push({ t: m.t, room: m.room, seq: m.seq, epoch: String(m.epoch) });
+        } catch {
+          /* not JSON: not ours to check */
+        }
+      });
     }
   };
 }
@@ -260,6 +271,60 @@ describe('chat page on a two-gateway cluster', { timeout: 240000 }, () => {
       assert.equal(await messageRow(page, 'typed while redis is down').count(), 0);
       assert.equal(await page.locator('#log li.notice[data-kind="missed"]').count(), 0, `${name}'s page saw a hole in the seqs`);
     }
+  });
+
+  // A page bug, kept visible as a todo until web/public/app.js is fixed: onJoined()
+  // ignores the `epoch` of an asked `joined`, so after switching rooms the page keeps the
+  // epoch of the room it was in before (hello's, or an unasked joined's). In cluster mode
+  // every room has an epoch of its own, so a reconnect resumes the new room with
+  // ?since=N&epoch=<the other room's>: the gateway ignores that `since` (another epoch),
+  // starts live, and the page shows "The server was restarted" and never shows what was
+  // said while it was away. (A single gateway has one epoch for all rooms: no bug there.)
+  it('resumes in a room joined after connecting, and loses nothing', {
+    todo: 'page bug: app.js onJoined() does not keep the epoch of an asked joined',
+  }, async () => {
+    // In cluster mode each room has its own epoch: a resume must send the epoch of the
+    // room it resumes in, not the one of the room the page was in before.
+    const a = people.ada.page;
+    const b = people.ben.page;
+    for (const page of [a, b]) {
+      await page.click('#room-button');
+      await page.locator('#join-dialog').waitFor({ state: 'visible' });
+      await page.fill('#room-input', 'cluster-side');
+      await page.click('#join-submit');
+      await page.locator('#room-name', { hasText: /^cluster-side$/ }).waitFor();
+      await page.locator('#join-dialog').waitFor({ state: 'hidden' });
+    }
+    await say(b, 'ben in the side room');
+    await messageRow(a, 'ben in the side room').waitFor();
+    const epochs = await a.evaluate(() => window.__ws.epochs);
+    const sideEpoch = epochs.findLast((e) => e.room === 'cluster-side')?.epoch;
+    const firstEpoch = epochs.findLast((e) => e.room === 'cluster')?.epoch;
+    assert.ok(sideEpoch && firstEpoch, `no joined for the rooms: ${JSON.stringify(epochs)}`);
+    assert.notEqual(sideEpoch, firstEpoch, 'two rooms of the cluster have the same epoch');
+
+    await a.evaluate(() => {
+      window.__ws.block = true;
+      window.__ws.sockets.at(-1).close();
+    });
+    await a.locator('#status[data-state="waiting"]').waitFor();
+    const missed = ['while ada was away 1', 'while ada was away 2', 'while ada was away 3'];
+    for (const text of missed) await say(b, text);
+    await messageRow(b, missed[2]).waitFor();
+    await a.evaluate(() => {
+      window.__ws.block = false;
+    });
+    await a.locator('#status[data-state="open"]').waitFor({ timeout: kRecoverMs }); // backoff is up to 10 s
+    await a.locator('#log li.notice[data-kind="reconnected"]').waitFor();
+    const url = new URL(await a.evaluate(() => window.__ws.urls.at(-1)));
+    assert.equal(url.searchParams.get('room'), 'cluster-side');
+    assert.match(url.searchParams.get('since') ?? '', /^[1-9]\d*$/, `no ?since= in ${url}`);
+    assert.equal(url.searchParams.get('epoch'), sideEpoch,
+      `the page resumed cluster-side with ${url.searchParams.get('epoch') === firstEpoch ? 'the epoch of the room it was in before (cluster)' : 'an epoch not its own'}`);
+    for (const text of missed) await messageRow(a, text).waitFor();
+    assert.equal(await a.locator('#log li.notice[data-kind="reset"]').count(), 0,
+      'the page took the resume for a reset of the room');
+    assert.equal(await a.locator('#log li.notice[data-kind="missed"]').count(), 0, 'the page saw a hole in the seqs');
   });
 
   it('ran without uncaught errors in any page', async () => {
