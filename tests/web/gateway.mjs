@@ -1,11 +1,25 @@
 // gateway.mjs -- starts the real tidegate binary for the browser tests: on a loopback
 // port (0 = any), reads the port back from its "listening HOST:PORT" line, fails fast if
-// it dies, and stops it with SIGTERM (SIGKILL after a deadline).
+// it dies, and stops it with SIGTERM (SIGKILL after a deadline). A binary that cannot be
+// started fails start() at once, and stop() afterwards returns at once.
 
 import { spawn } from 'node:child_process';
 
 const kStartTimeoutMs = 15000;
 const kStopTimeoutMs = 10000;
+
+// Gateways still running when node exits (a hook that timed out before stop()) are
+// killed, so none outlives its test.
+const live = new Set();
+process.once('exit', () => {
+  for (const proc of live) {
+    try {
+      proc.kill('SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+});
 
 export class Gateway {
   #bin;
@@ -30,8 +44,16 @@ export class Gateway {
     const args = ['--listen', `127.0.0.1:${port}`, '--metrics-listen', '127.0.0.1:0', ...this.#extraArgs];
     const proc = spawn(this.#bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
-    this.#exit = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.#exit = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => resolve({ code, signal }));
+      // A process that could not be started (ENOENT, EACCES) emits 'error', never 'exit'.
+      proc.once('error', (err) => {
+        if (proc.pid === undefined) resolve({ code: null, signal: null, error: err.message });
+      });
+    });
+    live.add(proc);
     this.#exit.then(() => {
+      live.delete(proc);
       if (this.#proc === proc) this.#proc = null;
     });
     proc.stderr.setEncoding('utf8');
