@@ -273,16 +273,13 @@ describe('chat page on a two-gateway cluster', { timeout: 240000 }, () => {
     }
   });
 
-  // A page bug, kept visible as a todo until web/public/app.js is fixed: onJoined()
-  // ignores the `epoch` of an asked `joined`, so after switching rooms the page keeps the
-  // epoch of the room it was in before (hello's, or an unasked joined's). In cluster mode
-  // every room has an epoch of its own, so a reconnect resumes the new room with
-  // ?since=N&epoch=<the other room's>: the gateway ignores that `since` (another epoch),
-  // starts live, and the page shows "The server was restarted" and never shows what was
-  // said while it was away. (A single gateway has one epoch for all rooms: no bug there.)
-  it('resumes in a room joined after connecting, and loses nothing', {
-    todo: 'page bug: app.js onJoined() does not keep the epoch of an asked joined',
-  }, async () => {
+  // onJoined() must keep the `epoch` of an asked `joined`: in cluster mode every room has
+  // an epoch of its own, so a page that kept the epoch of the room it was in before would
+  // resume the new room with ?since=N&epoch=<the other room's>: the gateway ignores that
+  // `since` (another epoch), starts live, and the page would show "The server was
+  // restarted" and never show what was said while it was away. (A single gateway has one
+  // epoch for all rooms.)
+  it('resumes in a room joined after connecting, and loses nothing', async () => {
     // In cluster mode each room has its own epoch: a resume must send the epoch of the
     // room it resumes in, not the one of the room the page was in before.
     const a = people.ada.page;

@@ -272,6 +272,9 @@ function onJoined(j) {
   }
   const old = state.room;
   state.pendingRoom = null;
+  // The room's epoch (in cluster mode every room has its own): a resume after a
+  // reconnect must name this room's, not the one of the room the page was in before.
+  if (j.epoch !== undefined) state.epoch = String(j.epoch);
   switchView(room);
   if (old && old !== room) conn.send({ t: 'leave', room: old });
   if (ui.dialog.open && !state.claim) closeDialog();
