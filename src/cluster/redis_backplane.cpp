@@ -374,6 +374,9 @@ void RedisBackplane::woken(const std::string& room, std::string_view payload) {
   auto it = follows_.find(room);
   if (it == follows_.end()) return;
   size_t space = payload.find(' ');
+  // Our own append's wake-up may come before the append's answer: not read back (the
+  // answer delivers it; an answer lost with the link is settled by reading on reconnect).
+  if (space != std::string_view::npos && payload.substr(0, space) == node_) return;
   uint64_t last = space == std::string_view::npos ? UINT64_MAX : to_u64(payload.substr(space + 1));
   if (last <= it->second.after_msg) return;  // our own append, or read already
   it->second.announced_msg = std::max(it->second.announced_msg, last);
