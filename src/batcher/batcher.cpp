@@ -254,19 +254,24 @@ FlushStats Batcher::measure(uint64_t start_ns, uint64_t events) {
   return s;
 }
 
-void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json) {
+int Batcher::order_events(RoomQueue& q) {
   // Each Shard's inbox is in receive order; a stable sort on the receive clock merges
   // them without reordering any one client's events.
   std::stable_sort(q.events.begin(), q.events.end(),
                    [](const Inbound& a, const Inbound& b) { return a.recv_ns < b.recv_ns; });
-  std::vector<const Inbound*>& events = event_ptrs_;
-  events.clear();
+  event_ptrs_.clear();
   int delta = 0;
   for (const Inbound& e : q.events) {
-    events.push_back(&e);
+    event_ptrs_.push_back(&e);
     if (e.kind == InboundKind::kJoin) ++delta;
     if (e.kind == InboundKind::kLeave) --delta;
   }
+  return delta;
+}
+
+void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json) {
+  int delta = order_events(q);
+  const std::vector<const Inbound*>& events = event_ptrs_;
   // A room's first batch of an incarnation: its seqs start where the directory said
   // when a join created it (above every seq issued before then).
   uint64_t incarnation = ledger_.incarnation(room);

@@ -146,6 +146,9 @@ class Batcher final : private Backplane::Listener {
   // Flushes every room whose window closes by `now_ns` (every room with `all`), in one
   // delivery, then arms the timer for the next window to close.
   void flush_due(uint64_t now_ns, bool all = false);
+  // Orders a room's queued events by receive time into event_ptrs_; returns joins minus
+  // leaves among them.
+  int order_events(RoomQueue& q);
   void build_batch(const std::string& room, RoomQueue& q, bool with_json);
   FlushStats measure(uint64_t start_ns, uint64_t events);
   void count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns);  // into counters_

@@ -62,16 +62,8 @@ bool Batcher::propose(const std::string& room, RoomQueue& q, bool with_json) {
   // Another node's batch is announced and being read: proposing now would conflict (and
   // cost a second compression); the read's delivery flushes the room again.
   if (backplane_->behind(room)) return false;
-  std::stable_sort(q.events.begin(), q.events.end(),
-                   [](const Inbound& a, const Inbound& b) { return a.recv_ns < b.recv_ns; });
-  std::vector<const Inbound*>& events = event_ptrs_;
-  events.clear();
-  int delta = 0;
-  for (const Inbound& e : q.events) {
-    events.push_back(&e);
-    if (e.kind == InboundKind::kJoin) ++delta;
-    if (e.kind == InboundKind::kLeave) --delta;
-  }
+  int delta = order_events(q);
+  const std::vector<const Inbound*>& events = event_ptrs_;
   int64_t online = std::max<int64_t>(0, int64_t{v.head.online} + delta);
   Sequencer::Assigned seqs{v.head.last_batch + 1, v.head.last_msg + 1,
                            static_cast<uint32_t>(online)};
