@@ -12,35 +12,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kLaunch, loadChromium, requireEnv } from './browser.mjs';
 import { Gateway } from './gateway.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kWaitMs = 15000; // the bound of every wait for a condition
 const kMaxRows = 40; // the DOM bound the pages are given (tidegateConfig.maxRows)
 const kTinyHistoryBytes = 4096; // --history-bytes of the gap test's gateway
-const kLaunch = {
-  executablePath: process.env.TG_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-};
 
-// Loaded in before(): a missing node_modules is a failure with a clear message, not a skip.
+// Loaded in before(): browser.mjs says what is missing.
 let chromium;
-async function loadPlaywright() {
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch (err) {
-    throw new Error(`playwright-core is not installed in ${here}/node_modules ` +
-      `(${err.code ?? err.message}). Run scripts/setup.sh, or: cd tests/web && npm ci`);
-  }
-}
-
-function requireEnv(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through ctest, or set it (see the top of this file)`);
-  return v;
-}
 
 // Every page gets these before its own scripts run: a small DOM bound, and a wrapper
 // around WebSocket that records the URLs the page connects to and lets the test hold
@@ -69,7 +50,7 @@ describe('chat page', { timeout: 240000 }, () => {
   const people = {}; // name -> {context, page, errors}
 
   before(async () => {
-    await loadPlaywright();
+    chromium = await loadChromium();
     bin = requireEnv('TIDEGATE_BIN');
     artifacts = requireEnv('TG_ARTIFACTS');
     assert.ok(fs.existsSync(kLaunch.executablePath), `${kLaunch.executablePath} is missing: run scripts/setup.sh`);
@@ -387,7 +368,7 @@ describe('chat page, when the server no longer holds what a page missed', { time
   let base;
 
   before(async () => {
-    await loadPlaywright();
+    chromium = await loadChromium();
     gateway = new Gateway(requireEnv('TIDEGATE_BIN'), ['--history-bytes', String(kTinyHistoryBytes), '--rate-limit', '0']);
     base = `http://127.0.0.1:${await gateway.start(0)}`;
     browser = await chromium.launch(kLaunch);

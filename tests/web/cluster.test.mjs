@@ -12,37 +12,16 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { kLaunch, loadChromium, requireEnv } from './browser.mjs';
 import { Gateway } from './gateway.mjs';
 import { RedisServer } from './redis.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const kWaitMs = 15000; // the bound of every wait for a condition
 const kRecoverMs = 30000; // gateways reconnect to Redis with a backoff of up to 5 s
 const kMaxRows = 200;
-const kLaunch = {
-  executablePath: process.env.TG_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-};
 
+// Loaded in before(): browser.mjs says what is missing.
 let chromium;
-async function loadPlaywright() {
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch (err) {
-    throw new Error(`playwright-core is not installed in ${here}/node_modules ` +
-      `(${err.code ?? err.message}). Run scripts/setup.sh, or: cd tests/web && npm ci`);
-  }
-}
-
-function requireEnv(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run through ctest, or set it (see the top of this file)`);
-  return v;
-}
 
 // As in chat.test.mjs: a small DOM bound, and a WebSocket wrapper that records the URLs
 // the page connects to and can hold new connections back (__ws.block). Here it also
@@ -96,7 +75,7 @@ describe('chat page on a two-gateway cluster', { timeout: 240000 }, () => {
   const people = {}; // name -> {context, page, errors}
 
   before(async () => {
-    await loadPlaywright();
+    chromium = await loadChromium();
     bin = requireEnv('TIDEGATE_BIN');
     requireEnv('TG_ARTIFACTS');
     assert.ok(fs.existsSync(kLaunch.executablePath), `${kLaunch.executablePath} is missing: run scripts/setup.sh`);
