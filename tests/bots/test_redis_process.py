@@ -56,12 +56,6 @@ def reap(pid, timeout=5.0):
         time.sleep(0.02)
 
 
-def port_closed(port):
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 class RespTest(unittest.TestCase):
     def test_encodes_commands_as_bulk_arrays(self):
         self.assertEqual(encode_command(("SET", "k", 12)), b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n12\r\n")
@@ -97,8 +91,7 @@ class RedisProcessTest(unittest.TestCase):
                 self.assertIn(line + "\n", conf)
             self.assertEqual(redis.info("server")["tcp_port"], redis.port)
             pid, port, tmp = redis.pid, redis.port, redis.dir
-        self.assertTrue(gone(pid))
-        self.assertTrue(port_closed(port))
+        self.assertTrue(gone(pid))  # (its port may be another test's by now under ctest -j)
         self.assertFalse(os.path.exists(tmp))  # close() removed its temporary directory
 
     def test_restart_with_appendonly_keeps_the_data(self):
@@ -182,7 +175,8 @@ class RedisProcessTest(unittest.TestCase):
             child.send_signal(signal.SIGKILL)
             child.wait(10)
             self.assertTrue(gone(pid))
-            self.assertTrue(port_closed(port))
+            # (Not that its port is closed: under `ctest -j` another test may already
+            # have taken the freed port for a server of its own.)
             if subreaper:
                 reap(pid)
         finally:
