@@ -125,6 +125,8 @@ class Connection final : public ws::WsSession::Handler {
   void on_ws_text(std::string_view payload) override;
   void handle_msg(protocol::ClientCommand& cmd);
   void handle_name(const std::string& name);
+  // The name is the client's now (claimed): its rooms hear of the rename, it gets `named`.
+  void take_name(const std::string& name);
   // Joins `room`; `entered` when the Shard already let the client enter it (connect, or
   // a join that waited for the room).
   void join_room(const std::string& room, std::optional<uint64_t> since,

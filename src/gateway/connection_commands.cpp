@@ -204,18 +204,21 @@ void Connection::name_answered(const std::string& name, batcher::NameResult resu
   }
   shard_.names().release(name_);
   if (!name_.starts_with("guest-")) submit_name_request(batcher::InboundKind::kRelease, name_);
-  std::string old = std::move(name_);
-  name_ = name;
+  take_name(name);
+  pump();
+}
+
+void Connection::take_name(const std::string& name) {
   for (const Cursor& c : cursors_) {
     batcher::Inbound e;
     e.kind = batcher::InboundKind::kRename;
     e.room = c.room->name;
-    e.from = name_;
-    e.text = old;
+    e.from = name;
+    e.text = name_;
     shard_.submit(std::move(e));
   }
+  name_ = name;
   protocol::append_named(ctrl_, name_);
-  pump();
 }
 
 void Connection::refused(const batcher::Refusal& r) {
@@ -330,16 +333,7 @@ void Connection::handle_name(const std::string& name) {
     protocol::append_error(ctrl_, "name_taken", "that name is taken");
     return;
   }
-  for (const Cursor& c : cursors_) {
-    batcher::Inbound e;
-    e.kind = batcher::InboundKind::kRename;
-    e.room = c.room->name;
-    e.from = name;
-    e.text = name_;
-    shard_.submit(std::move(e));
-  }
-  name_ = name;
-  protocol::append_named(ctrl_, name_);
+  take_name(name);
 }
 
 Cursor* Connection::cursor_for(const std::string& room) {
