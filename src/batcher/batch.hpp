@@ -75,6 +75,15 @@ struct Refusal {
   uint64_t conn = 0;
   std::string cid;
   std::string room;
+  uint64_t ticket = 0;  // a publish API message (Inbound::ticket), else 0
+};
+
+// A publish API message (Inbound::ticket) got its seq: sent to the Shard that received
+// it after the delivery of its batch, so the API answers once the message is in the log.
+struct Receipt {
+  uint64_t ticket = 0;
+  uint64_t seq = 0;
+  uint64_t epoch = 0;  // cluster mode: the room's log's epoch; 0 on a single node
 };
 
 }  // namespace tg::batcher

@@ -197,7 +197,10 @@ void Batcher::flush_due(uint64_t now_ns, bool all) {
 }
 
 void Batcher::deliver_built(uint64_t start_ns, uint64_t events, uint64_t widest_us) {
-  if (built_.empty()) return;
+  if (built_.empty()) {
+    send_receipts();
+    return;
+  }
   for (const Batch& b : built_) flushed_.push_back({b.room, b.msg_count(), b.online});
   uint64_t built = mono_ns();
   account(built);
@@ -213,6 +216,21 @@ void Batcher::deliver_built(uint64_t start_ns, uint64_t events, uint64_t widest_
   // The RoomFlush names point into the batches: cleared together.
   flushed_.clear();
   built_.clear();
+  send_receipts();
+}
+
+void Batcher::add_receipt(const Inbound& e, uint64_t seq, uint64_t epoch) {
+  if (e.ticket == 0 || e.shard < 0 || static_cast<size_t>(e.shard) >= sinks_.size()) return;
+  if (receipts_.size() < sinks_.size()) receipts_.resize(sinks_.size());
+  receipts_[static_cast<size_t>(e.shard)].push_back({e.ticket, seq, epoch});
+}
+
+void Batcher::send_receipts() {
+  for (size_t i = 0; i < receipts_.size(); ++i) {
+    if (receipts_[i].empty()) continue;
+    sinks_[i]->sequenced(std::move(receipts_[i]));
+    receipts_[i].clear();  // moved from: valid, and emptied for the next flush
+  }
 }
 
 void Batcher::arm_timer(uint64_t now_ns) {
@@ -283,6 +301,7 @@ void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json)
   }
   auto assigned = sequencer_->assign(room, events.size(), delta);
   built_.push_back(encoder_.encode(room, assigned, events, with_json));
+  for (size_t i = 0; i < events.size(); ++i) add_receipt(*events[i], assigned.first_msg_seq + i, 0);
   Batch& b = built_.back();
   b.incarnation = incarnation;
   b.first_recv_ns = events.front()->recv_ns;  // events are in receive order

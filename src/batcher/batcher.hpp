@@ -53,6 +53,9 @@ class BatchSink {
   virtual void name_answer(uint64_t conn, std::string name, NameResult result) {
     (void)conn, (void)name, (void)result;
   }
+  // Publish API messages of this sink got their seqs; called after the delivery of their
+  // batches.
+  virtual void sequenced(std::vector<Receipt> receipts) { (void)receipts; }
   virtual SinkLoad load() = 0;
 };
 
@@ -158,8 +161,13 @@ class Batcher final : private Backplane::Listener {
   // Expires the rooms idle for --room-ttl-s, and refreshes the history gauges.
   void sweep(uint64_t now_ns);
   void publish_history();
-  // Hands the batches in built_ to the ledger and every sink, and counts the flush.
+  // Hands the batches in built_ to the ledger and every sink, and counts the flush; then
+  // the receipts collected.
   void deliver_built(uint64_t start_ns, uint64_t events, uint64_t widest_us);
+  // Publish API messages: `e` got seq `seq` (of `epoch` in cluster mode). Collected per
+  // sink, sent by send_receipts() after the batch's delivery.
+  void add_receipt(const Inbound& e, uint64_t seq, uint64_t epoch);
+  void send_receipts();
 
   // --- cluster mode (batcher_cluster.cpp) ---
   // Proposes the room's queued events as its next batch. False when the room cannot
@@ -221,6 +229,7 @@ class Batcher final : private Backplane::Listener {
   std::vector<const Inbound*> event_ptrs_;              // one room's events in order, reused
   std::vector<Batch> built_;                            // reused
   std::vector<RoomCut> cuts_;                           // reused
+  std::vector<std::vector<Receipt>> receipts_;          // by sink, until send_receipts()
   std::vector<std::pair<std::string, uint64_t>> idle_;  // sweep's candidates, reused
   std::vector<uint64_t> bucket_scratch_;
   uint64_t histogram_at_ns_ = 0;  // when rooms_by_bytes was last recomputed

@@ -103,6 +103,9 @@ void Batcher::on_appended(const std::string& room, Backplane::AppendResult r) {
       // node would have read it before its own append could succeed at that seq.
       if (!v.uncertain.empty() && r.head.last_batch >= v.uncertain_seq)
         refuse(v.uncertain, "not appended (Redis lost the command)");
+      // The proposal's seqs are the ones appended (the head it expected held).
+      for (size_t i = 0; i < v.inflight.size(); ++i)
+        add_receipt(v.inflight[i], v.proposed.first_msg + i, r.head.epoch);
       if (r.head.last_batch == v.head.last_batch + 1) {  // not read back first
         v.head = r.head;
         built_.push_back(std::move(v.proposed));
@@ -115,6 +118,13 @@ void Batcher::on_appended(const std::string& room, Backplane::AppendResult r) {
       }
       v.inflight.clear();
       v.proposed = Batch{};
+      // Read back first: its batch went out with the read (or goes now).
+      if (!built_.empty()) {
+        uint64_t events = 0;
+        for (const Batch& b : built_) events += b.msg_count();
+        deliver_built(mono_ns(), events, 0);
+      }
+      send_receipts();
       break;
     }
     case S::kConflict:
@@ -182,9 +192,9 @@ void Batcher::refuse(std::vector<Inbound>& events, const char* why) {
   std::vector<std::vector<Refusal>> by_sink(sinks_.size());
   uint64_t lost = 0;
   for (Inbound& e : events) {
-    if (e.kind == InboundKind::kMsg && e.conn != 0 && e.shard >= 0 &&
+    if (e.kind == InboundKind::kMsg && (e.conn != 0 || e.ticket != 0) && e.shard >= 0 &&
         static_cast<size_t>(e.shard) < sinks_.size()) {
-      by_sink[static_cast<size_t>(e.shard)].push_back({e.conn, std::move(e.cid), e.room});
+      by_sink[static_cast<size_t>(e.shard)].push_back({e.conn, std::move(e.cid), e.room, e.ticket});
     } else {
       ++lost;  // a join, leave or rename the room's members will not see
     }
@@ -393,7 +403,13 @@ void Batcher::on_batches(std::string_view room_name, uint64_t epoch,
     if (!v.uncertain.empty() && s.seq >= v.uncertain_seq) {
       // The append whose answer was lost: in the log if this batch is ours (one append
       // in flight per room, and a later one of ours settles it first: on_appended).
-      if (!(s.seq == v.uncertain_seq && s.own)) refuse(v.uncertain, "not appended");
+      if (s.seq == v.uncertain_seq && s.own) {
+        // Appended after all: its publish API messages get their seqs with the delivery.
+        for (size_t i = 0; i < v.uncertain.size(); ++i)
+          add_receipt(v.uncertain[i], s.first_msg + i, epoch);
+      } else {
+        refuse(v.uncertain, "not appended");
+      }
       v.uncertain.clear();
     }
     if (s.seq <= v.head.last_batch) continue;  // delivered already (our own append)

@@ -32,6 +32,9 @@ struct Inbound {
   uint64_t from_msg = 0;
   uint64_t to_msg = 0;
   uint64_t need = 0;
+  // kMsg from the publish API (not a client): its id there, nonzero. The Batcher answers
+  // it with a Receipt (its seq) or a Refusal to Shard `shard`.
+  uint64_t ticket = 0;
 };
 
 const char* inbound_kind_name(InboundKind kind);

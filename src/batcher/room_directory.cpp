@@ -45,6 +45,11 @@ void RoomDirectory::idle_rooms(uint64_t now_ns, uint64_t idle_ns,
       out.emplace_back(name, r.inc.id);
 }
 
+void RoomDirectory::members(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [name, r] : rooms_) out.emplace_back(name, r.members);
+}
+
 bool RoomDirectory::expire(std::string_view room, uint64_t id, uint64_t now_ns, uint64_t idle_ns) {
   std::lock_guard lock(mu_);
   auto it = rooms_.find(room);

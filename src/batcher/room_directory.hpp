@@ -43,6 +43,10 @@ class RoomDirectory {
   // Any thread: the current incarnation of `room`, if it is alive.
   std::optional<Incarnation> find(std::string_view room) const;
 
+  // Any thread: appends to `out` every room alive with its members (the publish API's
+  // GET /api/rooms).
+  void members(std::vector<std::pair<std::string, uint64_t>>& out) const;
+
   // Batcher thread: appends to `out` the rooms without members since at least `idle_ns`
   // before `now_ns`, with their incarnation ids.
   void idle_rooms(uint64_t now_ns, uint64_t idle_ns,
