@@ -132,7 +132,13 @@ void Shard::change(const std::vector<batcher::RoomChange>& changes) {
 void Shard::refuse(std::vector<batcher::Refusal> refusals) {
   post([this, refusals = std::move(refusals)] {
     std::unordered_map<uint64_t, std::vector<const batcher::Refusal*>> by_conn;
-    for (const batcher::Refusal& r : refusals) by_conn[r.conn].push_back(&r);
+    for (const batcher::Refusal& r : refusals) {
+      if (r.ticket != 0) {
+        if (api_) api_->refused(r);
+      } else {
+        by_conn[r.conn].push_back(&r);
+      }
+    }
     for (Connection* c : connections_) {
       auto it = by_conn.find(c->id());
       if (it == by_conn.end()) continue;
@@ -157,6 +163,12 @@ void Shard::name_answer(uint64_t conn, std::string name, batcher::NameResult res
       e.conn = conn;
       submit(std::move(e));
     }
+  });
+}
+
+void Shard::sequenced(std::vector<batcher::Receipt> receipts) {
+  post([this, receipts = std::move(receipts)] {
+    if (api_) api_->sequenced(receipts);
   });
 }
 
@@ -314,6 +326,7 @@ void Shard::answer_waiting(const batcher::RoomChange& c, RoomState* room) {
   for (const auto& [shard, need] : c.answered)
     if (shard == index_) answered = std::max(answered, need);
   if (answered == 0) return;
+  answer_api_waiting(c, room, answered);
   auto it = waiting_.find(c.room);
   if (it == waiting_.end()) return;
   std::vector<Connection*> ready;
@@ -330,6 +343,44 @@ void Shard::answer_waiting(const batcher::RoomChange& c, RoomState* room) {
   if (list.empty()) waiting_.erase(it);
   bool usable = room && room->live && c.kind != batcher::RoomChange::Kind::kUnavailable;
   for (Connection* conn : ready) conn->room_ready(usable);
+}
+
+// The publish API's waits that `c` answers (answer_waiting's counterpart).
+void Shard::answer_api_waiting(const batcher::RoomChange& c, RoomState* room, uint64_t answered) {
+  auto it = api_waiting_.find(c.room);
+  if (it == api_waiting_.end()) return;
+  std::vector<std::function<void(bool)>> ready;
+  auto& list = it->second;
+  for (size_t i = 0; i < list.size();) {
+    if (list[i].first <= answered) {
+      ready.push_back(std::move(list[i].second));
+      list[i] = std::move(list.back());
+      list.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  if (list.empty()) api_waiting_.erase(it);
+  bool usable = room && room->live && c.kind != batcher::RoomChange::Kind::kUnavailable;
+  for (auto& done : ready) done(usable);
+}
+
+void Shard::await_room(RoomState& room, uint64_t from_msg, uint64_t to_msg,
+                       std::function<void(bool usable)> done) {
+  uint64_t need = ++next_need_;
+  api_waiting_[room.name].emplace_back(need, std::move(done));
+  batcher::Inbound e;
+  e.kind = batcher::InboundKind::kNeed;
+  e.room = room.name;
+  e.from_msg = from_msg;
+  e.to_msg = to_msg;
+  e.need = need;
+  submit(std::move(e));
+}
+
+RoomState* Shard::find_room(const std::string& name) const {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second.get();
 }
 
 uint64_t Shard::await_room(Connection* c, RoomState& room, uint64_t from_msg, uint64_t to_msg) {
@@ -511,12 +562,14 @@ void Shard::note_refused(Admission::Verdict verdict) {
 void Shard::stop_intake() {
   if (!accepting_) return;
   accepting_ = false;
+  if (api_) api_->stop_intake();
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
 }
 
 void Shard::begin_drain() {
   stop_intake();
   draining_ = true;
+  if (api_) api_->drain();
   uv_timer_start(&drain_timer_, drain_timer_cb, config_.drain_timeout_ms, 0);
   // close_for_shutdown() may remove the connection from the set: iterate a copy.
   std::vector<Connection*> all(connections_.begin(), connections_.end());

@@ -61,6 +61,17 @@ struct RoomState {
   bool dirty = false;  // got a batch in this delivery round
 };
 
+// The publish API (api_server.hpp) as the Shard whose loop it runs on sees it: what the
+// Batcher answers its messages, and the shutdown steps. Loop thread only.
+class ApiHooks {
+ public:
+  virtual ~ApiHooks() = default;
+  virtual void sequenced(const std::vector<batcher::Receipt>& receipts) = 0;
+  virtual void refused(const batcher::Refusal& refusal) = 0;
+  virtual void stop_intake() = 0;  // with the Shard's: no new requests
+  virtual void drain() = 0;        // with the Shard's: answer what waits, close, end
+};
+
 class Shard final : public batcher::BatchSink {
  public:
   Shard(int index, const Config& config, batcher::Batcher& batcher, NameRegistry& names,
@@ -84,6 +95,7 @@ class Shard final : public batcher::BatchSink {
   void change(const std::vector<batcher::RoomChange>& changes) override;
   void refuse(std::vector<batcher::Refusal> refusals) override;
   void name_answer(uint64_t conn, std::string name, batcher::NameResult result) override;
+  void sequenced(std::vector<batcher::Receipt> receipts) override;
   // Batcher thread: this Shard's load, from its counters.
   batcher::SinkLoad load() override;
   // Any thread: runs `task` on the loop thread, after any batches delivered before it.
@@ -130,6 +142,14 @@ class Shard final : public batcher::BatchSink {
   uint64_t await_room(Connection* c, RoomState& room, uint64_t from_msg, uint64_t to_msg);
   // `c` no longer waits (it closed).
   void stop_waiting(Connection* c, const std::string& room);
+  // The publish API: the same wait without a Connection; `done(usable)` is called on the
+  // loop when the Batcher answered (never after the loop ended).
+  void await_room(RoomState& room, uint64_t from_msg, uint64_t to_msg,
+                  std::function<void(bool usable)> done);
+  // The replica of room `name` here, or nullptr.
+  RoomState* find_room(const std::string& name) const;
+  // Before open(): the publish API runs on this Shard's loop.
+  void set_api(ApiHooks* api) { api_ = api; }
   bool clustered() const { return clustered_; }
   // Hands an event to the Batcher (this Shard's inbox) and wakes it when needed.
   void submit(batcher::Inbound&& event);
@@ -161,6 +181,7 @@ class Shard final : public batcher::BatchSink {
   void apply(Delivery& d);
   void apply_change(batcher::RoomChange& c);
   void answer_waiting(const batcher::RoomChange& c, RoomState* room);
+  void answer_api_waiting(const batcher::RoomChange& c, RoomState* room, uint64_t answered);
   void pump_dirty();
   void apply_cut(const batcher::RoomCut& cut);
   void mark_dirty(RoomState& r);
@@ -207,6 +228,10 @@ class Shard final : public batcher::BatchSink {
   uint64_t next_need_ = 0;
   // Cluster mode: the connections waiting for each room (await_room).
   std::unordered_map<std::string, std::vector<Connection*>> waiting_;
+  // And the publish API's waits: (request id, what to call).
+  std::unordered_map<std::string, std::vector<std::pair<uint64_t, std::function<void(bool)>>>>
+      api_waiting_;
+  ApiHooks* api_ = nullptr;
 
   std::unordered_map<std::string, std::unique_ptr<RoomState>> rooms_;
   std::vector<RoomState*> dirty_rooms_;
