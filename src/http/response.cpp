@@ -11,6 +11,8 @@ const char* http_status_text(int status) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 403:
       return "Forbidden";
     case 404:
@@ -19,14 +21,22 @@ const char* http_status_text(int status) {
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
     case 426:
       return "Upgrade Required";
     case 429:
       return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
     case 503:
       return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
     default:
       return "Error";
   }
@@ -48,6 +58,15 @@ std::string http_response(int status, std::string_view content_type, std::string
   r += extra_headers;
   r += "\r\n";
   if (with_body) r += body;
+  return r;
+}
+
+std::string http_keep_alive_response(int status, std::string_view content_type,
+                                     std::string_view body, std::string_view extra_headers) {
+  std::string r = http_response(status, content_type, body, extra_headers);
+  constexpr std::string_view kClose = "Connection: close\r\n";
+  size_t at = r.find(kClose);
+  if (at != std::string::npos) r.replace(at, kClose.size(), "Connection: keep-alive\r\n");
   return r;
 }
 

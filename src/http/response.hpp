@@ -13,6 +13,10 @@ const char* http_status_text(int status);
 std::string http_response(int status, std::string_view content_type, std::string_view body,
                           std::string_view extra_headers = {}, bool with_body = true);
 
+// The same with `Connection: keep-alive` (the publish API's persistent connections).
+std::string http_keep_alive_response(int status, std::string_view content_type,
+                                     std::string_view body, std::string_view extra_headers = {});
+
 // A plain-text error response whose body is the status line's reason.
 std::string http_error(int status, std::string_view extra_headers = {});
 
