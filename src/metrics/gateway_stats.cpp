@@ -55,6 +55,16 @@ StatsSnapshot GatewayStats::snapshot() const {
   s.window_ms = batcher_.window_ms();
   read_batcher(batcher_.counters(), s);
   s.rooms = batcher_.rooms().size();
+  if (api_) {
+    s.api = true;
+    for (size_t r = 0; r < kApiRoutes; ++r)
+      for (size_t i = 0; i < kApiStatusSlots; ++i)
+        s.api_requests[r][i] = api_->requests[r][i].get();
+    s.api_published = api_->published.get();
+    s.api_refused = api_->refused.get();
+    s.api_connections = api_->connections.get();
+    s.api_latency_ns = api_->latency_ns.snapshot();
+  }
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "batcher/batcher.hpp"
+#include "metrics/api_counters.hpp"
 #include "metrics/shard_counters.hpp"
 #include "metrics/stats_snapshot.hpp"
 
@@ -32,6 +33,8 @@ class GatewayStats {
   // Any thread, no lock: reads the single-writer counters (relaxed loads). Values of
   // different counters may be a few events apart; each one is monotonic.
   StatsSnapshot snapshot() const;
+  // Before any scrape: the publish API's counters (it outlives this object's use).
+  void set_api(const ApiCounters* api) { api_ = api; }
 
   // Any thread: the GET /stats body (see stats_json). messages/s is measured between
   // this call and the previous one at least 1 s before it (since start the first time).
@@ -43,6 +46,7 @@ class GatewayStats {
   std::vector<const ShardCounters*> shards_;
   const batcher::Batcher& batcher_;
   std::function<ConnectionCount()> connections_;
+  const ApiCounters* api_ = nullptr;
   std::mutex rate_mu_;  // GET /stats only; never on the data path
   uint64_t rate_total_ = 0;
   uint64_t rate_at_ns_;

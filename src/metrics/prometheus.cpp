@@ -149,6 +149,30 @@ std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
   out.push_back(histogram(name, help, s.field, scale));
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FAMILY)
 #undef TG_HISTOGRAM_FAMILY
+
+  // The publish API's (--api-listen), only when it is on.
+  if (s.api) {
+    MetricFamily f =
+        family("tidegate_api_requests_total",
+               "Publish API requests answered, by route and HTTP status", MetricType::Counter);
+    for (size_t r = 0; r < kApiRoutes; ++r)
+      for (size_t i = 0; i < kApiStatusSlots; ++i)
+        add_value(f, {{"route", kApiRouteNames[r]}, {"status", kApiStatusNames[i]}},
+                  double(s.api_requests[r][i]));
+    out.push_back(std::move(f));
+    out.push_back(single("tidegate_api_published_messages_total",
+                         "Messages published through the API that got their seq",
+                         MetricType::Counter, double(s.api_published)));
+    out.push_back(single("tidegate_api_refused_messages_total",
+                         "Messages published through the API that were not sent (backplane "
+                         "unreachable, shutdown, or no seq before the request timeout)",
+                         MetricType::Counter, double(s.api_refused)));
+    out.push_back(single("tidegate_api_connections", "Publish API connections open now",
+                         MetricType::Gauge, double(s.api_connections)));
+    out.push_back(histogram("tidegate_api_request_duration_seconds",
+                            "Publish API requests: the request read to its answer queued",
+                            s.api_latency_ns, kNs));
+  }
   return out;
 }
 

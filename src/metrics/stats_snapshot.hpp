@@ -10,6 +10,7 @@
 
 #include "batcher/batcher_counters.hpp"
 #include "common/histogram.hpp"
+#include "metrics/api_counters.hpp"
 #include "metrics/shard_counters.hpp"
 
 namespace tg::metrics {
@@ -39,6 +40,14 @@ struct StatsSnapshot {
 #define TG_HISTOGRAM_FIELD(field, bounds, name, help, scale) Histogram::Snapshot field;
   TG_BATCHER_HISTOGRAMS(TG_HISTOGRAM_FIELD)
 #undef TG_HISTOGRAM_FIELD
+
+  // The publish API's (api_counters.hpp), when --api-listen is set.
+  bool api = false;
+  std::array<std::array<uint64_t, kApiStatusSlots>, kApiRoutes> api_requests{};
+  uint64_t api_published = 0;
+  uint64_t api_refused = 0;
+  int64_t api_connections = 0;
+  Histogram::Snapshot api_latency_ns;
 
   int64_t open_total() const {
     return sum(&Worker::open);
