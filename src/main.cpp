@@ -42,6 +42,31 @@ bool split_listen(const std::string& s, Config& c) {
   return !host.empty();
 }
 
+// The publish API's flags (docs/PROTOCOL.md, Publish API).
+void add_api_flags(CLI::App& app, Config& c) {
+  flag(app, "--api-listen", c.api_listen,
+       "Serve the publish API for backends (POST /api/publish, GET /api/rooms, GET "
+       "/api/rooms/ROOM/history) on this separate address, HOST:PORT (port 0: any free port, "
+       "printed as `api HOST:PORT`); needs --api-key-file. Empty: off");
+  flag(app, "--api-key-file", c.api_key_file,
+       "File whose first line is the publish API's bearer key (at least 16 bytes, white space "
+       "trimmed); read at startup and again on SIGHUP");
+  flag(app, "--api-max-connections", c.api_max_connections, size_t{1}, size_t{100000},
+       "Publish API connections at once; more are closed unanswered");
+  flag(app, "--api-max-body-bytes", c.api_max_body_bytes, size_t{1024}, size_t{1} << 30,
+       "Largest publish API request body; larger ones get 413 (each message's text is also "
+       "bounded by --max-message-bytes: 400)");
+  flag(app, "--api-max-batch", c.api_max_batch, size_t{1}, size_t{100000},
+       "Messages one array publish may carry");
+  flag(app, "--api-max-inflight", c.api_max_inflight, size_t{1}, size_t{10000000},
+       "Publish API messages waiting for their seqs at once; more get 429");
+  flag(app, "--api-request-timeout-ms", c.api_request_timeout_ms, 100u, 600000u,
+       "A publish API request must arrive and be answered within this (else 408, or 504 with "
+       "what is known)");
+  flag(app, "--api-idle-timeout-s", c.api_idle_timeout_s, 1u, 86400u,
+       "A publish API keep-alive connection without a request for this long is closed");
+}
+
 void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow, std::string& level,
                std::string& format) {
   flag(app, "--listen", listen,
@@ -130,6 +155,7 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
   flag(app, "--redis-log-ttl-s", c.redis_log_ttl_s, 60u, 86400u * 365,
        "Cluster mode: a room's log in Redis is deleted this long after its last message (a "
        "later join starts a new epoch)");
+  add_api_flags(app, c);
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -226,6 +252,18 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
     out.exit_code = 2;
     return out;
   }
+  if (!config.api_listen.empty()) {
+    if (Config a; !split_listen(config.api_listen, a)) {
+      out.error = "--api-listen wants HOST:PORT, got '" + config.api_listen + "'";
+      out.exit_code = 2;
+      return out;
+    }
+    if (config.api_key_file.empty()) {
+      out.error = "--api-listen needs --api-key-file (the backends' bearer key)";
+      out.exit_code = 2;
+      return out;
+    }
+  }
   config.slow_policy =
       slow == "close" ? tg::gateway::SlowPolicy::kClose : tg::gateway::SlowPolicy::kSkip;
   config.log_level = *tg::parse_log_level(level);
@@ -263,6 +301,10 @@ int main(int argc, char** argv) {
       if (server.metrics_port() != 0) {
         const std::string& m = config.metrics_listen;
         printf("metrics %s:%u\n", m.substr(0, m.rfind(':')).c_str(), server.metrics_port());
+      }
+      if (server.api_port() != 0) {
+        const std::string& a = config.api_listen;
+        printf("api %s:%u\n", a.substr(0, a.rfind(':')).c_str(), server.api_port());
       }
       fflush(stdout);
     });

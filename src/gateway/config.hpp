@@ -48,6 +48,15 @@ struct Config {
   std::string redis;                 // cluster mode: the backplane's Redis URL; empty: single node
   std::string redis_password_file;   // the Redis password, instead of one in the URL
   uint32_t redis_log_ttl_s = 86400;  // a room's log in Redis outlives its last append this long
+  // The publish API (api_server.hpp): off while api_listen is empty.
+  std::string api_listen;                // HOST:PORT
+  std::string api_key_file;              // the bearer key's file (required with api_listen)
+  size_t api_max_connections = 64;       // API connections at once
+  size_t api_max_body_bytes = 4u << 20;  // a request body's bytes
+  size_t api_max_batch = 1000;           // messages in one array publish
+  size_t api_max_inflight = 10000;       // messages waiting for their seqs, all requests
+  uint32_t api_request_timeout_ms = 10000;
+  uint32_t api_idle_timeout_s = 60;  // a keep-alive connection without a request
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

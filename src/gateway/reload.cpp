@@ -56,27 +56,35 @@ std::string show(const std::vector<std::string>& v) {
   X("max-connections-per-ip", max_connections_per_ip)
 
 // The rest: read once, at startup.
-#define TG_RESTART_ONLY(X)                        \
-  X("listen", listen_host)                        \
-  X("listen", listen_port)                        \
-  X("workers", workers)                           \
-  X("pin", pin)                                   \
-  X("window-ms", window_ms)                       \
-  X("history-bytes", history_bytes)               \
-  X("client-inflight", client_inflight)           \
-  X("slow-policy", slow_policy)                   \
-  X("max-message-bytes", max_message_bytes)       \
-  X("max-header-bytes", max_header_bytes)         \
-  X("handshake-timeout-ms", handshake_timeout_ms) \
-  X("drain-timeout-ms", drain_timeout_ms)         \
-  X("slow-close-grace-ms", slow_close_grace_ms)   \
-  X("idle-timeout-s", idle_timeout_s)             \
-  X("socket-sndbuf", socket_sndbuf)               \
-  X("zstd-level", zstd_level)                     \
-  X("max-rooms-per-client", max_rooms_per_client) \
-  X("metrics-listen", metrics_listen)             \
-  X("redis-password-file", redis_password_file)   \
-  X("redis-log-ttl-s", redis_log_ttl_s)
+#define TG_RESTART_ONLY(X)                            \
+  X("listen", listen_host)                            \
+  X("listen", listen_port)                            \
+  X("workers", workers)                               \
+  X("pin", pin)                                       \
+  X("window-ms", window_ms)                           \
+  X("history-bytes", history_bytes)                   \
+  X("client-inflight", client_inflight)               \
+  X("slow-policy", slow_policy)                       \
+  X("max-message-bytes", max_message_bytes)           \
+  X("max-header-bytes", max_header_bytes)             \
+  X("handshake-timeout-ms", handshake_timeout_ms)     \
+  X("drain-timeout-ms", drain_timeout_ms)             \
+  X("slow-close-grace-ms", slow_close_grace_ms)       \
+  X("idle-timeout-s", idle_timeout_s)                 \
+  X("socket-sndbuf", socket_sndbuf)                   \
+  X("zstd-level", zstd_level)                         \
+  X("max-rooms-per-client", max_rooms_per_client)     \
+  X("metrics-listen", metrics_listen)                 \
+  X("redis-password-file", redis_password_file)       \
+  X("redis-log-ttl-s", redis_log_ttl_s)               \
+  X("api-listen", api_listen)                         \
+  X("api-key-file", api_key_file)                     \
+  X("api-max-connections", api_max_connections)       \
+  X("api-max-body-bytes", api_max_body_bytes)         \
+  X("api-max-batch", api_max_batch)                   \
+  X("api-max-inflight", api_max_inflight)             \
+  X("api-request-timeout-ms", api_request_timeout_ms) \
+  X("api-idle-timeout-s", api_idle_timeout_s)
 
 }  // namespace
 

@@ -185,6 +185,39 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
     return metrics::ConnectionCount{admission.max_total(), admission.open()};
   });
   for (auto& s : shards_) s->set_stats(stats_.get());
+  if (!config_.api_listen.empty()) {
+    std::string error;
+    auto key = api::read_key_file(config_.api_key_file, error);
+    if (!key) throw std::runtime_error("--api-key-file: " + error);
+    api_ = std::make_unique<ApiServer>(config_, *shards_.front(), std::move(*key));
+    shards_.front()->set_api(api_.get());
+    stats_->set_api(&api_->counters());
+  }
+}
+
+int Server::bind_api_socket() {
+  const std::string& a = config_.api_listen;
+  size_t colon = a.rfind(':');
+  std::string host = a.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  uint16_t port = static_cast<uint16_t>(std::stoi(a.substr(colon + 1)));  // checked by main
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!make_sockaddr(host, port, ss, len))
+    throw std::runtime_error("--api-listen: not a numeric IP address: " + host);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 128) != 0) {
+    std::string err = strerror(errno);
+    close(fd);
+    throw std::runtime_error("cannot serve the publish API on " + a + " (--api-listen): " + err);
+  }
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  api_port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                            : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return fd;
 }
 
 Server::~Server() {
@@ -258,14 +291,21 @@ void Server::start() {
   std::vector<int> fds;
   for (size_t i = 0; i < shards_.size(); ++i)
     fds.push_back(bind_socket(i == 0 ? config_.listen_port : port_));
+  int api_fd = -1;
   try {
+    if (api_) api_fd = bind_api_socket();
     start_metrics();
   } catch (...) {
     for (int fd : fds) close(fd);
+    if (api_fd >= 0) close(api_fd);
     port_ = 0;  // nothing started: nothing for ~Server to shut down
     throw;
   }
   for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->open(fds[i]);
+  if (api_) {
+    api_->open(api_fd);
+    TG_LOG(kInfo, "publish API on %s (port %u)", config_.api_listen.c_str(), api_port_);
+  }
   batcher_->start();
   for (auto& shard : shards_) shard->start();
   if (config_.window_ms >= 0) {
@@ -399,6 +439,7 @@ void Server::reload() {
   }
   const Config& next = *r.config;
   ReloadPlan plan = plan_reload(given_, next);
+  if (plan.applied.empty()) reload_api_key();
   for (const std::string& change : plan.restart)
     TG_LOG(kWarn, "reload: %s needs a restart; not applied", change.c_str());
   if (plan.applied.empty()) {
@@ -406,6 +447,7 @@ void Server::reload() {
     notify_.ready("reloaded");
     return;
   }
+  reload_api_key();
   apply_reloadable(config_, next);
   apply_reloadable(given_, next);
   g_log_level = config_.log_level;
@@ -419,6 +461,20 @@ void Server::reload() {
   for (const std::string& change : plan.applied)
     TG_LOG(kInfo, "reload: applied %s", change.c_str());
   notify_.ready("reloaded");
+}
+
+// SIGHUP: the publish API's key file is read again; a file that cannot be read, or holds
+// no usable key, leaves the running key in place.
+void Server::reload_api_key() {
+  if (!api_) return;
+  std::string error;
+  auto key = api::read_key_file(config_.api_key_file, error);
+  if (!key) {
+    TG_LOG(kError, "reload: --api-key-file: %s; the running key stays", error.c_str());
+    return;
+  }
+  api_->set_key(std::move(*key));
+  TG_LOG(kInfo, "reload: the publish API key was read again");
 }
 
 // The keep-alive proves every worker loop still turns, not just this thread: each tick

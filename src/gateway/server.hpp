@@ -16,6 +16,7 @@ class Exposer;
 
 #include "batcher/batcher.hpp"
 #include "gateway/admission.hpp"
+#include "gateway/api_server.hpp"
 #include "gateway/config.hpp"
 #include "gateway/name_registry.hpp"
 #include "gateway/service_notify.hpp"
@@ -40,6 +41,8 @@ class Server {
   uint16_t port() const { return port_; }
   // The bound metrics port (useful with --metrics-listen HOST:0); 0 when metrics are off.
   uint16_t metrics_port() const { return metrics_port_; }
+  // The bound publish API port (useful with --api-listen HOST:0); 0 when the API is off.
+  uint16_t api_port() const { return api_port_; }
   // Calls `on_ready` once signal handlers are in place, blocks until SIGINT or
   // SIGTERM, then: stop accepting, flush the pending window,
   // close every client with 1001, drain up to --drain-timeout-ms. Returns the exit code.
@@ -60,11 +63,13 @@ class Server {
 
  private:
   int bind_socket(uint16_t port);
+  int bind_api_socket();  // --api-listen, on Shard 0's loop
   void start_metrics();
   void stop_metrics();
   template <typename Fn>
   void on_every_shard_and_wait(Fn fn);
   void watchdog_tick();
+  void reload_api_key();
 
   Config config_;
   Config
@@ -83,6 +88,8 @@ class Server {
   std::unique_ptr<prometheus::Exposer> exposer_;  // after collector_: stops first
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
+  std::unique_ptr<ApiServer> api_;  // --api-listen
+  uint16_t api_port_ = 0;
   bool stopped_ = false;
 };
 
