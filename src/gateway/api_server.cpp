@@ -117,15 +117,17 @@ void ApiServer::answer_error(ApiConnection& c, ApiRoute route, uint64_t started_
 
 void ApiServer::dispatch(ApiConnection& c, const http::HttpRequest& request, std::string body) {
   uint64_t started = mono_ns();
+  api::Target target;
+  std::optional<api::Error> bad_route = api::match_route(request.path, target);
+  // The key first: without it nothing is told, not even which routes exist.
   if (!api::bearer_matches(request.header("authorization"), key_)) {
-    answer_error(c, ApiRoute::kOther, started,
+    answer_error(c, target.route, started,
                  {401, "unauthorized", "missing or wrong key: Authorization: Bearer <key>"},
                  kAuthenticate);
     return;
   }
-  api::Target target;
-  if (auto e = api::match_route(request.path, target)) {
-    answer_error(c, target.route, started, *e);
+  if (bad_route) {
+    answer_error(c, target.route, started, *bad_route);
     return;
   }
   const char* method = target.route == ApiRoute::kPublish ? "POST" : "GET";
