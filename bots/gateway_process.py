@@ -3,7 +3,8 @@ read back from stdout, and always stopped.
 
 tidegate started with `--listen 127.0.0.1:0` prints `listening 127.0.0.1:PORT` on stdout
 once it listens, and with `--metrics-listen 127.0.0.1:0` also `metrics 127.0.0.1:PORT`
-(src/main.cpp); its log goes to stderr. tests/bots/fake_gateway.py prints the same
+(src/main.cpp), and with `--api-listen 127.0.0.1:0` `api 127.0.0.1:PORT`; its log goes to
+stderr. tests/bots/fake_gateway.py prints the same
 `listening` line. Used by bots/bench, bots/ramp, bots/storm, bots/soak and the Python tests.
 Stdlib only (Debian's /usr/bin/python3).
 
@@ -20,7 +21,7 @@ import subprocess
 import threading
 
 # A line the gateway prints on stdout: `listening HOST:PORT` or `metrics HOST:PORT`.
-PORT_LINE = re.compile(r"(listening|metrics) (\S+):(\d+)$")
+PORT_LINE = re.compile(r"(listening|metrics|api) (\S+):(\d+)$")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -48,7 +49,8 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=15.0):
 class GatewayProcess:
     """Runs `command` (a path, or a list such as [python, script]) with `--listen LISTEN`
     and then `args`, and waits up to `timeout` s for its `listening` line (and its
-    `metrics` line too with metrics=True; the caller passes --metrics-listen). A thread
+    `metrics` line too with metrics=True, and its `api` line with api=True; the caller
+    passes --metrics-listen and --api-listen). A thread
     keeps reading stdout so that the gateway never blocks on a full pipe.
 
     With `log_path`, stderr and every stdout line go to that file; without, stderr is
@@ -58,15 +60,16 @@ class GatewayProcess:
     port, host, url (ws://HOST:PORT/ws), metrics_port (None unless printed), pid, proc;
     killed tells whether stop() had to SIGKILL it."""
 
-    def __init__(self, command, args=(), *, listen="127.0.0.1:0", metrics=False,
+    def __init__(self, command, args=(), *, listen="127.0.0.1:0", metrics=False, api=False,
                  log_path=None, timeout=15.0):
         command = [command] if isinstance(command, str) else list(command)
         self.command = command + (["--listen", listen] if listen else []) + list(args)
         self.log_path = log_path
-        self.host = self.port = self.metrics_port = None
+        self.host = self.port = self.metrics_port = self.api_port = None
         self.signalled = self.killed = False
         self.last_lines = collections.deque(maxlen=10)
         self._want_metrics = metrics
+        self._want_api = api
         self._log = open(log_path, "w", buffering=1) if log_path else None
         self.proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=self._log,
                                      text=True, errors="replace")
@@ -77,7 +80,9 @@ class GatewayProcess:
             self._fail(timeout)
 
     def _started(self):
-        return self.port is not None and (self.metrics_port is not None or not self._want_metrics)
+        return (self.port is not None
+                and (self.metrics_port is not None or not self._want_metrics)
+                and (self.api_port is not None or not self._want_api))
 
     def _pump(self):
         try:
@@ -90,6 +95,8 @@ class GatewayProcess:
                     self.host, self.port = m.group(2), int(m.group(3))
                 elif m and m.group(1) == "metrics" and self.metrics_port is None:
                     self.metrics_port = int(m.group(3))
+                elif m and m.group(1) == "api" and self.api_port is None:
+                    self.api_port = int(m.group(3))
                 if self._started():
                     self._ready.set()
         except (OSError, ValueError):  # the pipe or the log closed under us by stop()
