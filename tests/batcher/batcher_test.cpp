@@ -271,4 +271,60 @@ TEST(Batcher, ARoomWithAMemberNeverExpires) {
   EXPECT_TRUE(sink.cuts().empty());
 }
 
+// Publish API messages (a ticket) are answered to the Shard that received them with
+// their seq, after their batch was delivered; client messages get no receipt.
+TEST(Batcher, TicketedMessagesGetReceiptsAfterTheirBatch) {
+  class ReceiptSink : public RecordingSink {
+   public:
+    void sequenced(std::vector<Receipt> receipts) override {
+      std::lock_guard lock(mu_);
+      // The batch holding each receipt's message was delivered before it.
+      for (const Receipt& r : receipts) {
+        bool delivered = false;
+        for (const Batch& b : wait_for_events(0))
+          delivered = delivered || (b.first_msg <= r.seq && r.seq <= b.last_msg);
+        EXPECT_TRUE(delivered) << r.seq;
+        got_.push_back(r);
+      }
+    }
+    std::vector<Receipt> receipts() {
+      std::lock_guard lock(mu_);
+      return got_;
+    }
+
+   private:
+    std::mutex mu_;
+    std::vector<Receipt> got_;
+  };
+  Batcher b({2, 1}, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(60000000));
+  ReceiptSink sink0, sink1;
+  b.add_sink(&sink0);
+  b.add_sink(&sink1);
+  b.start();
+  Inbound api1 = event("x", "api-1", 20);
+  api1.ticket = 7;
+  api1.shard = 1;
+  Inbound api2 = event("y", "api-2", 30);
+  api2.ticket = 8;
+  api2.shard = 1;
+  b.inbox(0).push(event("x", "client", 10));
+  b.inbox(1).push(std::move(api1));
+  b.inbox(1).push(std::move(api2));
+  b.stop();  // one flush: x gets seqs 1 and 2, y starts above them
+  auto got = sink1.wait_for_events(3);
+  ASSERT_EQ(got.size(), 2u);
+  std::vector<Receipt> r = sink1.receipts();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(sink0.receipts().empty());
+  const Batch& x = got[0].room == "x" ? got[0] : got[1];
+  const Batch& y = got[0].room == "y" ? got[0] : got[1];
+  const Receipt& r7 = r[0].ticket == 7 ? r[0] : r[1];
+  const Receipt& r8 = r[0].ticket == 8 ? r[0] : r[1];
+  EXPECT_EQ(r7.ticket, 7u);
+  EXPECT_EQ(r7.seq, x.first_msg + 1);  // after the client's message, received earlier
+  EXPECT_EQ(r8.ticket, 8u);
+  EXPECT_EQ(r8.seq, y.first_msg);
+  EXPECT_EQ(r7.epoch, 0u);
+}
+
 }  // namespace tg::batcher
