@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -430,6 +431,40 @@ class StartupChecks(unittest.TestCase):
             code, err = self.run_gateway("--api-listen", "nonsense", "--api-key-file", short)
             self.assertEqual(code, 2)
             self.assertIn("--api-listen wants HOST:PORT", err)
+
+
+class KeyReload(unittest.TestCase):
+    """SIGHUP reads --api-key-file again; a file without a usable key keeps the old one."""
+
+    def wait_accepted(self, gw, key):
+        deadline = time.monotonic() + WAIT_S
+        while curl(gw.api_port, "/api/rooms", key=key)[0] != 200:
+            self.assertLess(time.monotonic(), deadline, "key %r never accepted" % key)
+            time.sleep(0.05)
+
+    def test_sighup(self):
+        with tempfile.TemporaryDirectory(prefix="tidegate-api-key-") as tmp:
+            gw = start_gateway(tmp)
+            key_file = os.path.join(tmp, "api.key")
+            try:
+                self.assertEqual(curl(gw.api_port, "/api/rooms")[0], 200)
+                new = "a-new-key-fedcba9876543210"
+                with open(key_file, "w") as f:
+                    f.write(new + "\n")
+                gw.proc.send_signal(signal.SIGHUP)
+                self.wait_accepted(gw, new)
+                self.assertEqual(curl(gw.api_port, "/api/rooms")[0], 401)
+                # An empty file: refused, the running key stays.
+                open(key_file, "w").close()
+                gw.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + WAIT_S
+                while not any("the running key stays" in line
+                              for line in open(os.path.join(tmp, "gw.log"))):
+                    self.assertLess(time.monotonic(), deadline, "the reload was not logged")
+                    time.sleep(0.05)
+                self.assertEqual(curl(gw.api_port, "/api/rooms", key=new)[0], 200)
+            finally:
+                self.assertEqual(gw.stop(), 0)
 
 
 class ClusterApi(unittest.TestCase):
