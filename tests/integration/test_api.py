@@ -458,8 +458,10 @@ class KeyReload(unittest.TestCase):
                 open(key_file, "w").close()
                 gw.proc.send_signal(signal.SIGHUP)
                 deadline = time.monotonic() + WAIT_S
-                while not any("the running key stays" in line
-                              for line in open(os.path.join(tmp, "gw.log"))):
+                while True:
+                    with open(os.path.join(tmp, "gw.log")) as f:
+                        if "the running key stays" in f.read():
+                            break
                     self.assertLess(time.monotonic(), deadline, "the reload was not logged")
                     time.sleep(0.05)
                 self.assertEqual(curl(gw.api_port, "/api/rooms", key=new)[0], 200)
@@ -530,9 +532,9 @@ class ClusterApi(unittest.TestCase):
                     time.sleep(0.1)
                 self.assertEqual(r["error"], "unavailable")
             finally:
-                for gw in nodes:
-                    gw.stop()
+                codes = [gw.stop() for gw in nodes]
                 redis.close()
+            self.assertEqual(codes, [0, 0])
 
 
 if __name__ == "__main__":
