@@ -70,6 +70,30 @@ TEST(MetricFamilies, ReasonsAndStatusesAreSummedOverWorkersAndAllPresent) {
   EXPECT_NE(text.find("tidegate_connection_limit 1000\n"), std::string::npos);
 }
 
+TEST(MetricFamilies, TheApiFamiliesOnlyWithTheApi) {
+  StatsSnapshot s = sample();
+  EXPECT_EQ(scrape(s).find("tidegate_api_"), std::string::npos);
+  s.api = true;
+  s.api_requests[slot(ApiRoute::kPublish)][api_status_slot(200)] = 7;
+  s.api_requests[slot(ApiRoute::kOther)][api_status_slot(401)] = 2;
+  s.api_requests[slot(ApiRoute::kHistory)][api_status_slot(299)] = 1;  // not in the table: 500
+  s.api_published = 9;
+  s.api_connections = 3;
+  std::string text = scrape(s);
+  EXPECT_NE(text.find("tidegate_api_requests_total{route=\"publish\",status=\"200\"} 7\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tidegate_api_requests_total{route=\"other\",status=\"401\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_api_requests_total{route=\"history\",status=\"500\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_api_requests_total{route=\"rooms\",status=\"503\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tidegate_api_published_messages_total 9\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_api_connections 3\n"), std::string::npos);
+  EXPECT_NE(text.find("tidegate_api_request_duration_seconds_count"), std::string::npos);
+}
+
 TEST(MetricFamilies, MemoryFamilies) {
   std::string text = scrape(sample());
   EXPECT_NE(text.find("tidegate_connection_buffer_bytes{worker=\"0\"} 4096\n"), std::string::npos)
