@@ -480,7 +480,8 @@ class ClusterApi(unittest.TestCase):
             nodes = []
             try:
                 for name in ("a", "b"):
-                    nodes.append(start_gateway(tmp, "--redis", redis.url, name=name))
+                    nodes.append(start_gateway(tmp, "--redis", redis.url,
+                                               "--api-request-timeout-ms", "1000", name=name))
                 a, b = nodes
                 for gw in nodes:  # the link to Redis is up once /readyz answers 200
                     deadline = time.monotonic() + WAIT_S
@@ -519,6 +520,17 @@ class ClusterApi(unittest.TestCase):
                 status, r, _ = curl(b.api_port, "/api/publish",
                                     data={"room": "only-a", "text": "from-b", "from": "system"})
                 self.assertEqual((status, r["seq"]), (200, many[-1]["seq"] + 1), r)
+                # Redis not answering: the request is answered at its deadline (504),
+                # not left hanging.
+                os.kill(redis.pid, signal.SIGSTOP)
+                try:
+                    status, r, _ = curl(a.api_port, "/api/publish",
+                                        data={"room": "cl", "text": "late", "from": "system"})
+                finally:
+                    os.kill(redis.pid, signal.SIGCONT)
+                self.assertEqual(status, 504, r)
+                self.assertEqual(r["error"], "timeout")
+                self.assertEqual(r["results"], [{"room": "cl", "error": "timeout"}])
                 # Redis gone: a publish is refused with 503, never left hanging.
                 redis.stop()
                 deadline = time.monotonic() + WAIT_S
