@@ -56,27 +56,31 @@ std::string show(const std::vector<std::string>& v) {
   X("max-connections-per-ip", max_connections_per_ip)
 
 // The rest: read once, at startup.
-#define TG_RESTART_ONLY(X)                            \
-  X("listen", listen_host)                            \
-  X("listen", listen_port)                            \
-  X("workers", workers)                               \
-  X("pin", pin)                                       \
-  X("window-ms", window_ms)                           \
-  X("history-bytes", history_bytes)                   \
-  X("client-inflight", client_inflight)               \
-  X("slow-policy", slow_policy)                       \
-  X("max-message-bytes", max_message_bytes)           \
-  X("max-header-bytes", max_header_bytes)             \
-  X("handshake-timeout-ms", handshake_timeout_ms)     \
-  X("drain-timeout-ms", drain_timeout_ms)             \
-  X("slow-close-grace-ms", slow_close_grace_ms)       \
-  X("idle-timeout-s", idle_timeout_s)                 \
-  X("socket-sndbuf", socket_sndbuf)                   \
-  X("zstd-level", zstd_level)                         \
-  X("max-rooms-per-client", max_rooms_per_client)     \
-  X("metrics-listen", metrics_listen)                 \
-  X("redis-password-file", redis_password_file)       \
-  X("redis-log-ttl-s", redis_log_ttl_s)               \
+#define TG_RESTART_ONLY(X)                        \
+  X("listen", listen_host)                        \
+  X("listen", listen_port)                        \
+  X("workers", workers)                           \
+  X("pin", pin)                                   \
+  X("window-ms", window_ms)                       \
+  X("history-bytes", history_bytes)               \
+  X("client-inflight", client_inflight)           \
+  X("slow-policy", slow_policy)                   \
+  X("max-message-bytes", max_message_bytes)       \
+  X("max-header-bytes", max_header_bytes)         \
+  X("handshake-timeout-ms", handshake_timeout_ms) \
+  X("drain-timeout-ms", drain_timeout_ms)         \
+  X("slow-close-grace-ms", slow_close_grace_ms)   \
+  X("idle-timeout-s", idle_timeout_s)             \
+  X("socket-sndbuf", socket_sndbuf)               \
+  X("zstd-level", zstd_level)                     \
+  X("max-rooms-per-client", max_rooms_per_client) \
+  X("metrics-listen", metrics_listen)             \
+  X("redis-password-file", redis_password_file)   \
+  X("redis-log-ttl-s", redis_log_ttl_s)
+
+// The publish API's (api_server.hpp): read once too; SIGHUP reads only the key file's
+// contents again (Server::reload).
+#define TG_API_RESTART_ONLY(X)                        \
   X("api-listen", api_listen)                         \
   X("api-key-file", api_key_file)                     \
   X("api-max-connections", api_max_connections)       \
@@ -99,6 +103,7 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
 #define TG_RESTART(name, field) TG_COMPARE(restart, name, field)
   TG_RELOADABLE(TG_APPLIED)
   TG_RESTART_ONLY(TG_RESTART)
+  TG_API_RESTART_ONLY(TG_RESTART)
   // The Redis URL may hold a password: the plan says that it changed, not what to.
   if (running.redis != next.redis) plan.restart.push_back("redis (changed)");
 #undef TG_RESTART

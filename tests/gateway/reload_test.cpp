@@ -48,4 +48,15 @@ TEST(Reload, ApplyTakesOnlyTheLiveSettings) {
   EXPECT_EQ(running.history_bytes, size_t{64} << 20);
 }
 
+TEST(Reload, ThePublishApisFlagsNeedARestart) {
+  Config running, next;
+  next.api_listen = "127.0.0.1:8090";
+  next.api_max_inflight = 5;
+  ReloadPlan plan = plan_reload(running, next);
+  EXPECT_TRUE(plan.applied.empty());
+  ASSERT_EQ(plan.restart.size(), 2u);
+  EXPECT_NE(plan.restart[0].find("api-listen"), std::string::npos) << plan.restart[0];
+  EXPECT_NE(plan.restart[1].find("api-max-inflight"), std::string::npos) << plan.restart[1];
+}
+
 }  // namespace tg::gateway
