@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -46,7 +47,8 @@ def start_gateway(tmp, *args, name="gw"):
     key_file = os.path.join(tmp, "api.key")
     with open(key_file, "w") as f:
         f.write("  %s \n" % KEY)  # trimmed by the gateway
-    return GatewayProcess(BIN, ["--workers", "2", "--rate-limit", "0", "--window-ms", "2",
+    window = [] if "--window-ms" in args else ["--window-ms", "2"]
+    return GatewayProcess(BIN, ["--workers", "2", "--rate-limit", "0", *window,
                                 "--metrics-listen", "127.0.0.1:0",
                                 "--api-listen", "127.0.0.1:0", "--api-key-file", key_file,
                                 *args],
@@ -465,6 +467,66 @@ class KeyReload(unittest.TestCase):
                     self.assertLess(time.monotonic(), deadline, "the reload was not logged")
                     time.sleep(0.05)
                 self.assertEqual(curl(gw.api_port, "/api/rooms", key=new)[0], 200)
+            finally:
+                self.assertEqual(gw.stop(), 0)
+
+
+class LimitsAndShutdown(unittest.TestCase):
+    def test_connections_over_the_limit_are_closed(self):
+        with tempfile.TemporaryDirectory(prefix="tidegate-api-limit-") as tmp:
+            gw = start_gateway(tmp, "--api-max-connections", "2")
+            try:
+                held = [http.client.HTTPConnection("127.0.0.1", gw.api_port, timeout=WAIT_S)
+                        for _ in range(2)]
+                for conn in held:  # each accepted and served, and kept alive
+                    conn.request("GET", "/api/rooms", headers={"Authorization": "Bearer " + KEY})
+                    r = conn.getresponse()
+                    r.read()
+                    self.assertEqual(r.status, 200)
+                with socket.create_connection(("127.0.0.1", gw.api_port), timeout=WAIT_S) as s:
+                    s.sendall(b"GET /api/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                              + KEY.encode() + b"\r\n\r\n")
+                    try:
+                        got = s.recv(65536)
+                    except ConnectionResetError:
+                        got = b""
+                    self.assertEqual(got, b"", "a third connection was served")
+                held[0].close()
+                deadline = time.monotonic() + WAIT_S
+                while metric_values(gw, "tidegate_api_connections")[""] > 1:
+                    self.assertLess(time.monotonic(), deadline, "the close was not seen")
+                    time.sleep(0.05)
+                self.assertEqual(curl(gw.api_port, "/api/rooms")[0], 200)
+                held[1].close()
+            finally:
+                self.assertEqual(gw.stop(), 0)
+
+    def test_shutdown_answers_what_was_handed_in(self):
+        """SIGTERM while a publish waits in a long window: the last flush gives it its seq
+        and it is answered 200; a request after that is refused (the listener is closed)."""
+        with tempfile.TemporaryDirectory(prefix="tidegate-api-stop-") as tmp:
+            gw = start_gateway(tmp, "--window-ms", "10000")
+            try:
+                result = {}
+
+                def publish():
+                    result["r"] = curl(gw.api_port, "/api/publish",
+                                       data={"room": "last", "text": "bye", "from": "system"})
+                t = threading.Thread(target=publish)
+                t.start()
+                # The publish entered its room in the directory when it was handed to the
+                # Batcher (same loop turn): the room count says it is in.
+                deadline = time.monotonic() + WAIT_S
+                while metric_values(gw, "tidegate_rooms")[""] < 1:
+                    self.assertLess(time.monotonic(), deadline, "the publish never arrived")
+                    time.sleep(0.02)
+                gw.send_signal(signal.SIGTERM)
+                t.join(WAIT_S + 5)
+                self.assertFalse(t.is_alive())
+                status, body, _ = result["r"]
+                self.assertEqual(status, 200, body)
+                self.assertEqual(body["room"], "last")
+                self.assertGreaterEqual(body["seq"], 1)
             finally:
                 self.assertEqual(gw.stop(), 0)
 
