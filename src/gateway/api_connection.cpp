@@ -117,6 +117,17 @@ bool ApiConnection::parse_head(size_t head_len) {
     body_len_ = static_cast<size_t>(n);
   }
   state_ = State::kBody;
+  // A client that asked waits for this before it sends the body (RFC 9110 10.1.1).
+  if (body_len_ > in_.size() && http::has_token(request_.header("expect"), "100-continue")) {
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init(const_cast<char*>(kContinue), sizeof kContinue - 1);
+    continue_req_.data = this;
+    if (uv_write(&continue_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1,
+                 [](uv_write_t*, int) {}) != 0) {
+      close();
+      return false;
+    }
+  }
   return true;
 }
 

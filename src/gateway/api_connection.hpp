@@ -60,6 +60,7 @@ class ApiConnection {
   uint64_t id_;
   uv_tcp_t tcp_{};
   uv_write_t write_req_{};
+  uv_write_t continue_req_{};  // a 100 Continue, before the body
   State state_ = State::kHead;
   bool keep_alive_ = true;
   bool close_after_write_ = false;

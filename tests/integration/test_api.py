@@ -319,6 +319,27 @@ class PublishApi(unittest.TestCase):
             answers = [json.loads(x) for x in re.findall(rb"\{[^{}]*\}", got)]
             self.assertEqual([a["seq"] for a in answers], [seqs[-1] + 1, seqs[-1] + 2])
 
+    def test_expect_100_continue(self):
+        body = json.dumps({"room": "expect", "text": "x" * 900, "from": "system"}).encode()
+        with socket.create_connection(("127.0.0.1", self.api), timeout=WAIT_S) as s:
+            s.sendall(b"POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      + KEY.encode() + b"\r\nExpect: 100-continue\r\nContent-Length: "
+                      + str(len(body)).encode() + b"\r\n\r\n")
+            got = b""
+            while b"\r\n\r\n" not in got:  # the interim answer comes before the body is sent
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, got)
+                got += chunk
+            self.assertTrue(got.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), got)
+            s.sendall(body)
+            got = got[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+            while not got.rstrip().endswith(b"}"):
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, got)
+                got += chunk
+            self.assertTrue(got.startswith(b"HTTP/1.1 200"), got)
+            self.assertIn(b'"room":"expect"', got)
+
     def test_a_hanging_api_client_costs_the_chat_nothing(self):
         async def run():
             # One API client sends half a head, another a head promising a body it never
