@@ -1,6 +1,7 @@
 // upgrade.cpp -- the tidegate side of an upgrade request: sub-protocol and query.
 #include "protocol/upgrade.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <vector>
 
@@ -33,9 +34,25 @@ bool apply_query(const http::HttpRequest& req, Handshake& h) {
       (k == "since" ? h.since : h.epoch) = n;
     } else if (k == "name") {
       h.name = v;
+    } else if (k == "token") {
+      h.token = v;
     }
   }
   return true;
+}
+
+// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1; the scheme is
+// case-insensitive), or empty. Other schemes are not ours (a proxy's, say): ignored.
+std::string_view bearer_token(const http::HttpRequest& req) {
+  for (const auto& [name, value] : req.headers) {
+    if (name != "authorization") continue;
+    std::string_view v = http::trim(value);
+    if (v.size() < 7 || v[6] != ' ') continue;
+    std::string scheme(v.substr(0, 6));
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme == "bearer") return http::trim(v.substr(7));
+  }
+  return {};
 }
 
 }  // namespace
@@ -66,6 +83,10 @@ Handshake evaluate_handshake(const http::HttpRequest& req,
 
   Handshake h;
   if (!apply_query(req, h)) return fail(400);
+  if (std::string_view bearer = bearer_token(req); !bearer.empty()) {
+    if (!h.token.empty()) return fail(400);
+    h.token = bearer;
+  }
   auto proto = choose_subprotocol(req);
   h.proto = proto.value_or(Subprotocol::kJson);
   h.status = 101;
