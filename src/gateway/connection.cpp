@@ -201,6 +201,10 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
     upgrade(hs, *room, rest, rest_len);
     return;
   }
+  if (req.path == "/auth") {
+    answer_auth_check(req);
+    return;
+  }
   bool head = req.method == "HEAD";
   if (req.method != "GET" && !head) {
     respond_and_close(http::http_error(405, "Allow: GET, HEAD\r\n"));

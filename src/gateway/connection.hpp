@@ -134,6 +134,9 @@ class Connection final : public ws::WsSession::Handler {
   // the 401 or 403 and false is returned; else `user_` is the token's user (or null:
   // anonymous, --auth off or optional).
   bool authenticate(protocol::Handshake& hs, bool head);
+  // GET /auth?room=R with Authorization: Bearer: the answer the upgrade would get (200,
+  // 401 or 403 with the reason), for pages, which cannot see a refused upgrade's status.
+  void answer_auth_check(const http::HttpRequest& req);
   bool auth_on() const;
   // Whether this client may join `room` / send to it: any room under --auth off, the
   // token's rooms, or for an anonymous client under optional --anonymous-rooms.

@@ -10,6 +10,7 @@
 #include "gateway/connection.hpp"
 #include "gateway/shard.hpp"
 #include "http/response.hpp"
+#include "protocol/names.hpp"
 #include "protocol/notice.hpp"
 
 namespace tg::gateway {
@@ -96,6 +97,31 @@ bool Connection::authenticate(protocol::Handshake& hs, bool head) {
                   "your token does not allow this room");
   user_ = std::make_unique<auth::Claims>(std::move(*v.claims));
   return true;
+}
+
+void Connection::answer_auth_check(const http::HttpRequest& req) {
+  bool head = req.method == "HEAD";
+  auto answer = [&](int status, std::string body) {
+    respond_and_close(http::http_response(status, "text/plain; charset=utf-8", body + "\n",
+                                          "Cache-Control: no-store\r\n", !head));
+  };
+  if (req.method != "GET" && !head) {
+    respond_and_close(http::http_error(405, "Allow: GET, HEAD\r\n"));
+    return;
+  }
+  if (!auth_on()) return answer(200, "authentication is off: anyone may connect");
+  protocol::Handshake hs;
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!http::parse_query(req.query, params)) return answer(400, "bad query");
+  for (auto& [k, v] : params)
+    if (k == "room") hs.room = v;
+  if (!protocol::valid_room(hs.room)) return answer(400, "bad room name");
+  hs.token = protocol::bearer_token(req);
+  if (!authenticate(hs, head)) {
+    respond_and_close(std::move(hs.response));
+    return;
+  }
+  answer(200, user_ ? "ok: " + user_->name : std::string("ok: anonymous"));
 }
 
 bool Connection::may_read(const std::string& room) const {

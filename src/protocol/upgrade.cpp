@@ -41,8 +41,8 @@ bool apply_query(const http::HttpRequest& req, Handshake& h) {
   return true;
 }
 
-// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1; the scheme is
-// case-insensitive), or empty. Other schemes are not ours (a proxy's, say): ignored.
+}  // namespace
+
 std::string_view bearer_token(const http::HttpRequest& req) {
   for (const auto& [name, value] : req.headers) {
     if (name != "authorization") continue;
@@ -54,8 +54,6 @@ std::string_view bearer_token(const http::HttpRequest& req) {
   }
   return {};
 }
-
-}  // namespace
 
 std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req) {
   for (const auto& [name, value] : req.headers) {

@@ -33,6 +33,10 @@ struct Handshake {
   std::string token;              // ?token= or Authorization: Bearer, unverified
 };
 
+// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1; the scheme is
+// case-insensitive), or empty. Other schemes are not ours (a proxy's, say): ignored.
+std::string_view bearer_token(const http::HttpRequest& req);
+
 // Evaluates an upgrade request for /ws. Never throws; any problem is an error status:
 // those of ws::check_upgrade, 403 for an Origin not allowed by `allowed_origins` (see
 // ws::origin_allowed), 400 for a bad query (room name, since, epoch) or a token given

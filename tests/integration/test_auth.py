@@ -193,6 +193,16 @@ class AuthTest(unittest.TestCase):
         status, _, _ = http_get(gw.port, "/ws?token=" + self.hs(),
                                 UPGRADE + ["Authorization: Bearer " + self.hs()])
         self.assertEqual(status, 400)
+        # GET /auth tells a page what its upgrade would get (it cannot see the status).
+        status, _, body = http_get(gw.port, "/auth?room=lobby",
+                                   ["Authorization: Bearer " + self.hs(name="Ann")])
+        self.assertEqual((status, body), (200, "ok: Ann\n"))
+        status, _, body = http_get(gw.port, "/auth?room=lobby",
+                                   ["Authorization: Bearer " + self.hs(ttl=-5)])
+        self.assertEqual((status, body), (401, "the token has expired\n"))
+        status, _, body = http_get(gw.port, "/auth?room=lobby",
+                                   ["Authorization: Bearer " + self.hs(rooms=["x"])])
+        self.assertEqual(status, 403)
         # Over --max-header-bytes a huge token never reaches the check: 431.
         small = self.gateway("--auth", "required", "--jwt-hs256-secret-file", self.secret_file)
         status, _, _ = http_get(small.port, "/ws?token=" + "a" * (16 << 10), UPGRADE)
@@ -202,9 +212,9 @@ class AuthTest(unittest.TestCase):
         want = {}
         for reason, _ in bad.values():
             want[reason] = want.get(reason, 0) + 1
-        want["expired"] += 1  # the header's
+        want["expired"] += 2  # the header's, /auth's
         want["missing_token"] = 1
-        want["forbidden_room"] = 1
+        want["forbidden_room"] = 2  # the upgrade's, /auth's
         for reason, n in want.items():
             self.assertEqual(after.get(reason, 0) - before.get(reason, 0), n, reason)
 
