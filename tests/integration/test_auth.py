@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bots"))
 from gateway_process import GatewayProcess  # noqa: E402
+from redis_process import RedisProcess, free_port  # noqa: E402
 
 BIN = os.environ.get("TIDEGATE_BIN", "build/tidegate")
 SECRET = b"integration-test-secret-0123456789abcdef"
@@ -371,6 +372,51 @@ class AuthTest(unittest.TestCase):
         # A bad token is refused, not served as anonymous.
         status, _, _ = http_get(gw.port, "/ws?room=lobby&token=" + self.hs(ttl=-60), UPGRADE)
         self.assertEqual(status, 401)
+
+    # --- cluster mode: names are claimed in Redis, a token's never ------------------------
+
+    def test_cluster_names(self):
+        redis = RedisProcess(dir=os.path.join(self.tmp.name, "redis"), port=free_port())
+        redis.start()
+        nodes = []
+        try:
+            nodes += [self.gateway("--auth", "optional", "--jwt-hs256-secret-file",
+                                  self.secret_file, "--redis", redis.url) for _ in range(2)]
+            for gw in nodes:  # /readyz: the node's link to Redis is up
+                deadline = time.monotonic() + STEP
+                while http_get(gw.port, "/readyz")[0] != 200:
+                    self.assertLess(time.monotonic(), deadline, "node not ready")
+                    time.sleep(0.1)
+
+            async def scenario():
+                token = self.hs(sub="u7", name="Carol")
+                tabs = [await websockets.connect(gw.url + "?room=lobby&token=" + token)
+                        for gw in nodes]
+                for tab in tabs:  # one user on two nodes: one name, no name_taken
+                    self.assertEqual((await recv_json(tab))["name"], "Carol")
+                anon = await websockets.connect(nodes[1].url + "?room=lobby")
+                self.assertTrue((await recv_json(anon))["name"].startswith("guest-"))
+                await anon.send(json.dumps({"t": "name", "name": "Carol"}))
+                self.assertEqual((await recv_until(anon, lambda m: m["t"] == "error"))["code"],
+                                 "forbidden")
+                await tabs[0].send(json.dumps({"t": "msg", "text": "from node 0", "cid": "k1"}))
+                for ws in (tabs[1], anon):
+                    m = await recv_until(ws, lambda m: m["t"] == "batch" and any(
+                        e.get("cid") == "k1" for e in m["msgs"]))
+                    self.assertEqual([e["from"] for e in m["msgs"] if e.get("cid") == "k1"],
+                                     ["Carol"])
+                await tabs[0].close()  # one tab gone: the other keeps its name and rooms
+                await tabs[1].send(json.dumps({"t": "msg", "text": "still", "cid": "k2"}))
+                await recv_until(anon, lambda m: m["t"] == "batch" and any(
+                    e.get("cid") == "k2" and e["from"] == "Carol" for e in m["msgs"]))
+                for ws in (tabs[1], anon):
+                    await ws.close()
+
+            asyncio.run(scenario())
+        finally:
+            for gw in nodes:  # before Redis, so that they do not see it go
+                gw.stop()
+            redis.stop()
 
     # --- --auth off: the demo as it was ------------------------------------------------
 
