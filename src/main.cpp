@@ -311,6 +311,11 @@ int main(int argc, char** argv) {
   try {
     tg::gateway::Server server(config);
     server.start();
+    if (config.verifier) {
+      TG_LOG(kInfo, "auth %s: tokens signed with %s accepted, leeway %u s",
+             config.auth == tg::gateway::AuthMode::kRequired ? "required" : "optional",
+             config.verifier->algorithms().c_str(), config.jwt_leeway_s);
+    }
     // SIGHUP: the same sources read again; a configuration that does not parse changes
     // nothing (the Server logs why).
     server.set_reloader([&args]() -> tg::gateway::Server::Reloaded {

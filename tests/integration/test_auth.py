@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -332,6 +333,41 @@ class AuthTest(unittest.TestCase):
             self.assertGreaterEqual(counts.get(reason, 0), 1, reason)
         self.assertEqual(counts["forbidden_join"], 2)
         self.assertEqual(counts["session_expired"], 1)
+
+    def test_sighup_reads_the_keys_again(self):
+        secret_file = os.path.join(self.tmp.name, "rotating.secret")
+        old, new = b"old-secret-0123456789abcdefghijklmnop", b"new-secret-0123456789abcdefghijklmnop"
+        with open(secret_file, "wb") as f:
+            f.write(old)
+        log = os.path.join(self.tmp.name, "sighup.log")
+        gw = GatewayProcess(BIN, ["--workers", "2", "--metrics-listen", "off", "--auth", "required",
+                                  "--jwt-hs256-secret-file", secret_file], log_path=log)
+        self.gateways.append(gw)
+
+        def status(secret):
+            tok = jwt.encode({"sub": "rot", "exp": int(time.time()) + 60}, secret, algorithm="HS256")
+            return http_get(gw.port, "/auth?room=lobby", ["Authorization: Bearer " + tok])[0]
+
+        def wait_logged(text):
+            deadline = time.monotonic() + STEP
+            while time.monotonic() < deadline:
+                with open(log) as f:
+                    if f.read().count(text) >= 1:
+                        return
+                time.sleep(0.05)
+            self.fail("not logged: " + text)
+
+        self.assertEqual((status(old), status(new)), (200, 401))
+        with open(secret_file, "wb") as f:
+            f.write(new)
+        os.kill(gw.pid, signal.SIGHUP)
+        wait_logged("reload: applied jwt keys (read again)")
+        self.assertEqual((status(old), status(new)), (401, 200))
+        with open(secret_file, "wb") as f:
+            f.write(b"short")  # not a usable secret: the reload fails, the key stays
+        os.kill(gw.pid, signal.SIGHUP)
+        wait_logged("reload failed")
+        self.assertEqual((status(old), status(new)), (401, 200))
 
     # --- --auth optional -------------------------------------------------------------
 
