@@ -53,7 +53,8 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
     if (claimed) {
       name_ = hs.name;
     } else {
-      if (!hs.name.empty() && hs.name != name_) refused_name_ = hs.name;
+      // ?name= of a signed-in user's own name asks nothing: not refused.
+      if (!hs.name.empty() && !(user_ && hs.name == name_)) refused_name_ = hs.name;
       if (auth_on()) refused_code_ = "forbidden";
       if (!user_) shard_.names().claim(name_);
     }
