@@ -3,6 +3,7 @@
 // (docs/PROTOCOL.md, Authentication).
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <string_view>
 
 #include "auth/verifier.hpp"
@@ -22,10 +23,22 @@ using metrics::AuthRefuseReason;
 // The close frame has this long to leave before the connection is dropped (as idle).
 constexpr uint64_t kExpiredCloseMs = 2000;
 
-// A token error is counted under the reason of the same name.
-static_assert(static_cast<size_t>(auth::TokenError::kCount) == 7 &&
-                  static_cast<size_t>(AuthRefuseReason::kNotYetValid) == 6,
-              "TG_AUTH_REFUSE_REASONS starts with auth::TokenError's reasons, in order");
+// A token error is counted under the reason of the same name: TG_AUTH_REFUSE_REASONS
+// starts with TG_TOKEN_ERRORS' rows, in order.
+constexpr bool same_label(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+constexpr bool token_errors_lead_refuse_reasons() {
+#define TG_LABEL(e, label) label,
+  constexpr const char* kTokenLabels[] = {TG_TOKEN_ERRORS(TG_LABEL)};
+#undef TG_LABEL
+  for (size_t i = 0; i < std::size(kTokenLabels); ++i)
+    if (!same_label(kTokenLabels[i], metrics::kAuthRefuseReasonNames[i])) return false;
+  return std::size(kTokenLabels) == static_cast<size_t>(auth::TokenError::kCount);
+}
+static_assert(token_errors_lead_refuse_reasons(),
+              "TG_AUTH_REFUSE_REASONS must start with auth::TokenError's reasons, in order");
 
 AuthRefuseReason reason_of(auth::TokenError e) {
   return static_cast<AuthRefuseReason>(e);
