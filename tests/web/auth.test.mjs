@@ -50,6 +50,7 @@ describe('chat page with a token', { timeout: 240000 }, () => {
   let base;
   let browser;
   let tmp;
+  let secretFile;
 
   before(async () => {
     chromium = await loadChromium();
@@ -57,7 +58,7 @@ describe('chat page with a token', { timeout: 240000 }, () => {
     artifacts = requireEnv('TG_ARTIFACTS');
     assert.ok(fs.existsSync(kLaunch.executablePath), `${kLaunch.executablePath} is missing: run scripts/setup.sh`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-web-auth-'));
-    const secretFile = path.join(tmp, 'hs256.secret');
+    secretFile = path.join(tmp, 'hs256.secret');
     fs.writeFileSync(secretFile, kSecret + '\n');
     gateway = new Gateway(bin, ['--auth', 'required', '--jwt-hs256-secret-file', secretFile,
       '--jwt-leeway-s', '0']);
@@ -172,6 +173,30 @@ describe('chat page with a token', { timeout: 240000 }, () => {
     for (const p of [vic, wes]) {
       assert.deepEqual(p.errors, []);
       await p.context.close();
+    }
+  });
+
+  it('under --auth optional, a page without a token chats as a guest', async () => {
+    const optional = new Gateway(requireEnv('TIDEGATE_BIN'), ['--auth', 'optional',
+      '--jwt-hs256-secret-file', secretFile]);
+    const saved = base;
+    try {
+      base = `http://127.0.0.1:${await optional.start(0)}`;
+      const guest = await openPage('#lobby');
+      const g = guest.page;
+      await g.locator('#join-dialog').waitFor({ state: 'visible' });
+      await g.fill('#name-input', 'Xena');
+      await g.click('#join-submit');
+      await g.locator('#log li[data-kind="forbidden-name"]', { hasText: /you are guest-\d+/ }).waitFor();
+      await g.locator('#join-dialog').waitFor({ state: 'hidden' });
+      await g.locator('#me-name', { hasText: /^guest-\d+$/ }).waitFor();
+      await say(g, 'a guest speaks');
+      await g.locator('#log li.msg .text', { hasText: 'a guest speaks' }).waitFor();
+      assert.deepEqual(guest.errors, []);
+      await guest.context.close();
+    } finally {
+      base = saved;
+      await optional.stop();
     }
   });
 });

@@ -316,6 +316,15 @@ function onError(e) {
     chat.addNotice(`The new sign-in token was refused: ${reason}`, 'error', 'refused-token');
     return followBottom(chat.atBottom());
   }
+  if (code === 'forbidden' && claim) {
+    // --auth optional: without a token the server hands out guest names only.
+    state.claim = null;
+    state.confirmedName = state.myName;
+    closeDialog();
+    chat.addNotice(`Names come with a sign-in token here; you are ${state.myName}.`, 'info', 'forbidden-name');
+    renderAll();
+    return followBottom(true);
+  }
   if (code === 'forbidden' && state.pendingRoom) {
     const room = state.pendingRoom;
     state.pendingRoom = null;
