@@ -129,8 +129,9 @@ bool json_depth_within(std::string_view json, int max_depth) {
 }
 
 std::optional<std::string> parse_header(std::string_view json) {
-  rapidjson::Document doc;
-  if (!parse_object(json, doc)) return std::nullopt;
+  rapidjson::Document parsed;
+  if (!parse_object(json, parsed)) return std::nullopt;
+  const rapidjson::Document& doc = parsed;  // const iterators (clang: C++20 operator==)
   if (doc.HasMember("crit")) return std::nullopt;
   auto alg = doc.FindMember("alg");
   if (alg == doc.MemberEnd() || !alg->value.IsString()) return std::nullopt;
@@ -138,11 +139,12 @@ std::optional<std::string> parse_header(std::string_view json) {
 }
 
 std::optional<Claims> parse_claims(std::string_view json, std::string& why) {
-  rapidjson::Document doc;
-  if (!parse_object(json, doc)) {
+  rapidjson::Document parsed;
+  if (!parse_object(json, parsed)) {
     why = "the claims are not a JSON object";
     return std::nullopt;
   }
+  const rapidjson::Document& doc = parsed;
   Claims c;
   auto sub = doc.FindMember("sub");
   if (sub == doc.MemberEnd() || !sub->value.IsString() || sub->value.GetStringLength() == 0 ||
