@@ -300,8 +300,8 @@ class AuthTest(unittest.TestCase):
             self.assertEqual(got[-1]["exp"], jwt.decode(fresh, options={"verify_signature": False})["exp"])
 
             # Expiry: one session refreshed in time stays, one not is closed with 1008.
-            short = await websockets.connect(gw.url + "?token=" + self.hs(sub="s1", ttl=2))
-            kept = await websockets.connect(gw.url + "?token=" + self.hs(sub="s2", ttl=2))
+            short = await websockets.connect(gw.url + "?token=" + self.hs(sub="s1", ttl=4))
+            kept = await websockets.connect(gw.url + "?token=" + self.hs(sub="s2", ttl=4))
             await recv_json(short)
             await recv_json(kept)
             await kept.send(json.dumps({"t": "refresh", "token": self.hs(sub="s2", ttl=60)}))

@@ -152,7 +152,7 @@ describe('chat page with a token', { timeout: 240000 }, () => {
   });
 
   it('refreshes with a new token from the fragment and outlives the old one', async () => {
-    const short = token({ sub: 'u-5', name: 'Vic' }, 3);
+    const short = token({ sub: 'u-5', name: 'Vic' }, 6);
     const vic = await openPage(`#lobby&token=${short}`);
     const v = vic.page;
     await v.locator('#status[data-state="open"]').waitFor();
@@ -160,13 +160,13 @@ describe('chat page with a token', { timeout: 240000 }, () => {
     await v.locator('#log li[data-kind="refreshed"]').waitFor();
     assert.equal(new URL(v.url()).hash, '#lobby');
     // Past the first token's expiry (and the server's once-a-second check), still in.
-    await v.waitForTimeout(5000);
+    await v.waitForTimeout(8000);
     await say(v, 'still here');
     await v.locator('#log li.msg .text', { hasText: 'still here' }).waitFor();
     assert.equal(await v.locator('#log li[data-kind="refused-expired"]').count(), 0);
 
     // Without a refresh the session ends, and the page says why.
-    const wes = await openPage(`#lobby&token=${token({ sub: 'u-6', name: 'Wes' }, 2)}`);
+    const wes = await openPage(`#lobby&token=${token({ sub: 'u-6', name: 'Wes' }, 5)}`);
     await wes.page.locator('#status[data-state="open"]').waitFor();
     await wes.page.locator('#log li[data-kind="refused-expired"]', { hasText: /expired/ }).waitFor();
     await wes.page.locator('#status[data-state="stopped"]').waitFor();
