@@ -315,6 +315,8 @@ int main(int argc, char** argv) {
       TG_LOG(kInfo, "auth %s: tokens signed with %s accepted, leeway %u s",
              config.auth == tg::gateway::AuthMode::kRequired ? "required" : "optional",
              config.verifier->algorithms().c_str(), config.jwt_leeway_s);
+    } else if (!config.jwt_hs256_secret_file.empty() || !config.jwt_public_key.empty()) {
+      TG_LOG(kWarn, "JWT key files are ignored under --auth off: anyone may connect");
     }
     // SIGHUP: the same sources read again; a configuration that does not parse changes
     // nothing (the Server logs why).
