@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/verifier.hpp"
 #include "build_info.hpp"
 #include "common/cli_config.hpp"
 #include "common/cli_flags.hpp"
@@ -166,6 +167,59 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
       ->check(CLI::IsMember({"text", "json"}));
 }
 
+// Authentication's flags (docs/PROTOCOL.md, Authentication; docs/OPERATIONS.md).
+void add_auth_flags(CLI::App& app, Config& c, std::string& mode, std::string& anonymous) {
+  app.add_option("--auth", mode,
+                 "Client authentication with JWTs: off (anonymous chat), optional (a token makes "
+                 "a user authenticated; without one a client is anonymous, limited to "
+                 "--anonymous-rooms) or required (no valid token: 401)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "optional", "required"}));
+  flag(app, "--jwt-hs256-secret-file", c.jwt_hs256_secret_file,
+       "File holding the HS256 secret (its bytes, one trailing line end dropped; at least 32 "
+       "bytes): HS256 tokens are accepted, signed with it");
+  flag(app, "--jwt-public-key", c.jwt_public_key,
+       "PEM file of a public key: RSA (2048 bits or more) accepts RS256 tokens, EC P-256 "
+       "ES256 tokens. --auth optional or required needs it or --jwt-hs256-secret-file; SIGHUP "
+       "reads both files again (a file that fails to load keeps the old keys)");
+  flag(app, "--jwt-leeway-s", c.jwt_leeway_s, 0u, 3600u,
+       "Seconds of clock slack for a token's exp and nbf");
+  flag(app, "--anonymous-rooms", anonymous,
+       "Under --auth optional, the rooms clients without a token may join and send to: "
+       "comma-separated room names or prefix.* patterns (* for all, empty for none)");
+}
+
+// The auth flags' values into `config`, the key files loaded; false with `error` set
+// when they do not fit together or a key does not load.
+bool apply_auth_flags(Config& config, const std::string& mode, const std::string& anonymous,
+                      std::string& error) {
+  using tg::gateway::AuthMode;
+  config.auth = mode == "required"   ? AuthMode::kRequired
+                : mode == "optional" ? AuthMode::kOptional
+                                     : AuthMode::kOff;
+  auto rooms = tg::auth::parse_pattern_list(anonymous);
+  if (!rooms) {
+    error = "--anonymous-rooms wants comma-separated room names or prefix.* patterns, got '" +
+            anonymous + "'";
+    return false;
+  }
+  config.anonymous_rooms = std::move(*rooms);
+  if (config.auth == AuthMode::kOff) return true;
+  if (config.jwt_hs256_secret_file.empty() && config.jwt_public_key.empty()) {
+    error = "--auth " + mode + " needs a key: --jwt-hs256-secret-file or --jwt-public-key";
+    return false;
+  }
+  std::string why;
+  auto verifier =
+      tg::auth::Verifier::load(config.jwt_hs256_secret_file, config.jwt_public_key, why);
+  if (!verifier) {
+    error = "cannot load the JWT key: " + why;
+    return false;
+  }
+  config.verifier = std::move(verifier);
+  return true;
+}
+
 // What --version prints: this build, and the libraries it runs with (the versions the
 // loaded shared libraries report; wslay has no such call, so its headers' version).
 std::string version_text() {
@@ -201,6 +255,8 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
   config.history_total_bytes = tg::gateway::default_history_total_bytes();
   std::string listen = "127.0.0.1:8080", slow = "skip", level = "info", format = "text";
   add_flags(app, config, listen, slow, level, format);
+  std::string auth_mode = "off", anonymous_rooms = "lobby";
+  add_auth_flags(app, config, auth_mode, anonymous_rooms);
   app.set_version_flag("--version", version_text,
                        "Print the version, the git commit, the build "
                        "type and the library versions, and exit")
@@ -268,6 +324,10 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
       slow == "close" ? tg::gateway::SlowPolicy::kClose : tg::gateway::SlowPolicy::kSkip;
   config.log_level = *tg::parse_log_level(level);
   config.log_format = *tg::parse_log_format(format);
+  if (!apply_auth_flags(config, auth_mode, anonymous_rooms, out.error)) {
+    out.exit_code = 2;
+    return out;
+  }
   out.config = std::move(config);
   return out;
 }
@@ -289,6 +349,13 @@ int main(int argc, char** argv) {
   try {
     tg::gateway::Server server(config);
     server.start();
+    if (config.verifier) {
+      TG_LOG(kInfo, "auth %s: tokens signed with %s accepted, leeway %u s",
+             config.auth == tg::gateway::AuthMode::kRequired ? "required" : "optional",
+             config.verifier->algorithms().c_str(), config.jwt_leeway_s);
+    } else if (!config.jwt_hs256_secret_file.empty() || !config.jwt_public_key.empty()) {
+      TG_LOG(kWarn, "JWT key files are ignored under --auth off: anyone may connect");
+    }
     // SIGHUP: the same sources read again; a configuration that does not parse changes
     // nothing (the Server logs why).
     server.set_reloader([&args]() -> tg::gateway::Server::Reloaded {

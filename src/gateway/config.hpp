@@ -3,14 +3,21 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/log.hpp"
 
+namespace tg::auth {
+class Verifier;
+}
+
 namespace tg::gateway {
 
 enum class SlowPolicy { kSkip, kClose };
+// --auth: off (no tokens), optional (anonymous users in --anonymous-rooms), required.
+enum class AuthMode { kOff, kOptional, kRequired };
 
 struct Config {
   std::string listen_host = "127.0.0.1";
@@ -57,6 +64,15 @@ struct Config {
   size_t api_max_inflight = 10000;       // messages waiting for their seqs, all requests
   uint32_t api_request_timeout_ms = 10000;
   uint32_t api_idle_timeout_s = 60;  // a keep-alive connection without a request
+  // Authentication (docs/PROTOCOL.md, Authentication).
+  AuthMode auth = AuthMode::kOff;
+  std::string jwt_hs256_secret_file;
+  std::string jwt_public_key;                         // PEM file: RSA (RS256) or EC P-256 (ES256)
+  uint32_t jwt_leeway_s = 30;                         // slack for exp and nbf
+  std::vector<std::string> anonymous_rooms{"lobby"};  // room patterns, under --auth optional
+  // The keys read from the files above (main.cpp, at startup and at each SIGHUP); null
+  // under --auth off.
+  std::shared_ptr<const auth::Verifier> verifier;
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

@@ -174,6 +174,7 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
           "the cluster backplane (Redis) is unreachable: try again shortly, or another node\n",
           "Retry-After: 2\r\n", req.method != "HEAD");
     }
+    if (hs.status == 101) authenticate(hs, req.method == "HEAD");
     RoomState* room = nullptr;
     if (hs.status == 101) {
       room = shard_.enter_room(hs.room);
@@ -198,6 +199,10 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
       return;
     }
     upgrade(hs, *room, rest, rest_len);
+    return;
+  }
+  if (req.path == "/auth") {
+    answer_auth_check(req);
     return;
   }
   bool head = req.method == "HEAD";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/jwt.hpp"
 #include "gateway/admission.hpp"
 #include "gateway/rate_limiter.hpp"
 #include "gateway/room_log.hpp"
@@ -98,6 +99,13 @@ class Connection final : public ws::WsSession::Handler {
   // Cluster mode: its claim of `name` in the whole cluster was answered.
   void name_answered(const std::string& name, batcher::NameResult result);
 
+  // --auth: whether the client's token has run out at `now_s` (wall clock, seconds since
+  // the Unix epoch): its exp + --jwt-leeway-s passed. The Shard's sweep asks, about once
+  // a second, then calls close_expired() (connection_auth.cpp).
+  bool token_expired(double now_s) const;
+  // Tells the client (error token_expired), leaves its rooms and closes with 1008.
+  void close_expired();
+
  private:
   enum class State { kHttp, kOpen, kClosing, kDead };
 
@@ -121,6 +129,21 @@ class Connection final : public ws::WsSession::Handler {
   void count_write(size_t written, uint64_t latency_ns);
   CloseReason reason_for_close_sent() const;
   void linger();
+
+  // --auth (connection_auth.cpp). The handshake's token checked: on refusal `hs` holds
+  // the 401 or 403 and false is returned; else `user_` is the token's user (or null:
+  // anonymous, --auth off or optional).
+  bool authenticate(protocol::Handshake& hs, bool head);
+  // GET /auth?room=R with Authorization: Bearer: the answer the upgrade would get (200,
+  // 401 or 403 with the reason), for pages, which cannot see a refused upgrade's status.
+  void answer_auth_check(const http::HttpRequest& req);
+  bool auth_on() const;
+  // Whether this client may join `room` / send to it: any room under --auth off, the
+  // token's rooms, or for an anonymous client under optional --anonymous-rooms.
+  bool may_read(const std::string& room) const;
+  bool may_publish(const std::string& room) const;
+  void count_auth(metrics::AuthRefuseReason why);
+  void handle_refresh(const std::string& token);
 
   void on_ws_text(std::string_view payload) override;
   void handle_msg(protocol::ClientCommand& cmd);
@@ -163,6 +186,9 @@ class Connection final : public ws::WsSession::Handler {
   RateLimiter limiter_;
   protocol::Subprotocol proto_ = protocol::Subprotocol::kJson;
   std::string name_;
+  // --auth: the user its token names (its name is name_, never claimed in the
+  // NameRegistry: the issuer vouches for it and its tabs share it); null: anonymous.
+  std::unique_ptr<auth::Claims> user_;
   std::vector<Cursor> cursors_;
   size_t current_ = 0;  // index in cursors_ of the room plain messages go to
 

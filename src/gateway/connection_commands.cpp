@@ -16,6 +16,9 @@ namespace {
 constexpr const char* kBadNameReason =
     "names are 1-32 bytes of UTF-8 without control characters or outer spaces, "
     "and may not start with guest-";
+constexpr const char* kFixedNameReason =
+    "names cannot be chosen on this server (--auth): a user's name is its token's, anonymous "
+    "users keep their guest name";
 }  // namespace
 
 void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* rest,
@@ -33,10 +36,13 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
   counters.open.set(counters.open.get() + 1);
   ctrl_ = std::move(hs.response);
 
-  // The name comes first so the join event carries it.
+  // The name comes first so the join event carries it. Under --auth names are not
+  // claimed: a user's is its token's, an anonymous client keeps its guest name.
   name_ = "guest-";
   name_ += std::to_string(id_);  // (guest ids are unique in a cluster too: Server)
-  bool claimed = !hs.name.empty() && protocol::valid_name(hs.name) && shard_.names().claim(hs.name);
+  if (user_) name_ = user_->name;
+  bool claimed = !auth_on() && !hs.name.empty() && protocol::valid_name(hs.name) &&
+                 shard_.names().claim(hs.name);
   if (claimed && shard_.clustered()) {
     // Unique here; the cluster is asked before hello is sent (name_answered).
     shard_.names().claim(name_);
@@ -47,8 +53,10 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
     if (claimed) {
       name_ = hs.name;
     } else {
-      if (!hs.name.empty()) refused_name_ = hs.name;
-      shard_.names().claim(name_);
+      // ?name= of a signed-in user's own name asks nothing: not refused.
+      if (!hs.name.empty() && !(user_ && hs.name == name_)) refused_name_ = hs.name;
+      if (auth_on()) refused_code_ = "forbidden";
+      if (!user_) shard_.names().claim(name_);
     }
     if (!wait_for_room(room, hs.since, hs.epoch, true)) start_stream(room, hs.since, hs.epoch);
   }
@@ -84,6 +92,12 @@ void Connection::start_stream(RoomState& room, std::optional<uint64_t> since,
   protocol::append_hello(ctrl_,
                          {id_, name_, room.name, start, room.window_ms(),
                           proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", room.epoch});
+  if (!refused_name_.empty() && std::string_view(refused_code_) == "forbidden") {
+    count_auth(metrics::AuthRefuseReason::kForbiddenName);
+    protocol::append_error(ctrl_, "forbidden", kFixedNameReason);
+    refused_name_.clear();
+    refused_name_.shrink_to_fit();
+  }
   if (!refused_name_.empty()) {
     bool taken = protocol::valid_name(refused_name_);
     bool unavailable = std::string_view(refused_code_) == "unavailable";
@@ -252,6 +266,12 @@ void Connection::on_ws_text(std::string_view payload) {
     case protocol::CommandKind::kJoin:
       if (!protocol::valid_room(cmd.room)) {
         protocol::append_error(ctrl_, "bad_room", "room names are 1-64 of A-Z a-z 0-9 _ - .");
+      } else if (!may_read(cmd.room)) {
+        count_auth(metrics::AuthRefuseReason::kForbiddenJoin);
+        protocol::append_error(ctrl_, "forbidden",
+                               user_ ? "your token does not allow this room"
+                                     : "this room needs a token (anonymous users: "
+                                       "--anonymous-rooms)");
       } else if (waiting_) {
         protocol::append_error(ctrl_, "busy", "a join is under way: wait for its answer");
       } else {
@@ -275,6 +295,9 @@ void Connection::on_ws_text(std::string_view payload) {
       protocol::append_pong(ctrl_, cmd.ping_id,
                             cursors_.empty() ? 0 : cursors_[current_].room->window_ms());
       break;
+    case protocol::CommandKind::kRefresh:
+      handle_refresh(cmd.token);
+      break;
     case protocol::CommandKind::kInvalid:
       protocol::append_error(ctrl_, "bad_request", cmd.error);
       shard_.counters().rejected[slot(metrics::RejectReason::kBadRequest)].add();
@@ -288,6 +311,11 @@ void Connection::handle_msg(protocol::ClientCommand& cmd) {
   if (!c) {
     protocol::append_error(ctrl_, "not_joined", "join the room before sending to it");
     shard_.counters().rejected[slot(metrics::RejectReason::kNotJoined)].add();
+    return;
+  }
+  if (!may_publish(c->room->name)) {
+    count_auth(metrics::AuthRefuseReason::kForbiddenPublish);
+    protocol::append_error(ctrl_, "forbidden", "you may not send to this room", cmd.cid);
     return;
   }
   if (!shard_.accepting()) {
@@ -309,6 +337,11 @@ void Connection::handle_msg(protocol::ClientCommand& cmd) {
 void Connection::handle_name(const std::string& name) {
   if (name == name_) {
     protocol::append_named(ctrl_, name_);
+    return;
+  }
+  if (auth_on()) {
+    count_auth(metrics::AuthRefuseReason::kForbiddenName);
+    protocol::append_error(ctrl_, "forbidden", kFixedNameReason);
     return;
   }
   if (!protocol::valid_name(name)) {
@@ -432,10 +465,10 @@ void Connection::detach() {
     claim_on_connect_.reset();
   }
   if (!claiming_.empty()) shard_.names().release(claiming_);  // the cluster's: name_answered
-  if (shard_.clustered() && !name_.starts_with("guest-"))
+  if (shard_.clustered() && !user_ && !name_.starts_with("guest-"))
     submit_name_request(batcher::InboundKind::kRelease, name_);
   while (!cursors_.empty()) leave_room(cursors_.size() - 1, false);
-  shard_.names().release(name_);
+  if (!user_) shard_.names().release(name_);  // a token's name was never claimed
   if (proto_ == protocol::Subprotocol::kJson) shard_.batcher().json_clients().fetch_sub(1);
   shard_.counters().open.set(shard_.counters().open.get() - 1);
 }

@@ -31,6 +31,9 @@ std::string show(LogFormat v) {
 std::string show(SlowPolicy v) {
   return v == SlowPolicy::kClose ? "close" : "skip";
 }
+std::string show(AuthMode v) {
+  return v == AuthMode::kRequired ? "required" : v == AuthMode::kOptional ? "optional" : "off";
+}
 std::string show(const std::vector<std::string>& v) {
   std::string out = "[";
   for (size_t i = 0; i < v.size(); ++i) {
@@ -42,18 +45,22 @@ std::string show(const std::vector<std::string>& v) {
 }
 
 // X(flag name, field): what SIGHUP applies at once.
-#define TG_RELOADABLE(X)                    \
-  X("log-level", log_level)                 \
-  X("log-format", log_format)               \
-  X("rate-limit", rate_limit)               \
-  X("rate-burst", rate_burst)               \
-  X("window-max-ms", window_max_ms)         \
-  X("target-cpu", target_cpu)               \
-  X("latency-weight", latency_weight)       \
-  X("latency-target-ms", latency_target_ms) \
-  X("allowed-origin", allowed_origins)      \
-  X("max-connections", max_connections)     \
-  X("max-connections-per-ip", max_connections_per_ip)
+#define TG_RELOADABLE(X)                              \
+  X("log-level", log_level)                           \
+  X("log-format", log_format)                         \
+  X("rate-limit", rate_limit)                         \
+  X("rate-burst", rate_burst)                         \
+  X("window-max-ms", window_max_ms)                   \
+  X("target-cpu", target_cpu)                         \
+  X("latency-weight", latency_weight)                 \
+  X("latency-target-ms", latency_target_ms)           \
+  X("allowed-origin", allowed_origins)                \
+  X("max-connections", max_connections)               \
+  X("max-connections-per-ip", max_connections_per_ip) \
+  X("jwt-hs256-secret-file", jwt_hs256_secret_file)   \
+  X("jwt-public-key", jwt_public_key)                 \
+  X("jwt-leeway-s", jwt_leeway_s)                     \
+  X("anonymous-rooms", anonymous_rooms)
 
 // The rest: read once, at startup.
 #define TG_RESTART_ONLY(X)                        \
@@ -76,7 +83,8 @@ std::string show(const std::vector<std::string>& v) {
   X("max-rooms-per-client", max_rooms_per_client) \
   X("metrics-listen", metrics_listen)             \
   X("redis-password-file", redis_password_file)   \
-  X("redis-log-ttl-s", redis_log_ttl_s)
+  X("redis-log-ttl-s", redis_log_ttl_s)           \
+  X("auth", auth)
 
 // The publish API's (api_server.hpp): read once too; SIGHUP reads only the key file's
 // contents again (Server::reload).
@@ -106,6 +114,10 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
   TG_API_RESTART_ONLY(TG_RESTART)
   // The Redis URL may hold a password: the plan says that it changed, not what to.
   if (running.redis != next.redis) plan.restart.push_back("redis (changed)");
+  // The JWT key files are read again at each reload (main.cpp): their content may have
+  // changed whatever their names. Under --auth off there are none.
+  if (next.verifier && running.auth != AuthMode::kOff)
+    plan.applied.push_back("jwt keys (read again)");
 #undef TG_RESTART
 #undef TG_APPLIED
 #undef TG_COMPARE
@@ -116,6 +128,7 @@ void apply_reloadable(Config& into, const Config& from) {
 #define TG_COPY(name, field) into.field = from.field;
   TG_RELOADABLE(TG_COPY)
 #undef TG_COPY
+  into.verifier = from.verifier;
 }
 
 }  // namespace tg::gateway

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "batcher/batch_encoder.hpp"
@@ -607,9 +608,22 @@ void Shard::sample_gauges() {
     buffers += c->sweep_idle();  // idle since the last sample: buffers given back
   }
   for (const auto& [name, room] : rooms_) bytes += room->log.bytes();
+  close_expired_tokens();
   counters_.clients_behind.set(behind);
   counters_.log_bytes.set(bytes);
   counters_.buffer_bytes.set(buffers);
+}
+
+void Shard::close_expired_tokens() {
+  if (config_.auth == AuthMode::kOff) return;
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // Collected first: closing a connection may end it, which changes connections_.
+  expired_.clear();
+  for (Connection* c : connections_)
+    if (c->token_expired(now)) expired_.push_back(c);
+  for (Connection* c : expired_) c->close_expired();
+  expired_.clear();
 }
 
 void Shard::maybe_finish() {

@@ -193,6 +193,8 @@ class Shard final : public batcher::BatchSink {
   void pump_ready();
   void maybe_finish();
   void sample_gauges();  // clients_behind, log_bytes, buffer_bytes (and the idle sweep)
+  // --auth: closes the connections whose token ran out (with the gauges, about once a second).
+  void close_expired_tokens();
 
   int index_;
   Config config_;  // this Shard's copy: a reload changes it on this thread (reconfigure)
@@ -237,7 +239,8 @@ class Shard final : public batcher::BatchSink {
   std::vector<RoomState*> dirty_rooms_;
   std::vector<Connection*> ready_;  // connections due a pump; [0, ready_pos_) are done
   size_t ready_pos_ = 0;
-  std::vector<Connection*> fresh_;  // apply_batches' newly due connections, reused
+  std::vector<Connection*> fresh_;    // apply_batches' newly due connections, reused
+  std::vector<Connection*> expired_;  // close_expired_tokens()' list, reused
   std::unordered_set<Connection*> connections_;
   std::unique_ptr<char[]> read_buf_;
   std::vector<uv_buf_t> write_bufs_;

@@ -16,19 +16,20 @@
 namespace tg::metrics {
 
 // Why a connection ended (metric label `reason` of tidegate_connections_closed_total).
-#define TG_CLOSE_REASONS(X)                                                           \
-  X(kClient, "client")                                                                \
-  X(kHttpDone, "http_done")                                                           \
-  X(kHandshakeTimeout, "handshake_timeout")                                           \
-  X(kHttpError, "http_error")                                                         \
-  X(kProtocol, "protocol_error")                                                      \
-  X(kSlow, "slow")                                                                    \
-  X(kShutdown, "shutdown")                                                            \
-  X(kIoError, "io_error")                                                             \
-  X(kTooBig, "too_big")       /* sent close 1009 */                                   \
-  X(kRateLimit, "rate_limit") /* over --rate-limit for seconds on end (close 1008) */ \
-  X(kIdle, "idle")            /* no answer to a ping after --idle-timeout-s (1001) */ \
-  X(kOverLimit, "over_limit") /* over a connection limit (503/429, or dropped) */
+#define TG_CLOSE_REASONS(X)                                                                 \
+  X(kClient, "client")                                                                      \
+  X(kHttpDone, "http_done")                                                                 \
+  X(kHandshakeTimeout, "handshake_timeout")                                                 \
+  X(kHttpError, "http_error")                                                               \
+  X(kProtocol, "protocol_error")                                                            \
+  X(kSlow, "slow")                                                                          \
+  X(kShutdown, "shutdown")                                                                  \
+  X(kIoError, "io_error")                                                                   \
+  X(kTooBig, "too_big")             /* sent close 1009 */                                   \
+  X(kRateLimit, "rate_limit")       /* over --rate-limit for seconds on end (close 1008) */ \
+  X(kIdle, "idle")                  /* no answer to a ping after --idle-timeout-s (1001) */ \
+  X(kOverLimit, "over_limit")       /* over a connection limit (503/429, or dropped) */     \
+  X(kTokenExpired, "token_expired") /* its token's exp passed (close 1008) */
 
 // Why a client message was not sent on (tidegate_messages_rejected_total).
 #define TG_REJECT_REASONS(X)        \
@@ -49,11 +50,31 @@ namespace tg::metrics {
   X(kMaxRooms, "max_rooms")       \
   X(kMaxRoomsPerClient, "max_rooms_per_client")
 
+// Why authentication refused something (tidegate_auth_refused_total). The first seven
+// are auth::TokenError's, in its order (a bad token at the handshake or in a refresh).
+#define TG_AUTH_REFUSE_REASONS(X)                                                         \
+  X(kTooLong, "too_long")                                                                 \
+  X(kMalformed, "malformed")                                                              \
+  X(kBadAlg, "bad_alg")                                                                   \
+  X(kBadSignature, "bad_signature")                                                       \
+  X(kBadClaims, "bad_claims")                                                             \
+  X(kExpired, "expired")                                                                  \
+  X(kNotYetValid, "not_yet_valid")                                                        \
+  X(kMissing, "missing_token")              /* --auth required, no token: 401 */          \
+  X(kForbiddenRoom, "forbidden_room")       /* the connect's room not readable: 403 */    \
+  X(kForbiddenJoin, "forbidden_join")       /* a join of a room not readable */           \
+  X(kForbiddenPublish, "forbidden_publish") /* a message to a room not publishable */     \
+  X(kForbiddenName, "forbidden_name")       /* a name claim, which auth does not allow */ \
+  X(kOtherUser, "other_user")               /* a refresh with another sub's token */      \
+  X(kAnonymousRefresh, "anonymous_refresh") /* a refresh on an anonymous connection */    \
+  X(kSessionExpired, "session_expired")     /* a connected client's token ran out: closed */
+
 #define TG_ENUMERATOR(e, label) e,
 enum class CloseReason : uint8_t { TG_CLOSE_REASONS(TG_ENUMERATOR) kCount };
 enum class RejectReason : uint8_t { TG_REJECT_REASONS(TG_ENUMERATOR) kCount };
 enum class RefuseReason : uint8_t { TG_REFUSE_REASONS(TG_ENUMERATOR) kCount };
 enum class RoomRefuseReason : uint8_t { TG_ROOM_REFUSE_REASONS(TG_ENUMERATOR) kCount };
+enum class AuthRefuseReason : uint8_t { TG_AUTH_REFUSE_REASONS(TG_ENUMERATOR) kCount };
 #undef TG_ENUMERATOR
 
 // The array index of a reason, and how many there are.
@@ -70,6 +91,7 @@ inline constexpr const char* kCloseReasonNames[] = {TG_CLOSE_REASONS(TG_LABEL)};
 inline constexpr const char* kRejectReasonNames[] = {TG_REJECT_REASONS(TG_LABEL)};
 inline constexpr const char* kRefuseReasonNames[] = {TG_REFUSE_REASONS(TG_LABEL)};
 inline constexpr const char* kRoomRefuseReasonNames[] = {TG_ROOM_REFUSE_REASONS(TG_LABEL)};
+inline constexpr const char* kAuthRefuseReasonNames[] = {TG_AUTH_REFUSE_REASONS(TG_LABEL)};
 #undef TG_LABEL
 
 inline const char* close_reason_name(CloseReason r) {
@@ -128,7 +150,10 @@ inline const char* refuse_reason_name(RefuseReason r) {
     "many refusals were under way), by the limit they were over")                                \
   X(rooms_refused, kRoomRefuseReasonNames, "reason", "tidegate_rooms_refused_total",             \
     "Joins (error too_many_rooms) and connects (503) refused for being over a room limit, by "   \
-    "the limit")
+    "the limit")                                                                                 \
+  X(auth_refused, kAuthRefuseReasonNames, "reason", "tidegate_auth_refused_total",               \
+    "Refusals of authentication (--auth): bad tokens at the handshake or in a refresh, joins, "  \
+    "messages and name claims not allowed, sessions closed when their token expired")
 
 // What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
 // the window controller): see common/counter.hpp.

@@ -68,6 +68,9 @@ ClientCommand parse_object(const Object& obj) {
       if (sb.GetSize() > kMaxPingIdBytes) return invalid("ping id is too long");
       c.ping_id.assign(sb.GetString(), sb.GetSize());
     }
+  } else if (t == "refresh") {
+    c.kind = CommandKind::kRefresh;
+    if (!get_string(obj, "token", c.token) || c.token.empty()) return invalid("needs \"token\"");
   } else {
     return invalid("unknown \"t\"");
   }

@@ -9,7 +9,7 @@
 
 namespace tg::protocol {
 
-enum class CommandKind { kMsg, kJoin, kLeave, kName, kPing, kInvalid };
+enum class CommandKind { kMsg, kJoin, kLeave, kName, kPing, kRefresh, kInvalid };
 
 struct ClientCommand {
   CommandKind kind = CommandKind::kInvalid;
@@ -20,6 +20,7 @@ struct ClientCommand {
   std::optional<uint64_t> since;  // kJoin, optional
   std::optional<uint64_t> epoch;  // kJoin, optional: the epoch `since` was learnt in
   std::string ping_id;            // kPing: the id as JSON text ("7", "\"a\""), or empty
+  std::string token;              // kRefresh: the new token, unverified
   std::string error;              // kInvalid: why, for the error notice
 };
 

@@ -88,6 +88,15 @@ void append_named(std::string& out, std::string_view name) {
   });
 }
 
+void append_refreshed(std::string& out, int64_t exp) {
+  append_notice(out, "refreshed", [&](Writer& w) {
+    if (exp != 0) {
+      w.Key("exp");
+      w.Int64(exp);
+    }
+  });
+}
+
 void append_error(std::string& out, std::string_view code, std::string_view reason) {
   append_error(out, code, reason, {});
 }

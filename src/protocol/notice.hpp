@@ -25,6 +25,9 @@ void append_pong(std::string& out, std::string_view id_json, double window_ms);
 void append_joined(std::string& out, std::string_view room, uint64_t seq, uint64_t epoch = 0);
 void append_left(std::string& out, std::string_view room);
 void append_named(std::string& out, std::string_view name);
+// A refresh's new token was taken; `exp` its expiry (seconds since the Unix epoch), 0:
+// none.
+void append_refreshed(std::string& out, int64_t exp);
 void append_error(std::string& out, std::string_view code, std::string_view reason);
 // An error about one message: `cid` is the client's id of it (left out when empty).
 void append_error(std::string& out, std::string_view code, std::string_view reason,

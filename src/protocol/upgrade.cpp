@@ -1,6 +1,7 @@
 // upgrade.cpp -- the tidegate side of an upgrade request: sub-protocol and query.
 #include "protocol/upgrade.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <vector>
 
@@ -33,12 +34,26 @@ bool apply_query(const http::HttpRequest& req, Handshake& h) {
       (k == "since" ? h.since : h.epoch) = n;
     } else if (k == "name") {
       h.name = v;
+    } else if (k == "token") {
+      h.token = v;
     }
   }
   return true;
 }
 
 }  // namespace
+
+std::string_view bearer_token(const http::HttpRequest& req) {
+  for (const auto& [name, value] : req.headers) {
+    if (name != "authorization") continue;
+    std::string_view v = http::trim(value);
+    if (v.size() < 7 || v[6] != ' ') continue;
+    std::string scheme(v.substr(0, 6));
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme == "bearer") return http::trim(v.substr(7));
+  }
+  return {};
+}
 
 std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req) {
   for (const auto& [name, value] : req.headers) {
@@ -66,6 +81,10 @@ Handshake evaluate_handshake(const http::HttpRequest& req,
 
   Handshake h;
   if (!apply_query(req, h)) return fail(400);
+  if (std::string_view bearer = bearer_token(req); !bearer.empty()) {
+    if (!h.token.empty()) return fail(400);
+    h.token = bearer;
+  }
   auto proto = choose_subprotocol(req);
   h.proto = proto.value_or(Subprotocol::kJson);
   h.status = 101;

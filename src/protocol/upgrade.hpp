@@ -30,11 +30,17 @@ struct Handshake {
   std::string name;  // ?name=, unchecked (the session validates and may refuse)
   std::optional<uint64_t> since;
   std::optional<uint64_t> epoch;  // ?epoch=: the server run `since` refers to
+  std::string token;              // ?token= or Authorization: Bearer, unverified
 };
+
+// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1; the scheme is
+// case-insensitive), or empty. Other schemes are not ours (a proxy's, say): ignored.
+std::string_view bearer_token(const http::HttpRequest& req);
 
 // Evaluates an upgrade request for /ws. Never throws; any problem is an error status:
 // those of ws::check_upgrade, 403 for an Origin not allowed by `allowed_origins` (see
-// ws::origin_allowed), 400 for a bad query (room name, since, epoch).
+// ws::origin_allowed), 400 for a bad query (room name, since, epoch) or a token given
+// both in the query and in an Authorization header (RFC 6750 2: one method only).
 Handshake evaluate_handshake(const http::HttpRequest& req,
                              const std::vector<std::string>& allowed_origins = {});
 

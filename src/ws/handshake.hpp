@@ -41,7 +41,7 @@ std::string accept_response(std::string_view key, std::string_view protocol);
 
 // The HTTP statuses a WebSocket handshake (or a malformed request before it) is refused
 // with, as metric label slots; any other status is counted in the last slot, "other".
-#define TG_HANDSHAKE_STATUSES(X) X(400) X(403) X(405) X(426) X(429) X(431) X(503)
+#define TG_HANDSHAKE_STATUSES(X) X(400) X(401) X(403) X(405) X(426) X(429) X(431) X(503)
 #define TG_STATUS_NUMBER(n) n,
 #define TG_STATUS_LABEL(n) #n,
 inline constexpr int kHandshakeStatuses[] = {TG_HANDSHAKE_STATUSES(TG_STATUS_NUMBER)};

@@ -59,4 +59,20 @@ TEST(Reload, ThePublishApisFlagsNeedARestart) {
   EXPECT_NE(plan.restart[1].find("api-max-inflight"), std::string::npos) << plan.restart[1];
 }
 
+TEST(Reload, AuthSettingsAndKeysApplyButTheModeNeedsARestart) {
+  Config running, next;
+  running.auth = next.auth = AuthMode::kRequired;
+  next.jwt_leeway_s = 5;
+  next.anonymous_rooms = {"lobby", "public.*"};
+  ReloadPlan plan = plan_reload(running, next);
+  EXPECT_EQ(plan.applied,
+            (std::vector<std::string>{"jwt-leeway-s 30 -> 5",
+                                      "anonymous-rooms [lobby] -> [lobby public.*]"}));
+  next.auth = AuthMode::kOff;
+  EXPECT_EQ(plan_reload(running, next).restart, (std::vector<std::string>{"auth required -> off"}));
+  apply_reloadable(running, next);
+  EXPECT_EQ(running.jwt_leeway_s, 5u);
+  EXPECT_EQ(running.auth, AuthMode::kRequired);
+}
+
 }  // namespace tg::gateway

@@ -60,4 +60,13 @@ TEST(ClientCommand, AJoinMayNameTheEpochItsSinceIsFrom) {
             CommandKind::kInvalid);
 }
 
+TEST(ClientCommand, RefreshCarriesAToken) {
+  ClientCommand r = parse_client_command(R"({"t":"refresh","token":"a.b.c"})");
+  EXPECT_EQ(r.kind, CommandKind::kRefresh);
+  EXPECT_EQ(r.token, "a.b.c");
+  EXPECT_EQ(parse_client_command(R"({"t":"refresh"})").kind, CommandKind::kInvalid);
+  EXPECT_EQ(parse_client_command(R"({"t":"refresh","token":""})").kind, CommandKind::kInvalid);
+  EXPECT_EQ(parse_client_command(R"({"t":"refresh","token":7})").kind, CommandKind::kInvalid);
+}
+
 }  // namespace tg::protocol

@@ -60,3 +60,18 @@ TEST(Notice, JoinedCarriesTheEpochAndAnErrorTheMessagesCid) {
 }
 
 }  // namespace tg::protocol
+
+namespace tg::protocol {
+
+TEST(Notice, RefreshedCarriesTheExpiryWhenThereIsOne) {
+  std::string out;
+  append_refreshed(out, 1800000000);
+  auto r = parse_frame(out);
+  EXPECT_STREQ(r["t"].GetString(), "refreshed");
+  EXPECT_EQ(r["exp"].GetInt64(), 1800000000);
+  out.clear();
+  append_refreshed(out, 0);
+  EXPECT_FALSE(parse_frame(out).HasMember("exp"));
+}
+
+}  // namespace tg::protocol

@@ -106,3 +106,24 @@ TEST(Handshake, NoUpgradeIs426AndBadKeyIs400AndPostIs405) {
 }
 
 }  // namespace tg::protocol
+
+namespace tg::protocol {
+
+TEST(Handshake, TokenFromTheQueryOrABearerHeaderButNotBoth) {
+  EXPECT_EQ(evaluate_handshake(test::upgrade_request("room=a&token=abc.def.ghi")).token,
+            "abc.def.ghi");
+  HttpRequest bearer = test::upgrade_request();
+  bearer.headers.emplace_back("authorization", "bearer  xyz.uvw.rst ");
+  Handshake h = evaluate_handshake(bearer);
+  EXPECT_EQ(h.status, 101);
+  EXPECT_EQ(h.token, "xyz.uvw.rst");
+  HttpRequest basic = test::upgrade_request();
+  basic.headers.emplace_back("authorization", "Basic dXNlcjpwdw==");  // not ours: ignored
+  EXPECT_EQ(evaluate_handshake(basic).token, "");
+  HttpRequest both = test::upgrade_request("token=abc");
+  both.headers.emplace_back("authorization", "Bearer xyz");
+  EXPECT_EQ(evaluate_handshake(both).status, 400);
+  EXPECT_EQ(evaluate_handshake(test::upgrade_request()).token, "");
+}
+
+}  // namespace tg::protocol

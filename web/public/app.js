@@ -15,6 +15,9 @@ const kNameRetries = 5; // a resumed name may still be held by our own dead sock
 const kRoomPattern = /^[A-Za-z0-9_.-]{1,64}$/;
 const kStoreName = 'tidegate.name';
 const kStoreRooms = 'tidegate.rooms';
+// The sign-in token (--auth): from the URL fragment, kept for this tab only. It leaves
+// the page only as ?token= of the /ws URL (and the Authorization header of GET /auth).
+const kStoreToken = 'tidegate.token';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -52,6 +55,11 @@ const state = {
   sent: new Map(), // cid -> performance.now() at send, until its echo
   lastText: null, // the last message sent, until it comes back
   unread: 0,
+  token: takeHashToken(), // null: anonymous, as the page always was without one
+  tokenSent: false, // the current socket was opened with the token
+  sockOpened: false, // the current socket opened (a refused upgrade never does)
+  refusal: null, // why the server will not let us in (401/403/expired): no more retries
+  tokenExpired: false, // the server said token_expired: its close ends the session
 };
 
 const codec = new Codec();
@@ -80,6 +88,9 @@ function connectParams() {
   // `epoch` tells the server which of its runs `since` counts in: a restarted server
   // (seqs start over) then ignores a `since` that is not its own.
   const epoch = state.sinceSent > 0 ? state.epoch : null;
+  state.tokenSent = state.token !== null;
+  // With a token the name is the token's: none is asked for.
+  if (state.token) return { room: state.room, since: state.sinceSent, epoch, token: state.token };
   return { room: state.room, since: state.sinceSent, epoch, name };
 }
 
@@ -90,6 +101,13 @@ async function start() {
 }
 
 function onConnState(info) {
+  if (info.state === 'connecting') state.sockOpened = false;
+  if (info.state === 'open') state.sockOpened = true;
+  if (info.state === 'waiting' && state.tokenExpired) {
+    refuse('expired', 'Your sign-in token has expired. Open the page with a new token to go on.');
+    return;
+  }
+  if (info.state === 'waiting' && !state.sockOpened) checkRefusal();
   if (info.state === 'waiting') {
     state.ready = false;
     if (state.everReady && !state.outage) {
@@ -101,6 +119,60 @@ function onConnState(info) {
   renderStatus(info);
   renderHeader();
   renderComposer();
+}
+
+// A socket that never opened may have been refused (401/403) rather than unreachable:
+// the page cannot see an upgrade's status, so it asks GET /auth, which answers as the
+// upgrade did, with the reason.
+async function checkRefusal() {
+  const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  let res;
+  let text;
+  try {
+    res = await fetch(`/auth?room=${encodeURIComponent(state.room)}`, { headers, cache: 'no-store' });
+    text = (await res.text()).trim();
+  } catch {
+    return; // unreachable: the reconnect goes on
+  }
+  if (res.status === 401) {
+    const expired = /expired/.test(text);
+    refuse(expired ? 'expired' : 'unauthorized', expired
+      ? 'Your sign-in token has expired. Open the page with a new token to go on.'
+      : state.token ? `Sign-in refused: ${text}.` : 'This chat needs a sign-in token (open the page with one).');
+  } else if (res.status === 403) {
+    refuse('forbidden', `#${state.room} is not open to you: ${text}.`);
+  }
+}
+
+// The server will not let us in as we are: stop retrying, say why, and wait for a new
+// token (a hash change) or another room.
+function refuse(kind, text) {
+  if (state.refusal?.kind === kind) return;
+  state.refusal = { kind, text };
+  conn.stop();
+  chat.addNotice(text, 'error', `refused-${kind}`);
+  followBottom(true);
+  if (kind === 'forbidden') openDialog({ error: text, focus: 'room' });
+  else if (ui.dialog.open) showDialogError(text);
+  renderAll();
+}
+
+// A new token from the fragment: a signed-in socket refreshes (same user, new expiry
+// and rooms); otherwise the page connects again with it.
+function useToken(token) {
+  state.token = token;
+  state.tokenExpired = false;
+  const refused = state.refusal !== null;
+  state.refusal = null;
+  if (state.ready && state.tokenSent) {
+    conn.send({ t: 'refresh', token });
+  } else if (state.started) {
+    if (refused) chat.addNotice('Trying again with the new token…', 'info', 'auth');
+    conn.restart('new token');
+  } else {
+    start();
+  }
+  renderAll();
 }
 
 function outageText(info) {
@@ -120,6 +192,10 @@ function onMessage(m) {
     case 'joined': return onJoined(m);
     case 'gap': return onGap(m);
     case 'error': return onError(m);
+    case 'refreshed':
+      chat.addNotice('Sign-in renewed.', 'ok', 'refreshed');
+      return followBottom(chat.atBottom());
+    case 'left': return onLeft(m);
     default: return undefined; // `left` and anything newer: nothing to show
   }
 }
@@ -146,6 +222,7 @@ function onHello(m) {
     state.lastSeq = null;
   }
   state.everReady = true;
+  if (state.tokenSent) state.confirmedName = state.myName; // the token's: not chosen here
   const claim = state.claim;
   if (claim && state.myName === claim.name) onNamed(claim.name);
   if (state.pendingRoom) sendJoin(state.pendingRoom);
@@ -231,6 +308,33 @@ function onError(e) {
     renderAll();
     return;
   }
+  if (code === 'token_expired') {
+    state.tokenExpired = true; // the close that follows is not an outage
+    return;
+  }
+  if (code === 'invalid_token') {
+    chat.addNotice(`The new sign-in token was refused: ${reason}`, 'error', 'refused-token');
+    return followBottom(chat.atBottom());
+  }
+  if (code === 'forbidden' && claim) {
+    // --auth optional: without a token the server hands out guest names only.
+    state.claim = null;
+    state.confirmedName = state.myName;
+    closeDialog();
+    chat.addNotice(`Names come with a sign-in token here; you are ${state.myName}.`, 'info', 'forbidden-name');
+    renderAll();
+    return followBottom(true);
+  }
+  if (code === 'forbidden' && state.pendingRoom) {
+    const room = state.pendingRoom;
+    state.pendingRoom = null;
+    openDialog({ error: `#${room} is not open to you: ${reason}`, focus: 'room' });
+    return;
+  }
+  if (code === 'forbidden') {
+    chat.addNotice(`Not allowed: ${reason}`, 'error', 'forbidden');
+    return followBottom(chat.atBottom());
+  }
   if (code === 'bad_room' || code === 'too_many_rooms') {
     state.pendingRoom = null;
     openDialog({ error: `That room cannot be joined: ${reason}`, focus: 'room' });
@@ -281,6 +385,14 @@ function onJoined(j) {
   renderAll();
 }
 
+// The server took us out of a room (a refreshed token no longer allows it).
+function onLeft(m) {
+  const room = String(m.room ?? '');
+  if (room !== state.room) return;
+  chat.addNotice(`You are no longer allowed in #${room}.`, 'warn', 'left');
+  followBottom(true);
+}
+
 function switchView(room) {
   state.room = room;
   state.lastSeq = null;
@@ -288,7 +400,7 @@ function switchView(room) {
   state.online = null;
   chat.clear();
   rememberRoom(room);
-  if (location.hash.slice(1) !== room) history.replaceState(null, '', '#' + room);
+  if (location.hash !== '#' + room) history.replaceState(null, '', '#' + room);
 }
 
 function sendJoin(room) {
@@ -331,13 +443,14 @@ function sendMessage() {
 
 function submitDialog(ev) {
   ev.preventDefault();
-  const name = ui.nameInput.value.trim();
+  // Signed in, the name is the token's: only the room can change here.
+  const name = state.token ? state.myName : ui.nameInput.value.trim();
   const room = ui.roomInput.value.trim().replace(/^#/, '');
-  const problem = nameProblem(name) ?? (kRoomPattern.test(room) ? null
+  const problem = (state.token ? null : nameProblem(name)) ?? (kRoomPattern.test(room) ? null
     : 'Room names are 1–64 letters, digits, “_”, “-” or “.”.');
   if (problem) return showDialogError(problem);
   showDialogError('');
-  const nameChange = name !== state.myName;
+  const nameChange = !state.token && name !== state.myName;
   const roomChange = room !== state.room;
   if (!state.started) {
     state.claim = { name, source: 'user', tries: 0 };
@@ -347,6 +460,14 @@ function submitDialog(ev) {
     return;
   }
   if (!nameChange && !roomChange) return closeDialog();
+  if (state.refusal && roomChange) {
+    // Refused for the room: try the one asked for now.
+    state.refusal = null;
+    switchView(room);
+    setJoining(true);
+    conn.restart('another room');
+    return;
+  }
   if (state.ready) {
     setJoining(true);
     if (nameChange) {
@@ -382,6 +503,7 @@ function openDialog({ error = '', focus = 'name' } = {}) {
   ui.joinCancel.hidden = first;
   if (!ui.dialog.open) {
     ui.nameInput.value = state.claim?.name ?? state.confirmedName ?? load(kStoreName) ?? '';
+    ui.nameInput.disabled = Boolean(state.token); // the token's name
     ui.roomInput.value = state.pendingRoom ?? state.room;
     ui.dialog.showModal();
   }
@@ -517,9 +639,43 @@ function countText(n) {
 // ---- small helpers ---------------------------------------------------------------
 
 function initialRoom() {
-  const fromHash = decodeURIComponent(location.hash.slice(1));
+  const fromHash = parseHash().room ?? '';
   if (kRoomPattern.test(fromHash)) return fromHash;
   return recentRooms()[0] ?? 'lobby';
+}
+
+// The fragment: `#room`, `#room&token=T`, `#room=R&token=T` or `#token=T`.
+function parseHash() {
+  const out = { room: null, token: null };
+  for (const part of location.hash.slice(1).split('&')) {
+    const eq = part.indexOf('=');
+    const value = (s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    };
+    if (eq < 0 && part) out.room = value(part);
+    else if (part.slice(0, eq) === 'room') out.room = value(part.slice(eq + 1));
+    else if (part.slice(0, eq) === 'token') out.token = value(part.slice(eq + 1)) || null;
+  }
+  return out;
+}
+
+// The token of the fragment, else the one this tab was given before. The fragment then
+// keeps only the room: the address bar (and what is copied from it) shows no token.
+function takeHashToken() {
+  const { room, token } = parseHash();
+  let kept = null;
+  try {
+    if (token) sessionStorage.setItem(kStoreToken, token);
+    kept = token ?? sessionStorage.getItem(kStoreToken);
+  } catch {
+    kept = token; // storage disabled: this load only
+  }
+  if (token) history.replaceState(null, '', room ? '#' + encodeURIComponent(room) : location.pathname + location.search);
+  return kept;
 }
 
 function recentRooms() {
@@ -596,10 +752,17 @@ document.addEventListener('visibilitychange', () => {
   renderTitle();
 });
 window.addEventListener('online', () => conn.retryNow());
+window.addEventListener('hashchange', () => {
+  const before = state.token;
+  const token = takeHashToken();
+  if (token && token !== before) useToken(token);
+});
 
 renderAll();
 const saved = load(kStoreName);
-if (saved && !nameProblem(saved)) {
+if (state.token) {
+  start(); // signed in: the name is the token's
+} else if (saved && !nameProblem(saved)) {
   // A returning person: claim the saved name at once; a refusal opens the dialog.
   state.claim = { name: saved, source: 'saved', tries: 0 };
   start();
