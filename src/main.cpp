@@ -138,6 +138,11 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
                  "fields such as conn, peer, room, reason)")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+  flag(app, "--tls-cert", c.tls_cert,
+       "PEM file of the certificate chain (the server's first, then intermediates): the "
+       "listener then speaks TLS 1.2/1.3 only (https://, wss://); SIGHUP reads it again. "
+       "Needs --tls-key");
+  flag(app, "--tls-key", c.tls_key, "PEM file of --tls-cert's private key");
 }
 
 // What --version prints: this build, and the libraries it runs with (the versions the
@@ -223,6 +228,12 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
                 !split_listen(config.metrics_listen, m)) {
     out.error =
         "--metrics-listen wants HOST:PORT, empty or off, got '" + config.metrics_listen + "'";
+    out.exit_code = 2;
+    return out;
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    out.error = config.tls_cert.empty() ? "--tls-key needs --tls-cert (both or neither)"
+                                        : "--tls-cert needs --tls-key (both or neither)";
     out.exit_code = 2;
     return out;
   }

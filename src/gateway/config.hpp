@@ -48,6 +48,8 @@ struct Config {
   std::string redis;                 // cluster mode: the backplane's Redis URL; empty: single node
   std::string redis_password_file;   // the Redis password, instead of one in the URL
   uint32_t redis_log_ttl_s = 86400;  // a room's log in Redis outlives its last append this long
+  std::string tls_cert;  // PEM certificate chain: the listener speaks TLS; empty: plaintext
+  std::string tls_key;   // its PEM private key (both or neither)
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

@@ -76,7 +76,9 @@ std::string show(const std::vector<std::string>& v) {
   X("max-rooms-per-client", max_rooms_per_client) \
   X("metrics-listen", metrics_listen)             \
   X("redis-password-file", redis_password_file)   \
-  X("redis-log-ttl-s", redis_log_ttl_s)
+  X("redis-log-ttl-s", redis_log_ttl_s)           \
+  X("tls-cert", tls_cert)                         \
+  X("tls-key", tls_key)
 
 }  // namespace
 

@@ -65,6 +65,9 @@ class Server {
   template <typename Fn>
   void on_every_shard_and_wait(Fn fn);
   void watchdog_tick();
+  // --tls-cert: reads the certificate and key (at start: throws when they are unusable;
+  // at a reload: logs why and keeps the pair in use) and hands the context to the Shards.
+  void load_tls(bool at_start);
 
   Config config_;
   Config
@@ -84,6 +87,7 @@ class Server {
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
   bool stopped_ = false;
+  std::shared_ptr<tls::TlsContext> tls_;  // the pair new connections get; null: plaintext
 };
 
 }  // namespace tg::gateway
