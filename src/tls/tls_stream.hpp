@@ -76,7 +76,7 @@ class TlsStream {
   // session and the record layer's state, without record buffers), measured as the heap
   // growth per idle TLS connection (docs/PERFORMANCE.md); what buffer_bytes() callers
   // add for it.
-  static constexpr size_t kSessionBytes = 6 * 1024;
+  static constexpr size_t kSessionBytes = 14 * 1024;
 
  private:
   friend struct BioAccess;
