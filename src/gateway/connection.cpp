@@ -139,7 +139,9 @@ void Connection::on_read(const char* data, size_t len) {
 
 void Connection::on_tls_read(const char* data, size_t len) {
   if (state_ == State::kDead) return;
-  if (lingering_) return;  // our last bytes are out: only the peer's FIN is awaited
+  // Our last bytes are out (only the peer's FIN is awaited), or the engine failed and
+  // its answer is on its way: what else arrives is not read (nor counted again).
+  if (lingering_ || tls_->failure() != tls::Failure::kNone) return;
   bool was_done = tls_->handshake_done();
   std::string& plain = shard_.tls_plain();
   plain.clear();
