@@ -175,6 +175,35 @@ class TlsGateway(unittest.TestCase):
             with ctx.wrap_socket(raw, server_hostname="localhost") as s:
                 self.assertEqual(s.version(), "TLSv1.2")
 
+    def test_session_ticket_and_close_notify_go_out(self):
+        self.start()
+        ctx = client_context(self.crt)
+        # Debian's Python sets OP_IGNORE_UNEXPECTED_EOF: without it, and without
+        # suppress_ragged_eofs, an end without close_notify is an error.
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+        with socket.create_connection(("127.0.0.1", self.gw.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost",
+                                 suppress_ragged_eofs=False) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while True:
+                    # An end without close_notify raises SSLEOFError here.
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data)
+                self.assertTrue(data.endswith(b"ok\n"), data)
+                # TLS 1.3's NewSessionTicket came after the handshake.
+                self.assertTrue(s.session is not None and s.session.has_ticket)
+                session = s.session
+        # ... and resumes a session.
+        with socket.create_connection(("127.0.0.1", self.gw.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 200 "))
+                self.assertTrue(s.session_reused)
+
     def test_chat_over_wss_in_both_subprotocols(self):
         self.start()
         url = "wss://127.0.0.1:%d/ws?room=tls&name=" % self.gw.port
