@@ -76,6 +76,7 @@ void Bot::attempt() {
   close_status_ = 0;
   handshake_.reset();  // a previous attempt's answer must not decide about this one
   codec_.reset();
+  tls_.reset();
   const int fd = open_socket(spec_);
   if (fd < 0) return fail_connect();
   if (uv_tcp_init(loop_.uv(), &tcp_) != 0) {
@@ -115,6 +116,11 @@ void Bot::on_connected(int status) {
     read_budget_.emplace(rate, std::max(rate / 20.0, 1500.0), BotLoop::now_us());
   }
   out_ += handshake_->request();
+  if (url().tls) {
+    // The request waits in out_ until the TLS handshake is done (flush).
+    tls_ = std::make_unique<tls::TlsStream>(loop_.tls()->get(), false, url().host);
+    tls_->start();
+  }
   flush();
   if (state_ != State::kHandshaking) return;  // the write failed
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Bot::alloc_cb, &Bot::read_cb) != 0) {
@@ -150,7 +156,26 @@ void Bot::on_read(ssize_t nread, const uv_buf_t* buf) {
       loop_.throttle(*this);
     }
   }
+  if (tls_) return on_tls_bytes(buf->base, n);
   on_bytes({reinterpret_cast<const uint8_t*>(buf->base), n});
+}
+
+void Bot::on_tls_bytes(const char* data, size_t len) {
+  std::string& plain = loop_.tls_plain();
+  plain.clear();
+  const uint64_t gen = conn_gen_;
+  switch (tls_->feed(data, len, plain)) {
+    case tls::TlsStream::Status::kFailed:
+      ++loop_.counters().errors;
+      if (state_ == State::kConnecting || state_ == State::kHandshaking) return fail_connect();
+      return lost_connection(true);
+    case tls::TlsStream::Status::kClosed:
+    case tls::TlsStream::Status::kOk:
+      break;
+  }
+  if (!plain.empty()) on_bytes({reinterpret_cast<const uint8_t*>(plain.data()), plain.size()});
+  if (gen != conn_gen_ || state_ == State::kClosed) return;
+  flush();  // the handshake's next flight, or the upgrade request once it is done
 }
 
 bool Bot::try_resume_reading(int64_t now_us) {
@@ -504,20 +529,28 @@ void Bot::send_text(std::string_view text) {
 
 void Bot::flush() {
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (writing_ || out_.empty() || !tcp_open_ || state_ == State::kClosed ||
-      state_ == State::kBackoff || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+  if (writing_ || !tcp_open_ || state_ == State::kClosed || state_ == State::kBackoff ||
+      uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
     return;
   }
-  uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  // wss://: what goes on the wire is the engine's ciphertext; out_'s plaintext is
+  // encrypted into it once the handshake is done.
+  if (tls_ && tls_->handshake_done() && !out_.empty()) {
+    if (!tls_->write(out_.data(), out_.size())) return lost_connection(true);
+    out_.clear();
+  }
+  std::string& wire = tls_ ? tls_->pending() : out_;
+  if (wire.empty()) return;
+  uv_buf_t buf = uv_buf_init(wire.data(), static_cast<unsigned>(wire.size()));
   int n = uv_try_write(stream, &buf, 1);
   if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
   if (n < 0) return lost_connection();
-  out_.erase(0, static_cast<size_t>(n));
-  if (out_.empty()) return;
+  wire.erase(0, static_cast<size_t>(n));
+  if (wire.empty()) return;
   auto* req = new WriteReq;
   req->bot = this;
   req->gen = conn_gen_;
-  req->data.swap(out_);
+  req->data.swap(wire);
   req->req.data = req;
   buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
   if (uv_write(&req->req, stream, &buf, 1, &Bot::write_cb) != 0) {

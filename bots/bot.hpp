@@ -17,6 +17,7 @@
 #include "bots/ws_url.hpp"
 #include "client/handshake.hpp"
 #include "client/ws_codec.hpp"
+#include "tls/tls_stream.hpp"
 
 namespace tg::bots {
 
@@ -86,6 +87,8 @@ class Bot final : private client::WsCodec::Handler {
   void on_connected(int status);
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_bytes(std::span<const uint8_t> bytes);
+  // wss://: ciphertext read from the socket, decrypted into on_bytes().
+  void on_tls_bytes(const char* data, size_t len);
   void on_handshake_bytes(std::span<const uint8_t> bytes);
   void on_ws_message(bool binary, std::span<const uint8_t> data) override;
   void on_ws_close(uint16_t status) override;
@@ -163,6 +166,8 @@ class Bot final : private client::WsCodec::Handler {
   bool counting_resumed_ = false;
   std::unique_ptr<client::Handshake> handshake_;
   std::unique_ptr<client::WsCodec> codec_;
+  // wss://: the TLS engine between the socket and out_/on_bytes (one per connection).
+  std::unique_ptr<tls::TlsStream> tls_;
   std::optional<TokenBucket> read_budget_;
   std::string out_;
   SeqTracker seq_;

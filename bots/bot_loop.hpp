@@ -22,6 +22,7 @@
 #include "bots/run_totals.hpp"
 #include "bots/swarm_config.hpp"
 #include "bots/ws_url.hpp"
+#include "tls/tls_context.hpp"
 
 namespace tg::bots {
 
@@ -93,6 +94,11 @@ class BotLoop {
   std::string_view filler();
   // The message scratch buffer bots format into (reused).
   std::string& scratch() { return scratch_; }
+  // wss:// URLs: the client context every bot's TLS engine is made from (null: no TLS;
+  // set before start()), and the buffer one read decrypts into (reused).
+  void set_tls(std::shared_ptr<tls::TlsContext> ctx) { tls_ = std::move(ctx); }
+  const tls::TlsContext* tls() const { return tls_.get(); }
+  std::string& tls_plain() { return tls_plain_; }
   void record_latency(int64_t us);
   // A message of this run reached a (not slow) member: send to arrival at any receiver.
   void record_delivery(int64_t us);
@@ -163,6 +169,8 @@ class BotLoop {
   std::mt19937_64 rng_;
   std::string filler_pool_;
   std::string scratch_;
+  std::string tls_plain_;
+  std::shared_ptr<tls::TlsContext> tls_;
 
   std::mutex mutex_;
   LoopSnapshot published_;

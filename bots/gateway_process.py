@@ -216,3 +216,15 @@ def cpu_seconds(pid):
         return total / 1e9
     except (OSError, ValueError, IndexError):
         return stat_cpu_seconds(pid)
+
+
+def self_signed_cert(directory, cn="localhost"):
+    """(cert, key): PEM files of a P-256 self-signed certificate for 127.0.0.1 and
+    localhost, valid a day, made by `openssl req` in `directory` (for --tls-cert/--tls-key
+    and the swarm's --tls-ca)."""
+    crt, key = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", crt, "-days", "1", "-subj", "/CN=" + cn,
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    return crt, key

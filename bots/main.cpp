@@ -19,7 +19,8 @@ void on_signal(int) {
 
 void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
   app.add_option("--url", c.urls,
-                 "gateway WebSocket URL, ws://IPv4:port/path; repeat it for a cluster's nodes: "
+                 "gateway WebSocket URL, ws://IPv4:port/path or wss://IPv4:port/path; repeat it "
+                 "for a cluster's nodes: "
                  "client i starts on the (i mod n)th (and is in room i mod --rooms: a room "
                  "count coprime with the URL count spreads every room over every node)")
       ->capture_default_str();
@@ -64,6 +65,11 @@ void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
   app.add_flag("--sink", c.sink,
                "after the upgrade only count frames and bytes received: no hello, no "
                "decoding, no delivery checks (to drive tidegate-floor)");
+  app.add_option("--tls-ca", c.tls_ca,
+                 "wss:// URLs: PEM file of the CA (or the self-signed certificate) the "
+                 "gateway's certificate must chain to (default: the system's CAs)");
+  app.add_flag("--tls-insecure", c.tls_insecure,
+               "wss:// URLs: do not verify the gateway's certificate (self-signed tests)");
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::vector<WsUrl> parse_urls_or_throw(const std::vector<std::string>& urls) {
   std::vector<WsUrl> out;
   for (const std::string& url : urls) {
     auto parsed = parse_ws_url(url);
-    if (!parsed) throw std::runtime_error("bad --url (want ws://IPv4:port/path): " + url);
+    if (!parsed) throw std::runtime_error("bad --url (want ws:// or wss://IPv4:port/path): " + url);
     out.push_back(std::move(*parsed));
   }
   return out;
@@ -62,6 +62,11 @@ Swarm::Swarm(SwarmConfig config)
   for (uint32_t r = 0; r < config_.rooms; ++r) {
     rooms_.push_back(config_.room_prefix + std::to_string(r));
   }
+  if (std::any_of(urls_.begin(), urls_.end(), [](const WsUrl& u) { return u.tls; })) {
+    std::string error;
+    tls_ = tls::TlsContext::client(config_.tls_ca, config_.tls_insecure, error);
+    if (!tls_) throw std::runtime_error("--tls-ca: " + error);
+  }
   build_loops();
 }
 
@@ -82,6 +87,7 @@ void Swarm::build_loops() {
   for (uint32_t t = 0; t < config_.threads; ++t) {
     loops_.push_back(
         std::make_unique<BotLoop>(config_, urls_, run_, rooms_, (uint64_t{rd()} << 32) ^ rd()));
+    loops_.back()->set_tls(tls_);
   }
   const uint32_t senders = config_.sender_count();
   const uint32_t slow_from = config_.clients - std::min(config_.slow_count(), config_.clients);

@@ -37,6 +37,10 @@ struct SwarmConfig {
   // While sending and draining, a bot whose gateway went away (reconnect.hpp) reconnects
   // to the next URL and resumes its room; false: a lost connection is final.
   bool reconnect = true;
+  // wss:// URLs: verify the gateway's certificate against this PEM file (empty: the
+  // system's CAs), or not at all with tls_insecure (self-signed test certificates).
+  std::string tls_ca;
+  bool tls_insecure = false;
 
   uint32_t sender_count() const {
     return senders < 0 || senders > static_cast<int64_t>(clients) ? clients

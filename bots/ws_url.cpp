@@ -1,4 +1,4 @@
-// ws_url.cpp -- parsing of ws://IPv4:port/path URLs.
+// ws_url.cpp -- parsing of ws://IPv4:port/path and wss://IPv4:port/path URLs.
 #include "bots/ws_url.hpp"
 
 #include <arpa/inet.h>
@@ -17,9 +17,17 @@ std::string WsUrl::authority() const {
 
 std::optional<WsUrl> parse_ws_url(std::string_view url) {
   constexpr std::string_view kScheme = "ws://";
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  url.remove_prefix(kScheme.size());
+  constexpr std::string_view kTlsScheme = "wss://";
   WsUrl out;
+  if (url.starts_with(kTlsScheme)) {
+    url.remove_prefix(kTlsScheme.size());
+    out.tls = true;
+    out.port = 443;
+  } else if (url.starts_with(kScheme)) {
+    url.remove_prefix(kScheme.size());
+  } else {
+    return std::nullopt;
+  }
   const auto slash = url.find('/');
   std::string_view hostport = url.substr(0, slash);
   out.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));

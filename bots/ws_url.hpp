@@ -1,4 +1,4 @@
-// ws_url.hpp -- parses the ws:// URL the swarm connects to.
+// ws_url.hpp -- parses the ws:// or wss:// URL the swarm connects to.
 #pragma once
 
 #include <netinet/in.h>
@@ -10,10 +10,12 @@
 
 namespace tg::bots {
 
-// A parsed `ws://A.B.C.D:PORT/path` (IPv4 literal only: the swarm never resolves names).
+// A parsed `ws://A.B.C.D:PORT/path` or `wss://...` (IPv4 literal only: the swarm never
+// resolves names).
 struct WsUrl {
-  std::string host;  // "127.0.0.1"
-  uint16_t port = 80;
+  std::string host;       // "127.0.0.1"
+  uint16_t port = 80;     // 443 by default for wss://
+  bool tls = false;       // wss://
   std::string path;       // "/ws", query excluded
   sockaddr_in address{};  // host:port, ready for connect(2)
 
@@ -23,7 +25,7 @@ struct WsUrl {
   std::string authority() const;
 };
 
-// Returns the parsed URL, or nullopt if it is not ws://, the host is not an IPv4
+// Returns the parsed URL, or nullopt if it is not ws:// or wss://, the host is not an IPv4
 // literal, or the port is not 1..65535.
 std::optional<WsUrl> parse_ws_url(std::string_view url);
 

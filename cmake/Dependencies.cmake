@@ -19,7 +19,7 @@ target_link_libraries(tg::zstd INTERFACE zstd::libzstd_shared)
 
 find_package(prometheus-cpp CONFIG REQUIRED) # prometheus-cpp-dev
 find_package(CLI11 CONFIG REQUIRED)          # libcli11-dev (header only)
-find_package(OpenSSL REQUIRED COMPONENTS Crypto)  # SHA-1 + base64 for the handshake
+find_package(OpenSSL REQUIRED COMPONENTS Crypto SSL)  # SHA-1 + base64 for the handshake; TLS (src/tls)
 find_package(GTest CONFIG REQUIRED)
 
 # libhttp-parser-dev ships neither a CMake config nor a .pc file.

@@ -165,6 +165,11 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
                  "fields such as conn, peer, room, reason)")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+  flag(app, "--tls-cert", c.tls_cert,
+       "PEM file of the certificate chain (the server's first, then intermediates): the "
+       "listener then speaks TLS 1.2/1.3 only (https://, wss://); SIGHUP reads it again. "
+       "Needs --tls-key");
+  flag(app, "--tls-key", c.tls_key, "PEM file of --tls-cert's private key");
 }
 
 // Authentication's flags (docs/PROTOCOL.md, Authentication; docs/OPERATIONS.md).
@@ -319,6 +324,12 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
       out.exit_code = 2;
       return out;
     }
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    out.error = config.tls_cert.empty() ? "--tls-key needs --tls-cert (both or neither)"
+                                        : "--tls-cert needs --tls-key (both or neither)";
+    out.exit_code = 2;
+    return out;
   }
   config.slow_policy =
       slow == "close" ? tg::gateway::SlowPolicy::kClose : tg::gateway::SlowPolicy::kSkip;

@@ -73,6 +73,8 @@ struct Config {
   // The keys read from the files above (main.cpp, at startup and at each SIGHUP); null
   // under --auth off.
   std::shared_ptr<const auth::Verifier> verifier;
+  std::string tls_cert;  // PEM certificate chain: the listener speaks TLS; empty: plaintext
+  std::string tls_key;   // its PEM private key (both or neither)
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

@@ -77,6 +77,7 @@ void Connection::accept(uv_stream_t* listener) {
     return;
   }
   opened_ms_ = uv_now(shard_.loop());
+  if (shard_.tls()) tls_ = std::make_unique<tls::TlsStream>(shard_.tls()->get(), true);
   http_ = std::make_unique<http::HttpRequestParser>(shard_.config().max_header_bytes);
   uv_timer_start(&timer_, timer_cb, shard_.config().handshake_timeout_ms, 0);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), alloc_cb, read_cb);
@@ -89,7 +90,10 @@ void Connection::alloc_cb(uv_handle_t* h, size_t, uv_buf_t* buf) {
 void Connection::read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = self_of(reinterpret_cast<uv_handle_t*>(s));
   if (nread > 0) {
-    self->on_read(buf->base, static_cast<size_t>(nread));
+    if (self->tls_)
+      self->on_tls_read(buf->base, static_cast<size_t>(nread));
+    else
+      self->on_read(buf->base, static_cast<size_t>(nread));
   } else if (nread < 0) {
     // While lingering the reason was decided already; the peer's FIN only ends it.
     CloseReason eof = self->lingering_ ? self->close_reason_ : CloseReason::kClient;
@@ -131,6 +135,67 @@ void Connection::on_read(const char* data, size_t len) {
     case State::kDead:
       break;
   }
+}
+
+void Connection::on_tls_read(const char* data, size_t len) {
+  if (state_ == State::kDead) return;
+  // Our last bytes are out (only the peer's FIN is awaited), or the engine failed and
+  // its answer is on its way: what else arrives is not read (nor counted again).
+  if (lingering_ || tls_->failure() != tls::Failure::kNone) return;
+  bool was_done = tls_->handshake_done();
+  std::string& plain = shard_.tls_plain();
+  plain.clear();
+  tls::TlsStream::Status st = tls_->feed(data, len, plain);
+  if (!was_done && tls_->handshake_done()) {
+    shard_.counters().tls_handshakes[slot(metrics::TlsHandshakeResult::kOk)].add();
+    if (log_enabled(LogLevel::kTrace))
+      log_fields(LogLevel::kTrace,
+                 {{"event", "tls"}, {"conn", id_}, {"peer", peer_}, {"version", tls_->version()}},
+                 "conn %lu: %s %s", id_, tls_->version(), tls_->cipher());
+  }
+  if (st == tls::TlsStream::Status::kFailed) {
+    tls_failed();
+    return;
+  }
+  if (!plain.empty()) on_read(plain.data(), plain.size());
+  if (st == tls::TlsStream::Status::kClosed && state_ != State::kDead) {
+    abort(CloseReason::kClient);  // close_notify: the peer sends nothing more
+    return;
+  }
+  pump();  // handshake replies, session tickets
+}
+
+void Connection::tls_failed() {
+  tls::Failure why = tls_->failure();
+  if (!tls_->handshake_done()) {
+    auto result = why == tls::Failure::kPlaintextHttp ? metrics::TlsHandshakeResult::kPlaintextHttp
+                                                      : metrics::TlsHandshakeResult::kFailed;
+    shard_.counters().tls_handshakes[slot(result)].add();
+  }
+  if (log_enabled(LogLevel::kDebug))
+    log_fields(LogLevel::kDebug,
+               {{"event", "tls_failed"},
+                {"conn", id_},
+                {"peer", peer_},
+                {"failure", tls::failure_name(why)},
+                {"reason", tls_->reason()}},
+               "conn %lu: TLS %s: %s", id_, tls::failure_name(why), tls_->reason().c_str());
+  if (state_ != State::kHttp) {  // a bad record mid-stream: nothing more can be sent
+    abort(CloseReason::kTlsError);
+    return;
+  }
+  // Sent as they are: OpenSSL's alert, or (like nginx's 497) a plaintext answer that
+  // tells a person or a script what went wrong.
+  if (why == tls::Failure::kPlaintextHttp)
+    tls_->pending() = http::http_response(
+        400, "text/plain; charset=utf-8",
+        "this port speaks TLS: use https:// (or wss:// for the WebSocket)\n", {}, true);
+  uv_timer_stop(&timer_);
+  http_.reset();
+  close_reason_ = CloseReason::kTlsError;
+  state_ = State::kClosing;
+  close_after_write_ = true;
+  pump();
 }
 
 // Why the session is ending, from the close code we sent (RFC 6455 7.4.1).
@@ -257,6 +322,8 @@ void Connection::timer_cb(uv_timer_t* t) {
     self->on_idle_timer();
     return;
   }
+  if (self->state_ == State::kHttp && self->tls_ && !self->tls_->handshake_done())
+    self->shard_.counters().tls_handshakes[slot(metrics::TlsHandshakeResult::kTimeout)].add();
   self->abort(self->state_ == State::kHttp ? CloseReason::kHandshakeTimeout : self->close_reason_);
 }
 
@@ -363,6 +430,7 @@ size_t Connection::buffer_bytes() const {
   size_t n = heap_bytes(ctrl_) + heap_bytes(out_.head) + heap_bytes(out_.tail) +
              out_.pins.capacity() * sizeof(EntryPin) + cursors_.capacity() * sizeof(Cursor);
   if (ws_ && ws_->holds_context()) n += ws::WsSession::kContextBytes;
+  if (tls_) n += heap_bytes(out_.cipher) + tls_->buffer_bytes() + tls::TlsStream::kSessionBytes;
   return n;
 }
 
@@ -378,6 +446,10 @@ size_t Connection::sweep_idle() {
   std::vector<EntryPin>().swap(out_.pins);
   if (ctrl_.empty()) std::string().swap(ctrl_);
   if (ws_) ws_->release_idle();
+  if (tls_) {
+    std::string().swap(out_.cipher);
+    tls_->release_idle();
+  }
   size_t after = buffer_bytes();
   if (after < before) memory::note_released(before - after);
   return after;

@@ -18,6 +18,7 @@
 #include "http/request.hpp"
 #include "metrics/shard_counters.hpp"
 #include "protocol/upgrade.hpp"
+#include "tls/tls_stream.hpp"
 #include "ws/session.hpp"
 
 namespace tg::protocol {
@@ -129,6 +130,15 @@ class Connection final : public ws::WsSession::Handler {
   void count_write(size_t written, uint64_t latency_ns);
   CloseReason reason_for_close_sent() const;
   void linger();
+  // --tls-cert: ciphertext read from the socket, decrypted and handed to on_read().
+  void on_tls_read(const char* data, size_t len);
+  // The TLS engine failed: counted, its alert (or, for a plaintext HTTP request, a short
+  // plaintext 400) sent, then closed.
+  void tls_failed();
+  // The TLS write path of pump(): what compose() gathered (`composed`), encrypted, and
+  // whatever else the engine has to send, as one write.
+  void write_tls(bool composed);
+  bool encrypt(const std::vector<uv_buf_t>& bufs);
 
   // --auth (connection_auth.cpp). The handshake's token checked: on refusal `hs` holds
   // the 401 or 403 and false is returned; else `user_` is the token's user (or null:
@@ -183,6 +193,7 @@ class Connection final : public ws::WsSession::Handler {
 
   std::unique_ptr<http::HttpRequestParser> http_;  // freed once the request is parsed
   std::unique_ptr<ws::WsSession> ws_;
+  std::unique_ptr<tls::TlsStream> tls_;  // --tls-cert: between the socket and the rest
   RateLimiter limiter_;
   protocol::Subprotocol proto_ = protocol::Subprotocol::kJson;
   std::string name_;
@@ -225,6 +236,7 @@ class Connection final : public ws::WsSession::Handler {
     std::string head;  // ctrl_ bytes and gap notices, written first
     std::string tail;  // a close frame, written last
     std::vector<EntryPin> pins;
+    std::string cipher;  // --tls-cert: the ciphertext of head, frames and tail
     size_t bytes = 0;
     uint64_t msgs = 0;
     bool busy = false;

@@ -28,6 +28,10 @@ void Connection::pump() {
     return;
   }
   if (out_.busy) return;
+  if (tls_) {
+    write_tls(compose());
+    return;
+  }
   if (!compose()) {
     if (state_ != State::kDead && close_after_write_) linger();  // nothing left to write
     return;
@@ -40,6 +44,52 @@ void Connection::pump() {
     out_.busy = false;
     abort(CloseReason::kIoError);
   }
+}
+
+void Connection::write_tls(bool composed) {
+  if (state_ == State::kDead) return;
+  // After close_notify nothing more goes out (a pong composed meanwhile is dropped).
+  if (composed && !tls_->close_sent() && !encrypt(shard_.write_bufs())) {
+    abort(CloseReason::kTlsError);
+    return;
+  }
+  // The connection's last bytes (complete_write will linger or close after them) are
+  // followed by close_notify, so that the peer can tell the end from a truncation.
+  if (close_after_write_ && ctrl_.empty()) tls_->close();
+  if (tls_->pending().empty()) {
+    if (close_after_write_) linger();
+    return;
+  }
+  out_.cipher.swap(tls_->pending());  // out_.cipher was emptied when its write completed
+  out_.busy = true;
+  uv_buf_t buf = buf_of(out_.cipher.data(), out_.cipher.size());
+  if (uv_write(&out_.req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, write_cb) != 0) {
+    out_.busy = false;
+    abort(CloseReason::kIoError);
+  }
+}
+
+// Encrypts the composed buffers. Frames smaller than a record are gathered first (one
+// record, one MAC and one header for many small batches); a large frame is encrypted
+// from where it lies.
+bool Connection::encrypt(const std::vector<uv_buf_t>& bufs) {
+  constexpr size_t kRecordBytes = 16 * 1024;  // TLS's largest record plaintext
+  std::string& gather = shard_.tls_gather();
+  gather.clear();
+  for (const uv_buf_t& b : bufs) {
+    if (gather.size() + b.len <= kRecordBytes) {
+      gather.append(b.base, b.len);
+      continue;
+    }
+    if (!gather.empty() && !tls_->write(gather.data(), gather.size())) return false;
+    gather.clear();
+    if (b.len < kRecordBytes) {
+      gather.append(b.base, b.len);
+    } else if (!tls_->write(b.base, b.len)) {
+      return false;
+    }
+  }
+  return gather.empty() || tls_->write(gather.data(), gather.size());
 }
 
 // Fills out_ and the Shard's buffer list with what is due now. Returns false when there
@@ -137,6 +187,7 @@ void Connection::complete_write(int status, uint64_t now) {
   out_.bytes = 0;
   out_.head.clear();
   out_.tail.clear();
+  out_.cipher.clear();
   if (state_ == State::kDead) return;  // cancelled by uv_close
   active_ = true;
   if (status < 0) {

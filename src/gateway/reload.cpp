@@ -84,7 +84,9 @@ std::string show(const std::vector<std::string>& v) {
   X("metrics-listen", metrics_listen)             \
   X("redis-password-file", redis_password_file)   \
   X("redis-log-ttl-s", redis_log_ttl_s)           \
-  X("auth", auth)
+  X("auth", auth)                                 \
+  X("tls-cert", tls_cert)                         \
+  X("tls-key", tls_key)
 
 // The publish API's (api_server.hpp): read once too; SIGHUP reads only the key file's
 // contents again (Server::reload).

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <future>
 #include <random>
@@ -288,6 +289,7 @@ void Server::stop_metrics() {
 }
 
 void Server::start() {
+  if (!config_.tls_cert.empty()) load_tls(true);
   std::vector<int> fds;
   for (size_t i = 0; i < shards_.size(); ++i)
     fds.push_back(bind_socket(i == 0 ? config_.listen_port : port_));
@@ -431,6 +433,7 @@ void Server::reload() {
     return;
   }
   notify_.send_reloading();
+  if (tls_) load_tls(false);  // the files are read again even when the flags are unchanged
   Reloaded r = reloader_();
   if (!r.config) {
     TG_LOG(kError, "reload failed, the running configuration stays: %s", r.error.c_str());
@@ -475,6 +478,36 @@ void Server::reload_api_key() {
   }
   api_->set_key(std::move(*key));
   TG_LOG(kInfo, "reload: the publish API key was read again");
+}
+
+void Server::load_tls(bool at_start) {
+  std::string error;
+  auto ctx = tls::TlsContext::server(config_.tls_cert, config_.tls_key, error);
+  if (!ctx) {
+    if (at_start) throw std::runtime_error("--tls-cert/--tls-key: " + error);
+    TG_LOG(kError, "reload: TLS certificate not reloaded, the one in use stays: %s", error.c_str());
+    return;
+  }
+  const tls::CertInfo& cert = ctx->cert();
+  char expiry[32] = "?";
+  time_t t = static_cast<time_t>(cert.not_after);
+  tm utc{};
+  if (gmtime_r(&t, &utc) != nullptr) strftime(expiry, sizeof expiry, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  TG_LOG(kInfo, "%s TLS certificate %s (serial %s, expires %s) from %s",
+         at_start ? "serving" : "reload: new connections get", cert.subject.c_str(),
+         cert.serial.c_str(), expiry, config_.tls_cert.c_str());
+  if (cert.not_after < time(nullptr))
+    TG_LOG(kWarn, "the TLS certificate %s expired at %s", cert.subject.c_str(), expiry);
+  tls_ = ctx;
+  if (stats_) stats_->set_tls_cert_not_after(cert.not_after);
+  // Each Shard takes it on its own thread; connections already open keep their context.
+  for (auto& s : shards_) {
+    Shard* shard = s.get();
+    if (at_start)
+      shard->set_tls(ctx);  // the loops do not run yet
+    else
+      shard->post([shard, ctx] { shard->set_tls(ctx); });
+  }
 }
 
 // The keep-alive proves every worker loop still turns, not just this thread: each tick

@@ -70,6 +70,9 @@ class Server {
   void on_every_shard_and_wait(Fn fn);
   void watchdog_tick();
   void reload_api_key();
+  // --tls-cert: reads the certificate and key (at start: throws when they are unusable;
+  // at a reload: logs why and keeps the pair in use) and hands the context to the Shards.
+  void load_tls(bool at_start);
 
   Config config_;
   Config
@@ -91,6 +94,7 @@ class Server {
   std::unique_ptr<ApiServer> api_;  // --api-listen
   uint16_t api_port_ = 0;
   bool stopped_ = false;
+  std::shared_ptr<tls::TlsContext> tls_;  // the pair new connections get; null: plaintext
 };
 
 }  // namespace tg::gateway

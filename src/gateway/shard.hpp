@@ -25,6 +25,7 @@
 #include "gateway/name_registry.hpp"
 #include "gateway/room_log.hpp"
 #include "metrics/shard_counters.hpp"
+#include "tls/tls_context.hpp"
 
 namespace tg::metrics {
 class GatewayStats;
@@ -164,6 +165,15 @@ class Shard final : public batcher::BatchSink {
   void add_connection(Connection* c);
   void remove_connection(Connection* c);
 
+  // --tls-cert: the context new connections take (null: plaintext). Loop thread only; a
+  // reload posts the new one (set_tls), connections made before keep theirs.
+  const std::shared_ptr<tls::TlsContext>& tls() const { return tls_; }
+  void set_tls(std::shared_ptr<tls::TlsContext> ctx) { tls_ = std::move(ctx); }
+  // Scratch of the TLS path, reused by every connection of this Shard within one call:
+  // the plaintext one read decrypts to, and small frames gathered into one record.
+  std::string& tls_plain() { return tls_plain_; }
+  std::string& tls_gather() { return tls_gather_; }
+
  private:
   static void async_cb(uv_async_t* h);
   static void connection_cb(uv_stream_t* server, int status);
@@ -248,6 +258,9 @@ class Shard final : public batcher::BatchSink {
   std::string json_scratch_;
   ShardCounters counters_;
   metrics::GatewayStats* stats_ = nullptr;
+  std::shared_ptr<tls::TlsContext> tls_;
+  std::string tls_plain_;
+  std::string tls_gather_;
 };
 
 }  // namespace tg::gateway

@@ -52,6 +52,7 @@ StatsSnapshot GatewayStats::snapshot() const {
   s.connections_counted = n.counted;
   s.malloc_trims = memory::trims_total();
   s.malloc_trim_ns = memory::trim_ns_total();
+  s.tls_cert_not_after = tls_cert_not_after_.load();
   s.window_ms = batcher_.window_ms();
   read_batcher(batcher_.counters(), s);
   s.rooms = batcher_.rooms().size();

@@ -2,6 +2,7 @@
 // a StatsSnapshot at read time (metrics scrapes, GET /stats), from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -40,6 +41,9 @@ class GatewayStats {
   // this call and the previous one at least 1 s before it (since start the first time).
   std::string stats_body();
 
+  // Any thread: the expiry (Unix seconds) of the TLS certificate in use; 0: no TLS.
+  void set_tls_cert_not_after(int64_t t) { tls_cert_not_after_.store(t); }
+
  private:
   double messages_per_s(uint64_t total, uint64_t now_ns);
 
@@ -52,6 +56,7 @@ class GatewayStats {
   uint64_t rate_at_ns_;
   double rate_ = 0;
   bool measured_ = false;  // a full measurement (>= 1 s) was taken
+  std::atomic<int64_t> tls_cert_not_after_{0};
 };
 
 // The JSON document of GET /stats, one line: {"clients":…,"rooms":…,"history_bytes":…,

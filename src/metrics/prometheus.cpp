@@ -118,6 +118,12 @@ std::vector<MetricFamily> metric_families(const StatsSnapshot& s) {
   out.push_back(single("tidegate_malloc_trim_seconds_total", "Time spent in those malloc_trims",
                        MetricType::Counter, double(s.malloc_trim_ns) / 1e9));
 
+  if (s.tls_cert_not_after != 0)
+    out.push_back(single("tidegate_tls_certificate_expiry_timestamp_seconds",
+                         "When the --tls-cert certificate in use expires (its notAfter), Unix "
+                         "seconds; absent without TLS",
+                         MetricType::Gauge, double(s.tls_cert_not_after)));
+
   // The Batcher's.
   out.push_back(single("tidegate_window_seconds", "The widest room window of the latest flush",
                        MetricType::Gauge, s.window_ms / 1000.0));

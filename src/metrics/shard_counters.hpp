@@ -29,7 +29,8 @@ namespace tg::metrics {
   X(kRateLimit, "rate_limit")       /* over --rate-limit for seconds on end (close 1008) */ \
   X(kIdle, "idle")                  /* no answer to a ping after --idle-timeout-s (1001) */ \
   X(kOverLimit, "over_limit")       /* over a connection limit (503/429, or dropped) */     \
-  X(kTokenExpired, "token_expired") /* its token's exp passed (close 1008) */
+  X(kTokenExpired, "token_expired") /* its token's exp passed (close 1008) */               \
+  X(kTlsError, "tls_error")         /* --tls-cert: a failed handshake or a bad record */
 
 // Why a client message was not sent on (tidegate_messages_rejected_total).
 #define TG_REJECT_REASONS(X)        \
@@ -68,6 +69,12 @@ namespace tg::metrics {
   X(kOtherUser, "other_user")               /* a refresh with another sub's token */      \
   X(kAnonymousRefresh, "anonymous_refresh") /* a refresh on an anonymous connection */    \
   X(kSessionExpired, "session_expired")     /* a connected client's token ran out: closed */
+// How a TLS handshake on the --tls-cert listener ended (tidegate_tls_handshakes_total).
+#define TG_TLS_HANDSHAKE_RESULTS(X)                                                             \
+  X(kOk, "ok")                                                                                  \
+  X(kFailed, "failed")                /* a bad ClientHello, no common version or cipher, ... */ \
+  X(kTimeout, "timeout")              /* not finished within --handshake-timeout-ms */          \
+  X(kPlaintextHttp, "plaintext_http") /* an HTTP request on the TLS port */
 
 #define TG_ENUMERATOR(e, label) e,
 enum class CloseReason : uint8_t { TG_CLOSE_REASONS(TG_ENUMERATOR) kCount };
@@ -75,6 +82,7 @@ enum class RejectReason : uint8_t { TG_REJECT_REASONS(TG_ENUMERATOR) kCount };
 enum class RefuseReason : uint8_t { TG_REFUSE_REASONS(TG_ENUMERATOR) kCount };
 enum class RoomRefuseReason : uint8_t { TG_ROOM_REFUSE_REASONS(TG_ENUMERATOR) kCount };
 enum class AuthRefuseReason : uint8_t { TG_AUTH_REFUSE_REASONS(TG_ENUMERATOR) kCount };
+enum class TlsHandshakeResult : uint8_t { TG_TLS_HANDSHAKE_RESULTS(TG_ENUMERATOR) kCount };
 #undef TG_ENUMERATOR
 
 // The array index of a reason, and how many there are.
@@ -92,6 +100,7 @@ inline constexpr const char* kRejectReasonNames[] = {TG_REJECT_REASONS(TG_LABEL)
 inline constexpr const char* kRefuseReasonNames[] = {TG_REFUSE_REASONS(TG_LABEL)};
 inline constexpr const char* kRoomRefuseReasonNames[] = {TG_ROOM_REFUSE_REASONS(TG_LABEL)};
 inline constexpr const char* kAuthRefuseReasonNames[] = {TG_AUTH_REFUSE_REASONS(TG_LABEL)};
+inline constexpr const char* kTlsHandshakeResultNames[] = {TG_TLS_HANDSHAKE_RESULTS(TG_LABEL)};
 #undef TG_LABEL
 
 inline const char* close_reason_name(CloseReason r) {
@@ -120,7 +129,8 @@ inline const char* refuse_reason_name(RefuseReason r) {
   X(writes, Counter, Counter, "tidegate_socket_writes_total",                                      \
     "Completed socket writes (one per writev)")                                                    \
   X(bytes_out, Counter, Counter, "tidegate_written_bytes_total",                                   \
-    "Bytes written to client sockets")                                                             \
+    "Bytes written to client sockets (HTTP and WebSocket bytes: with --tls-cert, before "          \
+    "encryption)")                                                                                 \
   X(busy, Gauge<double>, Gauge, "tidegate_loop_busy_ratio",                                        \
     "Fraction of time the worker's loop was busy (last 50 ms)")                                    \
   X(clients_behind, Gauge<uint64_t>, Gauge, "tidegate_clients_behind",                             \
@@ -153,7 +163,10 @@ inline const char* refuse_reason_name(RefuseReason r) {
     "the limit")                                                                                 \
   X(auth_refused, kAuthRefuseReasonNames, "reason", "tidegate_auth_refused_total",               \
     "Refusals of authentication (--auth): bad tokens at the handshake or in a refresh, joins, "  \
-    "messages and name claims not allowed, sessions closed when their token expired")
+    "messages and name claims not allowed, sessions closed when their token expired")            \
+  X(tls_handshakes, kTlsHandshakeResultNames, "result", "tidegate_tls_handshakes_total",         \
+    "TLS handshakes on the --tls-cert listener, by how they ended (plaintext_http: an HTTP "     \
+    "request on the TLS port, answered 400 and closed)")
 
 // What a Shard counts. Written only by the Shard's thread, read by any (metrics scrapes,
 // the window controller): see common/counter.hpp.

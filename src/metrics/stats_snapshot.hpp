@@ -30,6 +30,8 @@ struct StatsSnapshot {
   uint64_t connections_counted = 0;  // connections counted against it now (WebSocket or HTTP)
   uint64_t malloc_trims = 0;         // heap given back to the system (common/memory.hpp)
   uint64_t malloc_trim_ns = 0;       // time those trims took
+  int64_t tls_cert_not_after =
+      0;  // --tls-cert: the loaded certificate's expiry (Unix s); 0: no TLS
 
   // The Batcher's (see TG_BATCHER_SCALARS and TG_BATCHER_HISTOGRAMS).
   double window_ms = 0;

@@ -33,6 +33,23 @@ TEST(Reload, LiveSettingsApplyAndTheRestWaitForARestart) {
                                                     "history-bytes 67108864 -> 1048576"}));
 }
 
+TEST(Reload, TlsPathsNeedARestart) {
+  // The files behind the paths are read again at every SIGHUP (Server::load_tls); other
+  // paths, or TLS turned on or off, need a restart.
+  Config running, next;
+  running.tls_cert = "/etc/a.crt";
+  running.tls_key = "/etc/a.key";
+  next.tls_cert = "/etc/b.crt";
+  next.tls_key = "/etc/a.key";
+  ReloadPlan plan = plan_reload(running, next);
+  EXPECT_TRUE(plan.applied.empty());
+  EXPECT_EQ(plan.restart, (std::vector<std::string>{"tls-cert /etc/a.crt -> /etc/b.crt"}));
+  Config off;
+  EXPECT_EQ(
+      plan_reload(running, off).restart,
+      (std::vector<std::string>{"tls-cert /etc/a.crt -> \"\"", "tls-key /etc/a.key -> \"\""}));
+}
+
 TEST(Reload, ApplyTakesOnlyTheLiveSettings) {
   Config running, next;
   next.rate_limit = 5;

@@ -127,7 +127,8 @@ TEST(MetricFamilies, CountersEndInTotalAndNoLabelIsPerClientOrRoom) {
       for (const auto& l : m.label) {
         // `le` only on the one gauge histogram, whose buckets are byte sizes, not rooms.
         bool bucket = l.name == "le" && f.name == "tidegate_rooms_by_history_bytes";
-        EXPECT_TRUE(l.name == "worker" || l.name == "reason" || l.name == "status" || bucket)
+        EXPECT_TRUE(l.name == "worker" || l.name == "reason" || l.name == "status" ||
+                    l.name == "result" || bucket)
             << f.name << " " << l.name;
       }
     }
@@ -149,6 +150,26 @@ TEST(MetricFamilies, HistoryAndRoomsAreExportedUnderTheirNames) {
   }
   // Untyped: promtool refuses `le` on anything typed but a histogram.
   EXPECT_NE(text.find("# TYPE tidegate_rooms_by_history_bytes untyped"), std::string::npos);
+}
+
+TEST(MetricFamilies, TlsHandshakesAndCertificateExpiry) {
+  StatsSnapshot s = sample();
+  std::string text = scrape(s);
+  // Without TLS there is no certificate, and no expiry to alert on.
+  EXPECT_EQ(text.find("tidegate_tls_certificate_expiry_timestamp_seconds"), std::string::npos);
+  s.workers[0].tls_handshakes[slot(TlsHandshakeResult::kOk)] = 7;
+  s.workers[1].tls_handshakes[slot(TlsHandshakeResult::kOk)] = 3;
+  s.workers[1].tls_handshakes[slot(TlsHandshakeResult::kPlaintextHttp)] = 2;
+  s.workers[0].tls_handshakes[slot(TlsHandshakeResult::kTimeout)] = 1;
+  s.tls_cert_not_after = 1893456000;
+  text = scrape(s);
+  for (const char* line : {"tidegate_tls_handshakes_total{result=\"ok\"} 10\n",
+                           "tidegate_tls_handshakes_total{result=\"failed\"} 0\n",
+                           "tidegate_tls_handshakes_total{result=\"timeout\"} 1\n",
+                           "tidegate_tls_handshakes_total{result=\"plaintext_http\"} 2\n",
+                           "tidegate_tls_certificate_expiry_timestamp_seconds 1893456000\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
 }
 
 }  // namespace
