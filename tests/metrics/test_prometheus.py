@@ -2,14 +2,17 @@
 
 Starts Debian's redis-server on a free loopback port (bots/redis_process.py) and two real
 gateways (TIDEGATE_BIN) in cluster mode on it (--redis), each on 127.0.0.1 with
---metrics-listen 127.0.0.1:0 (it prints `metrics 127.0.0.1:PORT`); Debian's prometheus on
+--metrics-listen 127.0.0.1:0 (it prints `metrics 127.0.0.1:PORT`) and the front door on:
+TLS with a self-signed certificate valid a day (clients on https:// and wss://), --auth
+optional with an HS256 secret, and the publish API (--api-listen); Debian's prometheus on
 a free loopback port with temporary storage and grafana/prometheus.yml turned into a 1 s
 scrape of both gateways; and a short load of python3-websockets clients, each room with
 clients on both nodes, so batches cross nodes through Redis (the backplane lag exists only
-for another node's batches). While the load runs it polls Prometheus's HTTP API
+for another node's batches), one refused token and one API publish on each. While the load runs it polls Prometheus's HTTP API
 (/api/v1/query) until every `expr` of grafana/dashboards/tidegate.json returns a non-empty
 result and a few key values are positive on every gateway, within a bounded deadline;
-then `promtool check metrics` must pass on a scrape of each. Last, Redis is killed: both
+then `promtool check metrics` must pass on a scrape of each, and the certificate's day
+left must have TidegateCertificateExpiresSoon pending. Last, Redis is killed: both
 gateways must report tidegate_backplane_up 0 and the TidegateBackplaneDown rule must go
 pending for both. Every process is always stopped. Run with /usr/bin/python3.
 """
@@ -19,6 +22,7 @@ import math
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -32,6 +36,7 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bots"))
 from gateway_process import GatewayProcess, stop_process  # noqa: E402
+from gateway_process import self_signed_cert  # noqa: E402
 from redis_process import RedisProcess  # noqa: E402
 
 DASHBOARD = os.path.join(HERE, "..", "..", "grafana", "dashboards", "tidegate.json")
@@ -68,7 +73,18 @@ POSITIVE = [
     "tidegate_backplane_commands_total",
     "tidegate_backplane_rtt_seconds_count",
     "tidegate_backplane_lag_seconds_count",
+    # The front door: TLS handshakes, a refused token, a message through the API.
+    'tidegate_tls_handshakes_total{result="ok"}',
+    'tidegate_auth_refused_total{reason="malformed"}',
+    'tidegate_api_requests_total{route="publish",status="200"}',
+    "tidegate_api_published_messages_total",
+    "tidegate_tls_certificate_expiry_timestamp_seconds - time()",
 ]
+API_KEY = "k" * 32
+# The gateways' certificate is self-signed: clients do not verify it.
+CLIENT_TLS = ssl.create_default_context()
+CLIENT_TLS.check_hostname = False
+CLIENT_TLS.verify_mode = ssl.CERT_NONE
 NODES = 2  # gateways sharing the Redis backplane
 
 
@@ -83,7 +99,8 @@ def free_port():
 
 
 def http_get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    context = CLIENT_TLS if url.startswith("https:") else None
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as r:
         return r.status, r.read()
 
 
@@ -129,8 +146,9 @@ class Load:
     """A few clients in two rooms, each sending 10 messages/s, until stopped. The clients
     are spread over the gateways (`ports`) so that each room has members on each."""
 
-    def __init__(self, ports, clients=6):
+    def __init__(self, ports, api_ports, clients=6):
         self.ports = list(ports)
+        self.api_ports = list(api_ports)
         self.clients = clients
         self.stopping = threading.Event()
         self.received = 0
@@ -144,23 +162,42 @@ class Load:
             self.error = e
 
     def url(self, port):
-        return "ws://127.0.0.1:%d/ws" % port
+        return "wss://127.0.0.1:%d/ws" % port
 
     async def main(self):
-        for port in self.ports:
+        for port, api_port in zip(self.ports, self.api_ports):
             await self.bad_requests(port)
+            await self.front_door(port, api_port)
         await asyncio.gather(*(self.client(i) for i in range(self.clients)))
 
     async def bad_requests(self, port):
         # An invalid command (rejected bad_request) and a plain GET /ws (426).
-        async with websockets.connect(self.url(port), open_timeout=10) as ws:
+        async with websockets.connect(self.url(port), open_timeout=10, ssl=CLIENT_TLS) as ws:
             await ws.send('{"t":"nope"}')
             await asyncio.wait_for(ws.recv(), 10)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=CLIENT_TLS)
         writer.write(b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
         await writer.drain()
         await asyncio.wait_for(reader.read(), 10)
         writer.close()
+
+    async def front_door(self, port, api_port):
+        # A malformed token: 401 (tidegate_auth_refused_total{reason="malformed"}).
+        try:
+            async with websockets.connect(self.url(port) + "?token=not.a-token", ssl=CLIENT_TLS,
+                                          open_timeout=10):
+                raise AssertionError("a malformed token was let in")
+        except websockets.InvalidStatusCode as e:  # websockets 10: the legacy client
+            if e.status_code != 401:
+                raise AssertionError("a malformed token got %d, not 401" % e.status_code)
+        # One message through the publish API, answered with its seq.
+        request = urllib.request.Request(
+            "http://127.0.0.1:%d/api/publish" % api_port, method="POST",
+            data=json.dumps({"room": "r0", "text": "from the API", "from": "system"}).encode(),
+            headers={"Authorization": "Bearer " + API_KEY, "Content-Type": "application/json"})
+        answer = await asyncio.to_thread(lambda: json.loads(urllib.request.urlopen(request, timeout=10).read()))
+        if not answer.get("seq"):
+            raise AssertionError("the API publish got no seq: %r" % answer)
 
     async def client(self, i):
         proto = ["tidegate.v1.zstd"] if i % 2 else ["tidegate.v1.json"]
@@ -168,7 +205,7 @@ class Load:
         # has members on both.
         port = self.ports[(i // 2) % len(self.ports)]
         async with websockets.connect("%s?room=r%d" % (self.url(port), i % 2), subprotocols=proto,
-                                      open_timeout=10, max_size=None) as ws:
+                                      open_timeout=10, max_size=None, ssl=CLIENT_TLS) as ws:
             reader = asyncio.create_task(self.drain(ws))
             n, deadline = 0, time.monotonic() + 120  # bounded even if never stopped
             while not self.stopping.is_set() and time.monotonic() < deadline:
@@ -267,7 +304,7 @@ def wait_ready(port):
     last = None
     while time.monotonic() < deadline:
         try:
-            if http_get("http://127.0.0.1:%d/readyz" % port, 2)[0] == 200:
+            if http_get("https://127.0.0.1:%d/readyz" % port, 2)[0] == 200:
                 return
         except OSError as e:  # urllib's HTTPError for the 503 is an OSError
             last = e
@@ -322,7 +359,7 @@ def check_promtool(metrics_port):
 
 
 def check_stats(port):
-    status, body = http_get("http://127.0.0.1:%d/stats" % port)
+    status, body = http_get("https://127.0.0.1:%d/stats" % port)
     doc = json.loads(body)
     for key in ("clients", "rooms", "window_ms", "messages_per_s"):
         if key not in doc:
@@ -341,11 +378,20 @@ def run(tmp):
     try:
         redis = RedisProcess(os.path.join(tmp, "redis")).start()
         log("redis at %s" % redis.url)
+        crt, key = self_signed_cert(tmp)
+        secret, api_key = os.path.join(tmp, "jwt.secret"), os.path.join(tmp, "api.key")
+        with open(secret, "w") as f:
+            f.write("s" * 48)
+        with open(api_key, "w") as f:
+            f.write(API_KEY)
         for i in range(NODES):
             gws.append(GatewayProcess(
                 BIN, ["--metrics-listen", "127.0.0.1:0", "--workers", "2", "--log-level", "warn",
-                      "--redis", redis.url],
-                metrics=True, log_path=os.path.join(tmp, "gateway%d.log" % i),
+                      "--redis", redis.url, "--tls-cert", crt, "--tls-key", key,
+                      "--auth", "optional", "--jwt-hs256-secret-file", secret,
+                      "--anonymous-rooms", "*", "--api-listen", "127.0.0.1:0",
+                      "--api-key-file", api_key],
+                metrics=True, api=True, log_path=os.path.join(tmp, "gateway%d.log" % i),
                 timeout=START_TIMEOUT))
         for gw in gws:
             wait_ready(gw.port)
@@ -354,7 +400,7 @@ def run(tmp):
         instances = ["127.0.0.1:%d" % gw.metrics_port for gw in gws]
         prom, base = start_prometheus(tmp, [gw.metrics_port for gw in gws])
         log("prometheus at %s" % base)
-        load = Load(ports)
+        load = Load(ports, [gw.api_port for gw in gws])
         load.start()
         pending = wait_for_queries(base, exprs, POSITIVE, instances)
         if load.error:
@@ -373,9 +419,14 @@ def run(tmp):
             raise AssertionError("only %d alerting rules loaded" % len(states))
         # The gateways are up, scraped under the shipped job name, and connected to Redis,
         # so these are quiet.
-        for name in ("TidegateDown", "TidegateBackplaneDown", "TidegateBackplaneAppendErrors"):
+        for name in ("TidegateDown", "TidegateBackplaneDown", "TidegateBackplaneAppendErrors",
+                     "TidegateApiErrors"):
             if states.get(name) != "inactive":
                 raise AssertionError("%s is %s with the cluster up" % (name, states.get(name)))
+        # The certificate has a day left: under 14, so pending (its `for` is an hour).
+        if states.get("TidegateCertificateExpiresSoon") != "pending":
+            raise AssertionError("TidegateCertificateExpiresSoon is %s with a day left"
+                                 % states.get("TidegateCertificateExpiresSoon"))
         lint_failed = []
         for gw in gws:
             rc, out = check_promtool(gw.metrics_port)
