@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { kLaunch, loadChromium, requireEnv } from './browser.mjs';
+import { kLaunch, loadChromium, recordSocketUrls, requireEnv } from './browser.mjs';
 import { Gateway } from './gateway.mjs';
 
 const kWaitMs = 15000; // the bound of every wait for a condition
@@ -29,18 +29,6 @@ function token(claims, ttl = 300) {
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' })) + '.' +
     b64url(JSON.stringify({ iat: now, exp: now + ttl, ...claims }));
   return head + '.' + b64url(crypto.createHmac('sha256', kSecret).update(head).digest());
-}
-
-// Records the URLs the page opens sockets to (to check where the token went).
-function pageHooks() {
-  const Native = window.WebSocket;
-  window.__wsUrls = [];
-  window.WebSocket = class extends Native {
-    constructor(url, protocols) {
-      window.__wsUrls.push(String(url));
-      super(url, protocols);
-    }
-  };
 }
 
 describe('chat page with a token', { timeout: 240000 }, () => {
@@ -75,7 +63,7 @@ describe('chat page with a token', { timeout: 240000 }, () => {
 
   async function openPage(hash) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 720 }, locale: 'en-GB' });
-    await context.addInitScript(pageHooks);
+    await context.addInitScript(recordSocketUrls);
     const page = await context.newPage();
     page.setDefaultTimeout(kWaitMs);
     const errors = [];

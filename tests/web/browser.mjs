@@ -29,3 +29,16 @@ export function requireEnv(name) {
   if (!v) throw new Error(`${name} is not set: run through ctest, or set it (see the top of this file)`);
   return v;
 }
+
+// An init script (context.addInitScript): the page's WebSocket records the URL of every
+// socket it opens in window.__wsUrls (where did the page connect, with what query).
+export function recordSocketUrls() {
+  const Native = window.WebSocket;
+  window.__wsUrls = [];
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      window.__wsUrls.push(String(url));
+      super(url, protocols);
+    }
+  };
+}

@@ -11,22 +11,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { kLaunch, loadChromium, requireEnv } from './browser.mjs';
+import { kLaunch, loadChromium, recordSocketUrls, requireEnv } from './browser.mjs';
 import { Gateway } from './gateway.mjs';
 
 const kWaitMs = 15000; // the bound of every wait for a condition
-
-// Records the URLs the page opens WebSockets to.
-function pageHooks() {
-  const Native = window.WebSocket;
-  window.__wsUrls = [];
-  window.WebSocket = class extends Native {
-    constructor(url, protocols) {
-      window.__wsUrls.push(String(url));
-      super(url, protocols);
-    }
-  };
-}
 
 describe('chat page over https', { timeout: 120000 }, () => {
   let gateway;
@@ -61,7 +49,7 @@ describe('chat page over https', { timeout: 120000 }, () => {
 
   async function join(name) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
-    await context.addInitScript(pageHooks);
+    await context.addInitScript(recordSocketUrls);
     const page = await context.newPage();
     page.setDefaultTimeout(kWaitMs);
     const errors = [];
