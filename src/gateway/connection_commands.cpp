@@ -92,20 +92,19 @@ void Connection::start_stream(RoomState& room, std::optional<uint64_t> since,
   protocol::append_hello(ctrl_,
                          {id_, name_, room.name, start, room.window_ms(),
                           proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", room.epoch});
-  if (!refused_name_.empty() && std::string_view(refused_code_) == "forbidden") {
-    count_auth(metrics::AuthRefuseReason::kForbiddenName);
-    protocol::append_error(ctrl_, "forbidden", kFixedNameReason);
-    refused_name_.clear();
-    refused_name_.shrink_to_fit();
-  }
   if (!refused_name_.empty()) {
-    bool taken = protocol::valid_name(refused_name_);
-    bool unavailable = std::string_view(refused_code_) == "unavailable";
-    protocol::append_error(ctrl_, taken ? refused_code_ : "bad_name",
-                           !taken        ? kBadNameReason
-                           : unavailable ? "the cluster backplane (Redis) is unreachable: the "
-                                           "name could not be claimed"
-                                         : "that name is taken");
+    std::string_view code = refused_code_;
+    std::string_view reason = "that name is taken";
+    if (code == "forbidden") {  // --auth: names are not chosen at all
+      count_auth(metrics::AuthRefuseReason::kForbiddenName);
+      reason = kFixedNameReason;
+    } else if (!protocol::valid_name(refused_name_)) {
+      code = "bad_name";
+      reason = kBadNameReason;
+    } else if (code == "unavailable") {
+      reason = "the cluster backplane (Redis) is unreachable: the name could not be claimed";
+    }
+    protocol::append_error(ctrl_, code, reason);
     refused_name_.clear();
     refused_name_.shrink_to_fit();
   }
