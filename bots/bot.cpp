@@ -108,7 +108,8 @@ void Bot::on_connected(int status) {
   const bool resuming = reconnecting_ && seq_.started();
   const std::string target =
       ws_target(url().path, loop_.room_name(spec_.room), resuming ? &resume : nullptr);
-  const std::string proto = "tidegate.v1." + loop_.config().subprotocol;
+  const std::string& sub = loop_.config().subprotocol;
+  const std::string proto = sub == "v2" ? "tidegate.v2.zstd" : "tidegate.v1." + sub;
   handshake_ = std::make_unique<client::Handshake>(url().authority(), target, proto, key);
   state_ = State::kHandshaking;
   if (spec_.slow) {
