@@ -429,6 +429,7 @@ void Bot::on_hello(const Notice& notice) {
   } else {
     seq_.start(notice.seq, notice.epoch);
   }
+  if (loop_.config().subprotocol == "v2") seq_.allow_replay();
   opened();
   if (live) counting_resumed_ = false;  // nothing is replayed
 }
