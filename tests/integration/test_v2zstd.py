@@ -258,5 +258,50 @@ class V2ZstdTest(unittest.TestCase):
             await c.close()
 
 
+class V2ZstdClusterTest(unittest.TestCase):
+    """Cluster mode: each node feeds the room's stream from the log's order (its own
+    appends and the other node's batches, decompressed once per node)."""
+
+    def test_two_nodes_v2_clients_decode_every_batch_and_resume_across_nodes(self):
+        from test_cluster import cluster  # noqa: E402 (needs redis-server)
+        with cluster() as c:
+            a = c.node("--zstd-keyframe-bytes", "1024", workers=2)
+            b = c.node("--zstd-keyframe-bytes", "1024")
+            asyncio.run(asyncio.wait_for(self._two_nodes(a, b), 120))
+            self.assertEqual(c.stop_nodes(), {"node0": 0, "node1": 0})
+
+    async def _two_nodes(self, a, b):
+        send_a = await connect(a.url, V1)
+        send_b = await connect(b.url, V1)
+        v2s = [await connect(a.url, V2), await connect(b.url, V2), await connect(b.url, V2)]
+        rng = random.Random(6)
+        for k in range(200):
+            sender = send_a if k % 2 else send_b
+            await sender.ws.send("c%d %s" % (k, noise(rng, 100)))
+            if k % 25 == 24:
+                await send_a.until(lambda k=k: len(send_a.msgs.get("lobby", [])) >= k)
+        await send_a.until(
+            lambda: len([m for m in send_a.msgs.get("lobby", []) if m["t"] == "msg"]) >= 200)
+        last = send_a.msgs["lobby"][-1]["seq"]
+        for cl in [send_a, send_b] + v2s:
+            await cl.until(lambda cl=cl: cl.next["lobby"] > last)
+        for cl in v2s:
+            self.assertEqual(cl.errors, [])
+            self.assertEqual(cl.gaps, {})
+            for key, text in cl.batches.items():
+                if key in send_a.batches:
+                    self.assertEqual(text, send_a.batches[key])
+        # A v2 client of node a resumes on node b with a's epoch.
+        since = send_a.msgs["lobby"][50]["seq"]
+        r = await connect(b.url, V2, "?since=%d&epoch=%d" % (since, send_a.hello["epoch"]))
+        await r.until(lambda: r.next["lobby"] > last)
+        self.assertEqual(r.errors, [])
+        received = len([m for m in r.msgs["lobby"] if m["seq"] <= last])
+        lost = sum(min(g["to"], last) - g["from"] + 1 for g in r.gaps.get("lobby", []))
+        self.assertEqual(received + lost, last - since)
+        for cl in [send_a, send_b, r] + v2s:
+            await cl.close()
+
+
 if __name__ == "__main__":
     unittest.main()
