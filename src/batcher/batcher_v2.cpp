@@ -32,7 +32,12 @@ void Batcher::attach_v2(Batch& b, std::string_view json, uint64_t now_ns) {
   if (b.seq != s.next_seq) s.stream->force_keyframe();
   b.keyframe = s.stream->compress(b.room, json, now_ns / 1'000'000, v2_payload_);
   b.v2 = pool::make_ws_frame(pool::WsOpcode::kBinary, v2_payload_);
-  if (b.keyframe) s.last_keyframe = b.seq;
+  if (b.keyframe) {
+    s.last_keyframe = b.seq;
+    counters_.v2_keyframes.add();
+  }
+  counters_.v2_bytes.add(v2_payload_.size());
+  counters_.v2_streams.set(streams_.size());
   s.next_seq = b.seq + 1;
   s.used_ns = now_ns;
 }
@@ -66,6 +71,7 @@ void Batcher::v2_after_cuts() {
     if (it == streams_.end()) continue;
     if (c.forget) {
       streams_.erase(it);
+      counters_.v2_streams.set(streams_.size());
     } else if (c.first_batch > it->second.last_keyframe) {
       it->second.stream->force_keyframe();
     }
@@ -77,6 +83,7 @@ void Batcher::v2_after_cuts() {
 void Batcher::release_quiet_streams(uint64_t now_ns) {
   const uint64_t quiet_ns = opts_.zstd_keyframe_ms * 1'000'000;
   std::erase_if(streams_, [&](const auto& kv) { return now_ns - kv.second.used_ns >= quiet_ns; });
+  counters_.v2_streams.set(streams_.size());
 }
 
 }  // namespace tg::batcher

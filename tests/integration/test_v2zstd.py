@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import unittest
+import urllib.request
 
 import websockets
 import zstandard
@@ -27,8 +28,21 @@ KEYFRAME = 0x01
 
 def gateway(*args):
     # Small keyframe spacing: many keyframes, so joins and resumes land between them.
-    return GatewayProcess(BIN, ["--log-level", "warn", "--metrics-listen", "", "--rate-limit",
-                                "0", "--zstd-keyframe-bytes", "1024", *args])
+    return GatewayProcess(BIN, ["--log-level", "warn", "--metrics-listen", "127.0.0.1:0",
+                                "--rate-limit", "0", "--zstd-keyframe-bytes", "1024", *args],
+                          metrics=True)
+
+
+def metric(gw, name):
+    """The sum of `name` over its series (per-worker families are summed)."""
+    url = "http://127.0.0.1:%d/metrics" % gw.metrics_port
+    with urllib.request.urlopen(url, timeout=5) as r:
+        lines = r.read().decode().splitlines()
+    found = [float(line.rsplit(" ", 1)[1]) for line in lines
+             if line.split("{")[0].split(" ")[0] == name]
+    if not found:
+        raise AssertionError("no metric " + name)
+    return sum(found)
 
 
 def noise(rng, n):
@@ -146,6 +160,10 @@ class V2ZstdTest(unittest.TestCase):
         gw = gateway(*args)
         try:
             asyncio.run(asyncio.wait_for(coro_fn(gw), 120))
+            # Every batch went into the room stream; the 1024-byte spacing made keyframes.
+            self.assertGreater(metric(gw, "tidegate_v2_compressed_bytes_total"), 0)
+            self.assertGreater(metric(gw, "tidegate_v2_keyframes_total"), 1)
+            self.assertGreaterEqual(metric(gw, "tidegate_v2_streams"), 1)
         finally:
             self.assertEqual(gw.stop(), 0)
 
