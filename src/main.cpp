@@ -174,8 +174,9 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
        "tidegate.v2.zstd: a room's stream starts a new zstd frame (a keyframe, where a "
        "client may start decoding) once its current frame has this many bytes");
   flag(app, "--zstd-keyframe-ms", c.zstd_keyframe_ms, 100u, 3'600'000u,
-       "tidegate.v2.zstd: ... or once its current frame is this old (a quiet room's stream "
-       "is released after as long)");
+       "tidegate.v2.zstd: a room's stream starts a new zstd frame once its current frame "
+       "is this old, if --zstd-keyframe-bytes did not start one first (a room quiet this "
+       "long releases its stream)");
 }
 
 // Authentication's flags (docs/PROTOCOL.md, Authentication; docs/OPERATIONS.md).
