@@ -82,7 +82,9 @@ void Batcher::v2_after_cuts() {
 // anyway: its context (a few hundred KiB) is given back now.
 void Batcher::release_quiet_streams(uint64_t now_ns) {
   const uint64_t quiet_ns = opts_.zstd_keyframe_ms * 1'000'000;
-  std::erase_if(streams_, [&](const auto& kv) { return now_ns - kv.second.used_ns >= quiet_ns; });
+  std::erase_if(streams_, [&](const auto& kv) {
+    return now_ns >= kv.second.used_ns && now_ns - kv.second.used_ns >= quiet_ns;
+  });
   counters_.v2_streams.set(streams_.size());
 }
 
