@@ -108,7 +108,8 @@ void Bot::on_connected(int status) {
   const bool resuming = reconnecting_ && seq_.started();
   const std::string target =
       ws_target(url().path, loop_.room_name(spec_.room), resuming ? &resume : nullptr);
-  const std::string proto = "tidegate.v1." + loop_.config().subprotocol;
+  const std::string& sub = loop_.config().subprotocol;
+  const std::string proto = sub == "v2" ? "tidegate.v2.zstd" : "tidegate.v1." + sub;
   handshake_ = std::make_unique<client::Handshake>(url().authority(), target, proto, key);
   state_ = State::kHandshaking;
   if (spec_.slow) {
@@ -256,9 +257,11 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   if (loop_.config().sink) return;
   const bool maybe_batch = binary || loop_.json_mode();
   uint64_t hash = 0;
+  std::span<const uint8_t> key = data;
+  if (binary && loop_.config().subprotocol == "v2") key = v2_cache_key(data);
   if (maybe_batch) {
-    hash = BatchCache::hash_of(data);
-    if (const DecodedBatch* cached = loop_.cache().find(hash, data)) {
+    hash = BatchCache::hash_of(key);
+    if (const DecodedBatch* cached = loop_.cache().find(hash, key)) {
       ++c.cache_hits;
       count_batch_frame(data.size());
       return on_batch(*cached);
@@ -270,13 +273,28 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
     case FrameDecoder::Kind::kBatch:
       ++c.decodes;
       count_batch_frame(data.size());
-      return on_batch(*loop_.cache().insert(hash, data, std::move(batch)));
+      return on_batch(*loop_.cache().insert(hash, key, std::move(batch)));
     case FrameDecoder::Kind::kNotice:
       return on_notice(notice);
     case FrameDecoder::Kind::kInvalid:
       ++c.errors;
       return;
   }
+}
+
+std::span<const uint8_t> Bot::v2_cache_key(std::span<const uint8_t> frame) {
+  if (!frame.empty() && (frame[0] & 0x01) != 0) {  // a keyframe: a new chain starts
+    v2_chain_ = BatchCache::hash_of(frame);
+    v2_index_ = 0;
+  } else {
+    ++v2_index_;
+  }
+  std::vector<uint8_t>& key = loop_.v2_key();
+  key.assign(frame.begin(), frame.end());
+  const uint64_t place[2] = {v2_chain_, v2_index_};
+  const auto* p = reinterpret_cast<const uint8_t*>(place);
+  key.insert(key.end(), p, p + sizeof place);
+  return key;
 }
 
 void Bot::count_batch_frame(size_t bytes) {
@@ -428,6 +446,7 @@ void Bot::on_hello(const Notice& notice) {
   } else {
     seq_.start(notice.seq, notice.epoch);
   }
+  if (loop_.config().subprotocol == "v2") seq_.allow_replay();
   opened();
   if (live) counting_resumed_ = false;  // nothing is replayed
 }

@@ -153,6 +153,13 @@ class Bot final : private client::WsCodec::Handler {
   bool reconnecting_ = false;  // the attempt under way reopens a dropped connection
   int64_t first_attempt_us_ = 0;
   uint64_t conn_gen_ = 0;
+  // tidegate.v2.zstd: where this bot is in its room's stream: the hash of the keyframe
+  // frame it started from and how many frames followed. Two frames of one stream can be
+  // byte for byte equal (back-references, a one-digit literal), so the BatchCache key
+  // adds this place to the bytes.
+  uint64_t v2_chain_ = 0;
+  uint64_t v2_index_ = 0;
+  std::span<const uint8_t> v2_cache_key(std::span<const uint8_t> frame);
   bool got_close_ = false;  // the peer sent a close frame, with close_status_
   uint16_t close_status_ = 0;
   // Own messages: what this connection sent and saw back or refused; messages of dropped

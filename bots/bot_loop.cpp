@@ -50,6 +50,7 @@ BotLoop::BotLoop(const SwarmConfig& config, const std::vector<WsUrl>& urls, std:
       rng_(seed),
       filler_pool_(make_filler_pool(rng_, std::max<size_t>(65536, 2 * config.size))) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
+  decoder_.set_v2(config.subprotocol == "v2");
   uv_async_init(&loop_, &async_, &BotLoop::async_cb);
   uv_timer_init(&loop_, &tick_timer_);
   uv_timer_init(&loop_, &ping_timer_);

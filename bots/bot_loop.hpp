@@ -87,6 +87,9 @@ class BotLoop {
   Counters& counters() { return counters_; }
   BatchCache& cache() { return cache_; }
   FrameDecoder& decoder() { return decoder_; }
+  // tidegate.v2.zstd: the BatchCache key of a frame (its bytes and its place in the
+  // room's stream, Bot::v2_cache_key), built here and reused.
+  std::vector<uint8_t>& v2_key() { return v2_key_; }
   std::span<char> read_buffer() { return read_buffer_; }
   std::mt19937_64& rng() { return rng_; }
   static int64_t now_us();
@@ -143,6 +146,7 @@ class BotLoop {
   std::string run_;
   const std::vector<std::string>& rooms_;
   bool json_mode_;
+  std::vector<uint8_t> v2_key_;
   uv_loop_t loop_{};
   uv_async_t async_{};
   uv_timer_t tick_timer_{};

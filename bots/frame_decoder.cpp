@@ -103,7 +103,9 @@ FrameDecoder::Kind FrameDecoder::invalid(const char* why) {
 
 FrameDecoder::Kind FrameDecoder::decode(bool binary, std::span<const uint8_t> data,
                                         DecodedBatch& batch, Notice& notice) {
-  if (binary) {
+  if (binary && v2_) {
+    if (!decompress_v2(data)) return Kind::kInvalid;
+  } else if (binary) {
     if (!decompress(data)) return Kind::kInvalid;
   } else {
     text_.assign(reinterpret_cast<const char*>(data.data()), data.size());
@@ -137,6 +139,37 @@ bool FrameDecoder::decompress_stream(std::span<const uint8_t> data) {
     if (text_.size() > kMaxDecodedBytes) return fail("zstd frame too large");
     if (rv == 0) return in.pos == in.size || fail("trailing bytes after the zstd frame");
     if (in.pos == in.size && out.pos < out.size) return fail("truncated zstd frame");
+  }
+}
+
+bool FrameDecoder::decompress_v2(std::span<const uint8_t> data) {
+  constexpr uint8_t kKeyframe = 0x01;
+  if (data.size() < 2 || data.size() < 2u + data[1]) return fail("short v2 header");
+  const uint8_t flags = data[0];
+  if (flags & ~kKeyframe) return fail("reserved v2 flag bits set");
+  std::string room(reinterpret_cast<const char*>(data.data()) + 2, data[1]);
+  auto& dctx = rooms_[room];
+  if (flags & kKeyframe) {
+    if (!dctx) dctx.reset(ZSTD_createDCtx());
+    ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);
+  } else if (!dctx) {
+    return fail("v2 frame before the room's first keyframe");
+  }
+  text_.clear();
+  ZSTD_inBuffer in{data.data() + 2 + data[1], data.size() - 2 - data[1], 0};
+  char chunk[16384];
+  // The encoder flushed: all of the batch comes out of this input. Call again while a
+  // call fills the chunk (more may wait in the decoder).
+  while (true) {
+    ZSTD_outBuffer out{chunk, sizeof chunk, 0};
+    const size_t rv = ZSTD_decompressStream(dctx.get(), &out, &in);
+    if (ZSTD_isError(rv)) {
+      rooms_.erase(room);  // its stream is lost until the next keyframe
+      return fail("v2 zstd decompression failed");
+    }
+    text_.append(chunk, out.pos);
+    if (text_.size() > kMaxDecodedBytes) return fail("v2 batch too large");
+    if (in.pos == in.size && out.pos < out.size) return true;
   }
 }
 

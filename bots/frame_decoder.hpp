@@ -4,9 +4,11 @@
 #include <zstd.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "bots/decoded_batch.hpp"
 #include "bots/notice.hpp"
@@ -34,9 +36,16 @@ class FrameDecoder {
 
   std::string_view error() const { return error_; }
 
+  // tidegate.v2.zstd: binary messages are room-stream frames (flag byte, room name,
+  // zstd stream bytes; docs/PROTOCOL.md). The loop keeps one stream decoder per room:
+  // the bots of a loop receive the same frames, and only the first copy of each (a
+  // BatchCache miss) comes here, so first copies arrive in the room's stream order.
+  void set_v2(bool v2) { v2_ = v2; }
+
  private:
   bool decompress(std::span<const uint8_t> data);
   bool decompress_stream(std::span<const uint8_t> data);
+  bool decompress_v2(std::span<const uint8_t> data);
   bool fail(const char* why);
   Kind parse(bool binary, DecodedBatch& batch, Notice& notice);
   Kind invalid(const char* why);
@@ -45,6 +54,12 @@ class FrameDecoder {
   ZSTD_DCtx* dctx_;
   std::string text_;  // decompressed or copied JSON, parsed in place
   std::string error_;
+  bool v2_ = false;
+  struct DCtxFree {
+    void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+  };
+  // v2: per room, the decoder since the room's latest keyframe.
+  std::unordered_map<std::string, std::unique_ptr<ZSTD_DCtx, DCtxFree>> rooms_;
 };
 
 }  // namespace tg::bots

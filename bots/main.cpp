@@ -34,8 +34,10 @@ void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
   app.add_option("--duration", c.duration, "seconds of sending")->capture_default_str();
   app.add_option("--ramp", c.ramp, "connects are spread over this many seconds")
       ->capture_default_str();
-  app.add_option("--subprotocol", c.subprotocol, "zstd or json")
-      ->check(CLI::IsMember({"zstd", "json"}))
+  app.add_option("--subprotocol", c.subprotocol,
+                 "zstd (tidegate.v1.zstd), json (tidegate.v1.json) or v2 (tidegate.v2.zstd: "
+                 "room-stream zstd; batch bytes per delivery are its wire bytes)")
+      ->check(CLI::IsMember({"zstd", "json", "v2"}))
       ->capture_default_str();
   app.add_option("--threads", c.threads, "event loops (0: online CPUs)")->capture_default_str();
   app.add_option("--json", c.json_path, "write the machine-readable report to this file");

@@ -25,7 +25,15 @@ void SeqTracker::skip_to(uint64_t first) {
 }
 
 uint64_t SeqTracker::on_batch(uint64_t first, uint64_t last) {
-  if (!started_) start(first - 1);  // no hello seen: trust the first batch
+  if (!started_) start(first - 1);               // no hello seen: trust the first batch
+  if (replay_ && last < next_) return last + 1;  // a v2 replay from a keyframe: dropped
+  if (replay_ && first < next_) {
+    replay_ = false;
+    const uint64_t fresh = next_;
+    next_ = last + 1;
+    return fresh;
+  }
+  replay_ = false;
   if (first < next_) {
     ++order_errors_;  // duplicate or overlap
     duplicates_ += std::min(last, next_ - 1) - first + 1;

@@ -50,6 +50,11 @@ class SeqTracker {
   // `seq` and returns true; one in the same epoch, or without an epoch, changes nothing.
   bool on_joined(uint64_t seq, uint64_t epoch);
 
+  // tidegate.v2.zstd: the stream (re)starts at a keyframe, so batches at or below the
+  // position may come first (PROTOCOL.md); they are dropped, not counted as duplicates,
+  // until the first batch that reaches past the position.
+  void allow_replay() { replay_ = true; }
+
   // The next message seq expected.
   uint64_t next() const { return next_; }
   // The `since` to resume with: the last seq received or announced.
@@ -74,6 +79,7 @@ class SeqTracker {
   void reset(uint64_t last_seq, uint64_t epoch);
 
   bool started_ = false;
+  bool replay_ = false;
   uint64_t next_ = 1;
   uint64_t epoch_ = 0;
   uint64_t holes_ = 0;

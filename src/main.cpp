@@ -170,6 +170,13 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
        "listener then speaks TLS 1.2/1.3 only (https://, wss://); SIGHUP reads it again. "
        "Needs --tls-key");
   flag(app, "--tls-key", c.tls_key, "PEM file of --tls-cert's private key");
+  flag(app, "--zstd-keyframe-bytes", c.zstd_keyframe_bytes, size_t{1024}, size_t{16} << 20,
+       "tidegate.v2.zstd: a room's stream starts a new zstd frame (a keyframe, where a "
+       "client may start decoding) once its current frame has this many bytes");
+  flag(app, "--zstd-keyframe-ms", c.zstd_keyframe_ms, 100u, 3'600'000u,
+       "tidegate.v2.zstd: a room's stream starts a new zstd frame once its current frame "
+       "is this old, if --zstd-keyframe-bytes did not start one first (a room quiet this "
+       "long releases its stream)");
 }
 
 // Authentication's flags (docs/PROTOCOL.md, Authentication; docs/OPERATIONS.md).

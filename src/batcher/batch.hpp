@@ -26,11 +26,16 @@ struct Batch {
   uint64_t first_recv_ns = 0;  // monotonic receive time of its earliest event (metrics)
   uint64_t window_us = 0;      // the window its room's events were collected over
   uint64_t incarnation = 0;    // which life of the room it belongs to (RoomDirectory)
+  // tidegate.v2.zstd: complete binary WebSocket frame of the room stream's bytes for this
+  // batch (room_stream.hpp), and whether a new zstd frame starts in it. Empty for
+  // batches outside the stream's order (history read back from the backplane).
+  pool::SharedFrame v2;
+  bool keyframe = false;
 
   uint64_t msg_count() const { return last_msg - first_msg + 1; }
-  // The bytes the history budget counts for it: the binary frame and the JSON text frame,
+  // The bytes the history budget counts for it: the binary frames and the JSON text frame,
   // whether or not the JSON frame has been built yet (a Shard may derive it later).
-  size_t history_bytes() const { return zstd.size() + pool::ws_frame_size(raw_bytes); }
+  size_t history_bytes() const { return zstd.size() + v2.size() + pool::ws_frame_size(raw_bytes); }
 };
 
 // An instruction to every Shard, delivered in order with the batches: drop the batches

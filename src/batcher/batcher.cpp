@@ -33,6 +33,7 @@ Batcher::Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
 
 Batcher::~Batcher() {
   TG_ASSERT(!thread_.joinable());
+  ZSTD_freeDCtx(v2_dctx_);
 }
 
 void Batcher::start() {
@@ -301,6 +302,7 @@ void Batcher::build_batch(const std::string& room, RoomQueue& q, bool with_json)
   }
   auto assigned = sequencer_->assign(room, events.size(), delta);
   built_.push_back(encoder_.encode(room, assigned, events, with_json));
+  attach_v2(built_.back(), encoder_.last_json(), mono_ns());
   for (size_t i = 0; i < events.size(); ++i) add_receipt(*events[i], assigned.first_msg_seq + i, 0);
   Batch& b = built_.back();
   b.incarnation = incarnation;
@@ -325,11 +327,13 @@ void Batcher::count_flush(uint64_t events, uint64_t encode_ns, uint64_t flush_ns
 
 void Batcher::account(uint64_t now_ns) {
   uint64_t held = ledger_.bytes();
+  if (backplane_) attach_v2_built(now_ns);
   for (const Batch& b : built_) {
     ledger_.add(b.room, b.incarnation, b.seq, b.history_bytes(), now_ns);
     held += b.history_bytes();
   }
   ledger_.enforce(cuts_);
+  v2_after_cuts();
   // What the cuts drop is freed once every Shard applied them and no write pins it.
   memory::note_released(held - std::min(held, ledger_.bytes()));
   // From here on a room created by a join starts above every seq just issued. (In
@@ -357,6 +361,7 @@ void Batcher::publish_history() {
 // the room under its lock only if still no one joined: a join racing with the expiry
 // either comes first (and the room lives on) or creates a new incarnation after it.
 void Batcher::sweep(uint64_t now_ns) {
+  release_quiet_streams(now_ns);
   if (backplane_) {
     heartbeat_rooms(now_ns);
     refresh_names(now_ns);
@@ -377,6 +382,7 @@ void Batcher::sweep(uint64_t now_ns) {
         if (backplane_ && views_.erase(room) > 0) backplane_->unfollow(room);
         policy_->forget(room);
         ledger_.forget(room);
+        streams_.erase(room);
         cuts_.push_back({room, id, 0, true});
         counters_.rooms_expired.add();
         TG_LOG(kDebug, "room %s expired", room.c_str());

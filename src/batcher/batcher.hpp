@@ -25,6 +25,7 @@
 #include "batcher/history_ledger.hpp"
 #include "batcher/inbox.hpp"
 #include "batcher/room_directory.hpp"
+#include "batcher/room_stream.hpp"
 #include "batcher/sequencer.hpp"
 #include "batcher/window_policy.hpp"
 
@@ -68,6 +69,8 @@ class Batcher final : private Backplane::Listener {
     size_t room_history_bytes = size_t{64} << 20;  // --history-bytes
     size_t history_total_bytes = SIZE_MAX;         // --history-total-bytes
     uint64_t room_ttl_ms = 0;                      // --room-ttl-s in ms (0: rooms never expire)
+    size_t zstd_keyframe_bytes = 64 * 1024;        // --zstd-keyframe-bytes
+    uint64_t zstd_keyframe_ms = 10'000;            // --zstd-keyframe-ms
   };
 
   Batcher(Options options, std::unique_ptr<Sequencer> sequencer,
@@ -210,6 +213,22 @@ class Batcher final : private Backplane::Listener {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<WindowPolicy> policy_;
   BatchEncoder encoder_;
+  // tidegate.v2.zstd: each room's stream, fed every batch in the room's order on this node
+  // (room_stream.hpp). Released when the room is quiet; the next batch is then a keyframe.
+  struct StreamState {
+    std::unique_ptr<RoomStream> stream;
+    uint64_t next_seq = 0;       // the batch seq the stream expects next
+    uint64_t last_keyframe = 0;  // seq of its latest keyframe batch
+    uint64_t used_ns = 0;        // when it last compressed a batch
+  };
+  void attach_v2(Batch& b, std::string_view json, uint64_t now_ns);
+  void attach_v2_built(uint64_t now_ns);
+  void v2_after_cuts();
+  void release_quiet_streams(uint64_t now_ns);
+  std::unordered_map<std::string, StreamState> streams_;
+  ZSTD_DCtx* v2_dctx_ = nullptr;  // cluster mode: decompresses batches read from the backplane
+  std::string v2_json_;           // reused
+  std::string v2_payload_;        // reused
   std::vector<std::unique_ptr<Inbox>> inboxes_;
   std::vector<BatchSink*> sinks_;
 

@@ -49,7 +49,13 @@ namespace tg::batcher {
   X(backplane_epochs_lost, Counter, Counter, "tidegate_backplane_epochs_lost_total",               \
     "Cluster mode: room logs found lost in Redis (a new epoch started, members told)")             \
   X(backplane_commands, Counter, Counter, "tidegate_backplane_commands_total",                     \
-    "Cluster mode: Redis commands answered")
+    "Cluster mode: Redis commands answered")                                                       \
+  X(v2_bytes, Counter, Counter, "tidegate_v2_compressed_bytes_total",                              \
+    "tidegate.v2.zstd: bytes of the room streams' batch payloads (header and zstd bytes)")         \
+  X(v2_keyframes, Counter, Counter, "tidegate_v2_keyframes_total",                                 \
+    "tidegate.v2.zstd: batches that start a new zstd frame (where a client may start decoding)")   \
+  X(v2_streams, Gauge<uint64_t>, Gauge, "tidegate_v2_streams",                                     \
+    "tidegate.v2.zstd: room compression streams open (quiet rooms release theirs)")
 
 // X(field, bucket bounds, metric name, help, factor from the recorded unit to the
 // metric's). Per batch: events it carries and bytes of its zstd frame; per flush, in ns:

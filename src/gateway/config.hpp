@@ -75,6 +75,10 @@ struct Config {
   std::shared_ptr<const auth::Verifier> verifier;
   std::string tls_cert;  // PEM certificate chain: the listener speaks TLS; empty: plaintext
   std::string tls_key;   // its PEM private key (both or neither)
+  // tidegate.v2.zstd (batcher/room_stream.hpp): a room stream's keyframe every so many
+  // output bytes or milliseconds, whichever comes first.
+  size_t zstd_keyframe_bytes = 64u << 10;
+  uint32_t zstd_keyframe_ms = 10000;
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

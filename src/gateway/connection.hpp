@@ -37,10 +37,14 @@ struct RoomState;
 
 // Where a client stands in one room: the next batch to send it and the seq of the next
 // message it expects (a batch starting later means the messages between are lost).
+// tidegate.v2.zstd: `synced` says the client's decoder for the room follows the room's
+// stream; when false, batches are skipped up to the next keyframe (and their messages
+// reported as a gap).
 struct Cursor {
   RoomState* room;
   uint64_t next_batch;
   uint64_t next_msg;
+  bool synced = true;
 };
 
 using metrics::CloseReason;
@@ -178,6 +182,10 @@ class Connection final : public ws::WsSession::Handler {
   bool compose();
   bool fell_off_log() const;  // some cursor's next batch was evicted
   bool add_frames(Cursor& c, size_t& bytes);
+  // tidegate.v2.zstd: whether entry `e` is sent to cursor `c` (else skipped: the client
+  // cannot decode it), resyncing the cursor at a keyframe with a gap for what it skipped.
+  bool v2_sendable(Cursor& c, const LogEntry& e);
+  void v2_start(Cursor& c);
 
   Shard& shard_;
   uint64_t id_;

@@ -61,7 +61,7 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
     if (!wait_for_room(room, hs.since, hs.epoch, true)) start_stream(room, hs.since, hs.epoch);
   }
   if (log_enabled(LogLevel::kInfo)) {
-    const char* proto = proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json";
+    const char* proto = protocol::proto_label(proto_).data();
     log_fields(LogLevel::kInfo,
                {{"event", "open"},
                 {"conn", id_},
@@ -89,9 +89,8 @@ void Connection::start_stream(RoomState& room, std::optional<uint64_t> since,
   // `since` beyond the room's last message means nothing is owed: live from now).
   uint64_t last = room.log.last_msg_seq();
   uint64_t start = since ? std::min(*since, last) : last;
-  protocol::append_hello(ctrl_,
-                         {id_, name_, room.name, start, room.window_ms(),
-                          proto_ == protocol::Subprotocol::kZstd ? "zstd" : "json", room.epoch});
+  protocol::append_hello(ctrl_, {id_, name_, room.name, start, room.window_ms(),
+                                 protocol::proto_label(proto_), room.epoch});
   if (!refused_name_.empty()) {
     std::string_view code = refused_code_;
     std::string_view reason = "that name is taken";
@@ -169,6 +168,7 @@ void Connection::room_reset(RoomState& room, uint64_t lost_to, bool new_epoch) {
   }
   c->next_batch = room.log.first_seq();
   c->next_msg = room.log.first_held_msg();
+  c->synced = proto_ != protocol::Subprotocol::kV2Zstd;
   // A new epoch: seqs start over; `joined` says from where, and under which epoch.
   if (new_epoch) protocol::append_joined(ctrl_, room.name, c->next_msg - 1, room.epoch);
 }
@@ -368,6 +368,14 @@ void Connection::handle_name(const std::string& name) {
   take_name(name);
 }
 
+// tidegate.v2.zstd: a joining or resuming client's decoder starts at the latest keyframe
+// at or before its position (it drops the seqs it already has), else at the next one.
+void Connection::v2_start(Cursor& c) {
+  uint64_t key = c.room->log.keyframe_at_or_before(c.next_batch);
+  if (key < c.room->log.next_seq()) c.next_batch = key;
+  c.synced = false;
+}
+
 Cursor* Connection::cursor_for(const std::string& room) {
   for (Cursor& c : cursors_)
     if (c.room->name == room) return &c;
@@ -416,6 +424,7 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
     }
   }
   if (notify) protocol::append_joined(ctrl_, name, c.next_msg - 1, room.epoch);
+  if (proto_ == protocol::Subprotocol::kV2Zstd) v2_start(c);
   cursors_.push_back(c);
   current_ = cursors_.size() - 1;
   room.members.push_back(this);

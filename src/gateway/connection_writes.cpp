@@ -1,6 +1,8 @@
 // connection_writes.cpp -- the write path: one write in flight per connection, built
 // from queued notices and the shared batch frames the cursors point at. The frames are
 // the Shard's log entries themselves (pinned until the write completes), never copies.
+#include <algorithm>
+
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "gateway/connection.hpp"
@@ -140,7 +142,13 @@ bool Connection::fell_off_log() const {
 bool Connection::add_frames(Cursor& c, size_t& bytes) {
   RoomLog& log = c.room->log;
   const size_t budget = shard_.config().client_inflight;
-  if (log.evicted(c.next_batch)) {
+  const bool v2 = proto_ == protocol::Subprotocol::kV2Zstd;
+  if (log.evicted(c.next_batch) && v2) {
+    // Its decoder cannot go on from the oldest held batch: it restarts at the next
+    // keyframe, and the gap up to there is reported when it is reached (v2_sendable).
+    c.next_batch = log.first_seq();
+    c.synced = false;
+  } else if (log.evicted(c.next_batch)) {
     // Its next batch was evicted while it was behind; under
     // --slow-policy close pump() has closed it before we get here.
     uint64_t first_held = log.first_held_msg();
@@ -153,15 +161,43 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
   std::vector<uv_buf_t>& bufs = shard_.write_bufs();
   while (c.next_batch < log.next_seq() && bytes < budget && bufs.size() < kMaxBufs) {
     LogEntry* e = log.at(c.next_batch);
-    const pool::SharedFrame& f =
-        proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd : shard_.json_frame(*c.room, *e);
+    if (v2 && !v2_sendable(c, *e)) {
+      ++c.next_batch;
+      continue;
+    }
+    const pool::SharedFrame& f = proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd
+                                 : v2                                   ? e->batch.v2
+                                      : shard_.json_frame(*c.room, *e);
     bufs.push_back(buf_of(f.data(), f.size()));
     out_.pins.emplace_back(e);
     out_.msgs += e->batch.msg_count();
     bytes += f.size();
     ++c.next_batch;
-    c.next_msg = e->batch.last_msg + 1;
+    // A v2 client started at a keyframe may be sent batches it already has: its
+    // position never goes back.
+    c.next_msg = std::max(c.next_msg, e->batch.last_msg + 1);
   }
+  return true;
+}
+
+bool Connection::v2_sendable(Cursor& c, const LogEntry& e) {
+  const batcher::Batch& b = e.batch;
+  if (b.v2.size() == 0) {
+    // Outside the room's stream (history read back from the backplane, or a batch that
+    // did not decompress): the client's decoder cannot take it nor what follows it
+    // until a keyframe.
+    c.synced = false;
+    return false;
+  }
+  if (c.synced) return true;
+  if (!b.keyframe) return false;
+  if (b.first_msg > c.next_msg) {
+    protocol::append_gap(out_.head, c.room->name, c.next_msg, b.first_msg - 1);
+    shard_.counters().gaps.add();
+    shard_.counters().skipped_msgs.add(b.first_msg - c.next_msg);
+    c.next_msg = b.first_msg;
+  }
+  c.synced = true;
   return true;
 }
 

@@ -19,6 +19,7 @@ void RoomLog::append(batcher::Batch&& batch) {
   TG_ASSERT(batch.seq == next_seq());
   last_msg_ = batch.last_msg;
   bytes_ += entry_bytes(batch);
+  if (batch.keyframe) keyframes_.push_back(batch.seq);
   entries_.push_back(new LogEntry{std::move(batch)});
 }
 
@@ -43,12 +44,14 @@ void RoomLog::prepend(batcher::Batch&& batch) {
   if (entries_.empty()) last_msg_ = batch.last_msg;
   --first_seq_;
   bytes_ += entry_bytes(batch);
+  if (batch.keyframe) keyframes_.push_front(batch.seq);
   entries_.push_front(new LogEntry{std::move(batch)});
 }
 
 void RoomLog::evict_front() {
   LogEntry* e = entries_.front();
   entries_.pop_front();
+  if (!keyframes_.empty() && keyframes_.front() == first_seq_) keyframes_.pop_front();
   ++first_seq_;
   bytes_ -= entry_bytes(e->batch);
   e->in_log = false;
@@ -66,6 +69,11 @@ uint64_t RoomLog::batch_after_msg(uint64_t msg_seq) const {
   auto it = std::partition_point(entries_.begin(), entries_.end(),
                                  [&](const LogEntry* e) { return e->batch.last_msg <= msg_seq; });
   return first_seq_ + static_cast<uint64_t>(it - entries_.begin());
+}
+
+uint64_t RoomLog::keyframe_at_or_before(uint64_t seq) const {
+  auto it = std::upper_bound(keyframes_.begin(), keyframes_.end(), seq);
+  return it == keyframes_.begin() ? next_seq() : *std::prev(it);
 }
 
 void RoomLog::attach_json(LogEntry& e, pool::SharedFrame json) {

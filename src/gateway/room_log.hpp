@@ -87,6 +87,10 @@ class RoomLog {
   // next_seq() when there is none (the caller is up to date).
   uint64_t batch_after_msg(uint64_t msg_seq) const;
 
+  // tidegate.v2.zstd: the seq of the latest held keyframe batch at or before `seq` (a
+  // v2 client may only start decoding at one), or next_seq() when none is held.
+  uint64_t keyframe_at_or_before(uint64_t seq) const;
+
   // Frame bytes this replica holds (the binary frames, and the JSON frames built so far).
   size_t bytes() const { return bytes_; }
 
@@ -94,10 +98,13 @@ class RoomLog {
   void attach_json(LogEntry& e, pool::SharedFrame json);
 
  private:
-  static size_t entry_bytes(const batcher::Batch& b) { return b.zstd.size() + b.json.size(); }
+  static size_t entry_bytes(const batcher::Batch& b) {
+    return b.zstd.size() + b.v2.size() + b.json.size();
+  }
   void evict_front();
 
   std::deque<LogEntry*> entries_;
+  std::deque<uint64_t> keyframes_;  // seqs of the held keyframe batches, ascending
   uint64_t first_seq_;
   uint64_t last_msg_;
   uint64_t origin_msg_;

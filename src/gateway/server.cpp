@@ -161,6 +161,8 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
   options.room_history_bytes = config_.history_bytes;
   options.history_total_bytes = config_.history_total_bytes;
   options.room_ttl_ms = uint64_t{config_.room_ttl_s} * 1000;
+  options.zstd_keyframe_bytes = config_.zstd_keyframe_bytes;
+  options.zstd_keyframe_ms = config_.zstd_keyframe_ms;
   batcher_ = std::make_unique<batcher::Batcher>(
       options, std::make_unique<batcher::LocalSequencer>(), std::move(policy));
   if (!config_.redis.empty()) {

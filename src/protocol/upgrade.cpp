@@ -55,6 +55,18 @@ std::string_view bearer_token(const http::HttpRequest& req) {
   return {};
 }
 
+std::string_view proto_label(Subprotocol p) {
+  switch (p) {
+    case Subprotocol::kZstd:
+      return "zstd";
+    case Subprotocol::kV2Zstd:
+      return "v2.zstd";
+    case Subprotocol::kJson:
+      break;
+  }
+  return "json";
+}
+
 std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req) {
   for (const auto& [name, value] : req.headers) {
     if (name != "sec-websocket-protocol") continue;
@@ -64,6 +76,7 @@ std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req) {
       std::string_view p = http::trim(list.substr(0, comma));
       if (p == kProtoZstd) return Subprotocol::kZstd;
       if (p == kProtoJson) return Subprotocol::kJson;
+      if (p == kProtoV2Zstd) return Subprotocol::kV2Zstd;
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);
     }
@@ -89,7 +102,11 @@ Handshake evaluate_handshake(const http::HttpRequest& req,
   h.proto = proto.value_or(Subprotocol::kJson);
   h.status = 101;
   std::string_view named;
-  if (proto) named = *proto == Subprotocol::kZstd ? kProtoZstd : kProtoJson;
+  if (proto) {
+    named = *proto == Subprotocol::kZstd     ? kProtoZstd
+            : *proto == Subprotocol::kV2Zstd ? kProtoV2Zstd
+                                             : kProtoJson;
+  }
   h.response = ws::accept_response(check.key, named);
   return h;
 }

@@ -13,10 +13,15 @@
 
 namespace tg::protocol {
 
-enum class Subprotocol { kJson, kZstd };
+enum class Subprotocol { kJson, kZstd, kV2Zstd };
 
 constexpr std::string_view kProtoZstd = "tidegate.v1.zstd";
 constexpr std::string_view kProtoJson = "tidegate.v1.json";
+// Room-stream zstd (docs/PROTOCOL.md, tidegate.v2.zstd).
+constexpr std::string_view kProtoV2Zstd = "tidegate.v2.zstd";
+
+// The name a sub-protocol has in `hello` and in logs: "zstd", "json" or "v2.zstd".
+std::string_view proto_label(Subprotocol p);
 
 // The first sub-protocol in the client's Sec-WebSocket-Protocol header(s) that we
 // speak, or nullopt when it offered none we know (then: JSON, and no header in the 101).

@@ -1,6 +1,7 @@
 // Tests for the Batcher thread: ordering across inboxes, one batch per room per flush,
 // a window per room, and the pending windows flushed at stop.
 #include "batcher/batcher.hpp"
+#include "batcher/room_stream.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -184,12 +185,17 @@ Inbound membership(const std::string& room, InboundKind kind, uint64_t recv_ns) 
 
 TEST(Batcher, OverTheTotalBudgetTheLeastRecentlyActiveRoomIsCutFirst) {
   // One message per room, rooms of the same name length: batches of about one size S
-  // (both frames counted), measured with the encoder; a budget of 2.5 S holds two.
+  // (all frames counted), measured with the encoder; a budget of 2.5 S holds two.
   const std::string text(60, 'q');
   Inbound probe = event("r1", text, 1);
   const Inbound* probe_ptr = &probe;
   BatchEncoder encoder(1);
-  const size_t one = encoder.encode("r1", {1, 1, 0}, {&probe_ptr, 1}, false).history_bytes();
+  size_t one = encoder.encode("r1", {1, 1, 0}, {&probe_ptr, 1}, false).history_bytes();
+  // ... plus the batch's tidegate.v2.zstd frame (a keyframe: each room's first batch).
+  RoomStream stream{RoomStreamOptions{}};
+  std::string v2;
+  stream.compress("r1", encoder.last_json(), 0, v2);
+  one += pool::ws_frame_size(v2.size());
   Batcher::Options o;
   o.history_total_bytes = one * 2 + one / 2;
   Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));

@@ -172,3 +172,61 @@ TEST(FrameDecoder, RejectsBadInput) {
 
 }  // namespace
 }  // namespace tg::bots
+
+namespace tg::bots {
+namespace {
+
+// A v2 room stream as the gateway writes it: flag byte, room name, zstd bytes flushed
+// per batch, a new frame at each keyframe.
+class V2Stream {
+ public:
+  V2Stream() : cctx_(ZSTD_createCCtx()) {}
+  ~V2Stream() { ZSTD_freeCCtx(cctx_); }
+  V2Stream(const V2Stream&) = delete;
+  V2Stream& operator=(const V2Stream&) = delete;
+
+  std::string frame(const std::string& room, const std::string& json, bool key) {
+    if (key) ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_only);
+    std::string out(1, static_cast<char>(key ? 1 : 0));
+    out.push_back(static_cast<char>(room.size()));
+    out += room;
+    std::string z(ZSTD_compressBound(json.size()) + 64, '\0');
+    ZSTD_inBuffer in{json.data(), json.size(), 0};
+    ZSTD_outBuffer o{z.data(), z.size(), 0};
+    while (ZSTD_compressStream2(cctx_, &o, &in, ZSTD_e_flush) != 0) {
+    }
+    return out + z.substr(0, o.pos);
+  }
+
+ private:
+  ZSTD_CCtx* cctx_;
+};
+
+TEST(FrameDecoderV2, DecodesARoomStreamFromItsKeyframesPerRoom) {
+  FrameDecoder d(kRun);
+  d.set_v2(true);
+  V2Stream a, b;
+  std::string batch_b = kBatch;
+  batch_b.replace(batch_b.find("bots-0"), 6, "bots-1");
+  DecodedBatch batch;
+  Notice notice;
+  // Interleaved rooms, each with its own decoder; the second frame of each needs the first.
+  std::string a1 = a.frame("bots-0", kBatch, true), b1 = b.frame("bots-1", batch_b, true);
+  std::string a2 = a.frame("bots-0", kBatch, false), b2 = b.frame("bots-1", batch_b, false);
+  EXPECT_LT(a2.size(), a1.size());
+  for (const std::string* f : {&a1, &b1, &a2, &b2}) {
+    ASSERT_EQ(d.decode(true, bytes(*f), batch, notice), FrameDecoder::Kind::kBatch) << d.error();
+    EXPECT_EQ(batch.batch_seq, 7u);
+  }
+  // A frame of a room whose keyframe the decoder never saw is refused, not guessed at.
+  V2Stream c;
+  c.frame("bots-2", kBatch, true);
+  std::string c2 = c.frame("bots-2", kBatch, false);
+  EXPECT_EQ(d.decode(true, bytes(c2), batch, notice), FrameDecoder::Kind::kInvalid);
+  std::string bad = a1;
+  bad[0] = 0x02;  // a reserved flag bit
+  EXPECT_EQ(d.decode(true, bytes(bad), batch, notice), FrameDecoder::Kind::kInvalid);
+}
+
+}  // namespace
+}  // namespace tg::bots

@@ -212,3 +212,21 @@ TEST(SeqTracker, JoinedInTheSameEpochChangesNothing) {
 
 }  // namespace
 }  // namespace tg::bots
+
+namespace tg::bots {
+
+// tidegate.v2.zstd starts a stream at a keyframe: what comes again before the position
+// is dropped silently, once; later duplicates still count.
+TEST(SeqTracker, AV2ReplayBeforeThePositionIsNotADuplicate) {
+  SeqTracker t;
+  t.start(10);
+  t.allow_replay();
+  EXPECT_EQ(t.on_batch(5, 7), 8u);    // all old: dropped
+  EXPECT_EQ(t.on_batch(8, 12), 11u);  // reaches past the position: 11 and 12 are new
+  EXPECT_EQ(t.duplicates(), 0u);
+  EXPECT_EQ(t.order_errors(), 0u);
+  EXPECT_EQ(t.on_batch(12, 12), 13u);  // the replay is over: a real duplicate
+  EXPECT_EQ(t.duplicates(), 1u);
+}
+
+}  // namespace tg::bots

@@ -139,6 +139,11 @@ def mode_gateway(args):
             ("json", 200, ["--clients", "200", "--rooms", "1", "--senders", "20", "--rate", "4",
                            "--size", "100", "--duration", "3", "--ramp", "1", "--threads", "1",
                            "--subprotocol", "json", "--quiet"], False),
+            # tidegate.v2.zstd: the room streams decoded, the replay from a keyframe after
+            # each hello dropped (not counted as duplicates).
+            ("v2", 150, ["--clients", "150", "--rooms", "3", "--senders", "15", "--rate", "5",
+                         "--duration", "3", "--ramp", "1", "--threads", "2",
+                         "--subprotocol", "v2", "--quiet"], False),
         ]
         for name, clients, extra, ping in runs:
             code, report = run_swarm(args.swarm, gw.port, args.workdir, name, extra)

@@ -166,3 +166,35 @@ TEST(RoomLog, OlderBatchesGoInFrontAndResetCanSetTheOrigin) {
 }
 
 }  // namespace tg::gateway
+
+namespace tg::gateway {
+
+// tidegate.v2.zstd: the log indexes its keyframe batches; a v2 cursor starts at the
+// latest one at or before its position, and none is found once they are all evicted.
+TEST(RoomLog, FindsTheLatestKeyframeAtOrBeforeASeq) {
+  RoomLog log;
+  for (uint64_t s = 1; s <= 10; ++s) {
+    Batch b = make_batch(s, s, 1, 10);
+    b.keyframe = s == 1 || s == 4 || s == 8;
+    log.append(std::move(b));
+  }
+  EXPECT_EQ(log.keyframe_at_or_before(1), 1u);
+  EXPECT_EQ(log.keyframe_at_or_before(3), 1u);
+  EXPECT_EQ(log.keyframe_at_or_before(4), 4u);
+  EXPECT_EQ(log.keyframe_at_or_before(7), 4u);
+  EXPECT_EQ(log.keyframe_at_or_before(11), 8u);  // a live joiner (next_seq)
+  log.trim_to(4);
+  EXPECT_EQ(log.keyframe_at_or_before(5), 4u);
+  log.trim_to(5);
+  EXPECT_EQ(log.keyframe_at_or_before(7), log.next_seq());  // keyframe 4 is gone
+  EXPECT_EQ(log.keyframe_at_or_before(9), 8u);
+  log.trim_to(9);
+  EXPECT_EQ(log.keyframe_at_or_before(10), log.next_seq());
+  log.reset(20, 30);
+  Batch k = make_batch(20, 31, 1, 10);
+  k.keyframe = true;
+  log.append(std::move(k));
+  EXPECT_EQ(log.keyframe_at_or_before(21), 20u);
+}
+
+}  // namespace tg::gateway

@@ -23,6 +23,17 @@ TEST(Handshake, ValidRequestGets101WithAccept) {
   EXPECT_FALSE(h.since.has_value());
 }
 
+TEST(Handshake, ChoosesV2ZstdWhenOfferedFirst) {
+  HttpRequest r = upgrade_request();
+  r.headers.emplace_back("sec-websocket-protocol", "tidegate.v2.zstd, tidegate.v1.zstd");
+  Handshake h = evaluate_handshake(r);
+  EXPECT_EQ(h.proto, Subprotocol::kV2Zstd);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Protocol: tidegate.v2.zstd\r\n"), std::string::npos);
+  EXPECT_EQ(proto_label(h.proto), "v2.zstd");
+  EXPECT_EQ(proto_label(Subprotocol::kZstd), "zstd");
+  EXPECT_EQ(proto_label(Subprotocol::kJson), "json");
+}
+
 TEST(Handshake, ChoosesTheFirstKnownSubprotocol) {
   HttpRequest r = upgrade_request();
   r.headers.emplace_back("sec-websocket-protocol", "chat, tidegate.v1.zstd, tidegate.v1.json");
