@@ -90,7 +90,12 @@ Handshake evaluate_handshake(const http::HttpRequest& req,
   h.status = 101;
   std::string_view named;
   if (proto) named = *proto == Subprotocol::kZstd ? kProtoZstd : kProtoJson;
-  h.response = ws::accept_response(check.key, named);
+  std::string extensions;
+  if (!proto) {
+    h.deflate = ws::choose_deflate(req);
+    if (h.deflate) extensions = ws::deflate_answer(*h.deflate);
+  }
+  h.response = ws::accept_response(check.key, named, extensions);
   return h;
 }
 
