@@ -153,8 +153,13 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
   std::vector<uv_buf_t>& bufs = shard_.write_bufs();
   while (c.next_batch < log.next_seq() && bytes < budget && bufs.size() < kMaxBufs) {
     LogEntry* e = log.at(c.next_batch);
-    const pool::SharedFrame& f =
-        proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd : shard_.json_frame(*c.room, *e);
+    const pool::SharedFrame& f = proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd
+                                 : deflate_bits_ != 0
+                                     ? shard_.deflate_frame(*c.room, *e, deflate_bits_)
+                                     : shard_.json_frame(*c.room, *e);
+    // Counted when queued: against the same batch as an uncompressed JSON frame.
+    if (deflate_bits_ != 0)
+      shard_.counters().deflate_saved_bytes.add(pool::ws_frame_size(e->batch.raw_bytes) - f.size());
     bufs.push_back(buf_of(f.data(), f.size()));
     out_.pins.emplace_back(e);
     out_.msgs += e->batch.msg_count();
