@@ -75,6 +75,9 @@ struct Config {
   std::shared_ptr<const auth::Verifier> verifier;
   std::string tls_cert;  // PEM certificate chain: the listener speaks TLS; empty: plaintext
   std::string tls_key;   // its PEM private key (both or neither)
+  // permessage-deflate (RFC 7692) for clients without a tidegate sub-protocol.
+  bool permessage_deflate = true;
+  int deflate_level = 6;  // zlib level, 1..9
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

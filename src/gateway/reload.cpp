@@ -86,7 +86,9 @@ std::string show(const std::vector<std::string>& v) {
   X("redis-log-ttl-s", redis_log_ttl_s)           \
   X("auth", auth)                                 \
   X("tls-cert", tls_cert)                         \
-  X("tls-key", tls_key)
+  X("tls-key", tls_key)                           \
+  X("permessage-deflate", permessage_deflate)     \
+  X("deflate-level", deflate_level)
 
 // The publish API's (api_server.hpp): read once too; SIGHUP reads only the key file's
 // contents again (Server::reload).

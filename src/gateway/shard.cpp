@@ -526,7 +526,7 @@ const pool::SharedFrame& Shard::deflate_frame(RoomState& room, LogEntry& e, int 
       text = json_scratch_;
     }
     std::unique_ptr<ws::MessageDeflater>& d = deflaters_[slot];
-    if (!d) d = std::make_unique<ws::MessageDeflater>(window_bits);
+    if (!d) d = std::make_unique<ws::MessageDeflater>(window_bits, config_.deflate_level);
     d->compress(text, deflate_scratch_);
     bool smaller = deflate_scratch_.size() < text.size();
     room.log.attach_deflated(

@@ -72,7 +72,7 @@ std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req) {
 }
 
 Handshake evaluate_handshake(const http::HttpRequest& req,
-                             const std::vector<std::string>& allowed_origins) {
+                             const std::vector<std::string>& allowed_origins, bool deflate) {
   ws::UpgradeCheck check = ws::check_upgrade(req);
   if (check.status != 0) return fail(check.status, check.extra_headers);
   // RFC 6455 10.2: a server may refuse an Origin it does not trust; browsers always send
@@ -91,7 +91,7 @@ Handshake evaluate_handshake(const http::HttpRequest& req,
   std::string_view named;
   if (proto) named = *proto == Subprotocol::kZstd ? kProtoZstd : kProtoJson;
   std::string extensions;
-  if (!proto) {
+  if (!proto && deflate) {
     h.deflate = ws::choose_deflate(req);
     if (h.deflate) extensions = ws::deflate_answer(*h.deflate);
   }

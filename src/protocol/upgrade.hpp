@@ -47,7 +47,9 @@ std::string_view bearer_token(const http::HttpRequest& req);
 // permessage-deflate is accepted only for a client that named no tidegate sub-protocol
 // (a browser's own WebSocket, a generic library): tidegate's sub-protocols compress
 // already.
+// `deflate` false: permessage-deflate is never agreed (--permessage-deflate off).
 Handshake evaluate_handshake(const http::HttpRequest& req,
-                             const std::vector<std::string>& allowed_origins = {});
+                             const std::vector<std::string>& allowed_origins = {},
+                             bool deflate = true);
 
 }  // namespace tg::protocol

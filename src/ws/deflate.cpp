@@ -104,10 +104,9 @@ std::string deflate_answer(const DeflateParams& p) {
   return s;
 }
 
-MessageDeflater::MessageDeflater(int window_bits) : window_bits_(window_bits) {
+MessageDeflater::MessageDeflater(int window_bits, int level) : window_bits_(window_bits) {
   // Negative window bits: raw deflate, no zlib header or trailer (RFC 7692 7.2.1).
-  if (deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK)
+  if (deflateInit2(&z_, level, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     abort();  // only out of memory: the window bits are checked at negotiation
 }
 

@@ -44,7 +44,8 @@ std::string deflate_answer(const DeflateParams& p);
 // at a time. About 256 KiB of zlib state for a 15-bit window; one per worker and window.
 class MessageDeflater {
  public:
-  explicit MessageDeflater(int window_bits);
+  // `level`: zlib's, 1..9.
+  MessageDeflater(int window_bits, int level);
   ~MessageDeflater();
   MessageDeflater(const MessageDeflater&) = delete;
   MessageDeflater& operator=(const MessageDeflater&) = delete;

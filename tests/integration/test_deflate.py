@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import sys
 import unittest
 import urllib.request
@@ -222,6 +223,28 @@ class Deflate(unittest.TestCase):
                 self.assertNotIn("sec-websocket-extensions", raw.headers)
             finally:
                 raw.close()
+
+
+class DeflateFlags(unittest.TestCase):
+    def test_off_never_agrees_it(self):
+        gw = GatewayProcess(BIN, ["--log-level", "warn", "--metrics-listen", "off",
+                                  "--permessage-deflate", "off"])
+        try:
+            raw = RawClient(gw.port, "room=pmd-off", "permessage-deflate")
+            try:
+                self.assertNotIn("sec-websocket-extensions", raw.headers)
+            finally:
+                raw.close()
+        finally:
+            self.assertEqual(gw.stop(), 0)
+
+    def test_bad_values_are_refused_at_startup(self):
+        for args in (["--deflate-level", "0"], ["--deflate-level", "10"],
+                     ["--permessage-deflate", "maybe"]):
+            r = subprocess.run([BIN, "--metrics-listen", "off", *args], capture_output=True,
+                               text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(args[0], r.stderr, args)
 
 
 if __name__ == "__main__":

@@ -157,3 +157,16 @@ TEST(Handshake, PermessageDeflateOnlyWithoutATidegateSubprotocol) {
 }
 
 }  // namespace tg::protocol
+
+namespace tg::protocol {
+
+TEST(Handshake, PermessageDeflateOffIsNeverAgreed) {
+  HttpRequest r = test::upgrade_request();
+  r.headers.emplace_back("sec-websocket-extensions", "permessage-deflate");
+  Handshake h = evaluate_handshake(r, {}, false);
+  EXPECT_EQ(h.status, 101);
+  EXPECT_FALSE(h.deflate);
+  EXPECT_EQ(h.response.find("Sec-WebSocket-Extensions"), std::string::npos);
+}
+
+}  // namespace tg::protocol

@@ -110,7 +110,7 @@ TEST(DeflateCodec, DeflatedMessagesInflateBackForEveryWindow) {
   std::string text;
   for (int i = 0; i < 200; ++i) text += R"({"type":"msg","seq":)" + std::to_string(i) + "}";
   for (int bits = kMinServerWindowBits; bits <= kMaxWindowBits; ++bits) {
-    MessageDeflater d(bits);
+    MessageDeflater d(bits, 6);
     std::string payload;
     d.compress(text, payload);
     EXPECT_LT(payload.size(), text.size() / 4);
