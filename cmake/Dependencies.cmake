@@ -21,6 +21,7 @@ find_package(prometheus-cpp CONFIG REQUIRED) # prometheus-cpp-dev
 find_package(CLI11 CONFIG REQUIRED)          # libcli11-dev (header only)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto SSL)  # SHA-1 + base64 for the handshake; TLS (src/tls)
 find_package(GTest CONFIG REQUIRED)
+find_package(ZLIB REQUIRED)                  # zlib1g-dev: permessage-deflate (src/ws/deflate.*)
 
 # libhttp-parser-dev ships neither a CMake config nor a .pc file.
 find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)

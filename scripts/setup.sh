@@ -37,7 +37,7 @@ npm_ci_if_stale() {
 ensure_debs \
   build-essential cmake ninja-build pkg-config \
   libuv1-dev libwslay-dev libzstd-dev prometheus-cpp-dev libcli11-dev libgtest-dev \
-  libhttp-parser-dev libssl-dev rapidjson-dev libsystemd-dev \
+  libhttp-parser-dev libssl-dev rapidjson-dev libsystemd-dev zlib1g-dev \
   python3 python3-websockets python3-zstandard \
   clang libclang-rt-dev clang-format lintian || true
 

@@ -201,6 +201,19 @@ void add_auth_flags(CLI::App& app, Config& c, std::string& mode, std::string& an
        "comma-separated room names or prefix.* patterns (* for all, empty for none)");
 }
 
+// permessage-deflate's flags (docs/PROTOCOL.md, permessage-deflate).
+void add_deflate_flags(CLI::App& app, Config& c, std::string& mode) {
+  app.add_option("--permessage-deflate", mode,
+                 "on: a client that offers permessage-deflate (RFC 7692) and names no tidegate "
+                 "sub-protocol (a browser's own WebSocket, a generic library) gets each batch "
+                 "deflated once per worker and written to every such client; off: never agreed")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  flag(app, "--deflate-level", c.deflate_level, 1, 9,
+       "zlib level of permessage-deflate's batches (1 fastest .. 9 smallest); each batch is "
+       "deflated once per worker, not once per client");
+}
+
 // The auth flags' values into `config`, the key files loaded; false with `error` set
 // when they do not fit together or a key does not load.
 bool apply_auth_flags(Config& config, const std::string& mode, const std::string& anonymous,
@@ -269,6 +282,8 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
   add_flags(app, config, listen, slow, level, format);
   std::string auth_mode = "off", anonymous_rooms = "lobby";
   add_auth_flags(app, config, auth_mode, anonymous_rooms);
+  std::string deflate_mode = "on";
+  add_deflate_flags(app, config, deflate_mode);
   app.set_version_flag("--version", version_text,
                        "Print the version, the git commit, the build "
                        "type and the library versions, and exit")
@@ -346,6 +361,7 @@ Parsed parse(const std::vector<std::string>& args, bool reload) {
     out.exit_code = 2;
     return out;
   }
+  config.permessage_deflate = deflate_mode == "on";
   out.config = std::move(config);
   return out;
 }

@@ -79,6 +79,9 @@ struct Config {
   // output bytes or milliseconds, whichever comes first.
   size_t zstd_keyframe_bytes = 64u << 10;
   uint32_t zstd_keyframe_ms = 10000;
+  // permessage-deflate (RFC 7692) for clients without a tidegate sub-protocol.
+  bool permessage_deflate = true;
+  int deflate_level = 6;  // zlib level, 1..9
 };
 
 // The default of --history-total-bytes: an eighth of the physical memory, at most 4 GiB

@@ -228,7 +228,8 @@ void Connection::route(const http::HttpRequest& req, const char* rest, size_t re
     return;
   }
   if (req.path == "/ws") {
-    protocol::Handshake hs = protocol::evaluate_handshake(req, shard_.config().allowed_origins);
+    protocol::Handshake hs = protocol::evaluate_handshake(req, shard_.config().allowed_origins,
+                                                          shard_.config().permessage_deflate);
     if (hs.status == 101 && !shard_.accepting())
       hs.response = http::http_error(503), hs.status = 503;
     if (hs.status == 101 && !shard_.batcher().backplane_up()) {

@@ -204,6 +204,8 @@ class Connection final : public ws::WsSession::Handler {
   std::unique_ptr<tls::TlsStream> tls_;  // --tls-cert: between the socket and the rest
   RateLimiter limiter_;
   protocol::Subprotocol proto_ = protocol::Subprotocol::kJson;
+  // permessage-deflate: the server window bits agreed (batches go out deflated), 0: off.
+  int deflate_bits_ = 0;
   std::string name_;
   // --auth: the user its token names (its name is name_, never claimed in the
   // NameRegistry: the issuer vouches for it and its tabs share it); null: anonymous.

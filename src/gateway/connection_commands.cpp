@@ -31,6 +31,10 @@ void Connection::upgrade(protocol::Handshake& hs, RoomState& room, const char* r
   proto_ = hs.proto;
   if (proto_ == protocol::Subprotocol::kJson) shard_.batcher().json_clients().fetch_add(1);
   ws_ = std::make_unique<ws::WsSession>(*this, shard_.config().max_message_bytes);
+  if (hs.deflate) {
+    deflate_bits_ = hs.deflate->server_window_bits;
+    ws_->enable_deflate(shard_.inflater());
+  }
   ShardCounters& counters = shard_.counters();
   counters.upgraded.add();
   counters.open.set(counters.open.get() + 1);

@@ -167,7 +167,12 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
     }
     const pool::SharedFrame& f = proto_ == protocol::Subprotocol::kZstd ? e->batch.zstd
                                  : v2                                   ? e->batch.v2
-                                      : shard_.json_frame(*c.room, *e);
+                                 : deflate_bits_ != 0
+                                     ? shard_.deflate_frame(*c.room, *e, deflate_bits_)
+                                     : shard_.json_frame(*c.room, *e);
+    // Counted when queued: against the same batch as an uncompressed JSON frame.
+    if (deflate_bits_ != 0)
+      shard_.counters().deflate_saved_bytes.add(pool::ws_frame_size(e->batch.raw_bytes) - f.size());
     bufs.push_back(buf_of(f.data(), f.size()));
     out_.pins.emplace_back(e);
     out_.msgs += e->batch.msg_count();

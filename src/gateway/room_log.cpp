@@ -53,7 +53,7 @@ void RoomLog::evict_front() {
   entries_.pop_front();
   if (!keyframes_.empty() && keyframes_.front() == first_seq_) keyframes_.pop_front();
   ++first_seq_;
-  bytes_ -= entry_bytes(e->batch);
+  bytes_ -= entry_bytes(e->batch) + e->deflated_bytes();
   e->in_log = false;
   if (e->pins == 0) delete e;  // else the last EntryPin frees it
 }
@@ -79,6 +79,11 @@ uint64_t RoomLog::keyframe_at_or_before(uint64_t seq) const {
 void RoomLog::attach_json(LogEntry& e, pool::SharedFrame json) {
   if (e.in_log) bytes_ += json.size();
   e.batch.json = std::move(json);
+}
+
+void RoomLog::attach_deflated(LogEntry& e, int window_bits, pool::SharedFrame frame) {
+  if (e.in_log) bytes_ += frame.size();
+  e.deflated[window_bits - ws::kMinServerWindowBits] = std::move(frame);
 }
 
 }  // namespace tg::gateway

@@ -5,11 +5,13 @@
 // replica alike, so every replica holds the same batches.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 
 #include "batcher/batch.hpp"
+#include "ws/deflate.hpp"
 
 namespace tg::gateway {
 
@@ -20,6 +22,14 @@ struct LogEntry {
   batcher::Batch batch;
   uint32_t pins = 0;
   bool in_log = true;
+  // permessage-deflate: the batch's text frame deflated for each server window size
+  // (ws::kMinServerWindowBits..15), built on demand by Shard::deflate_frame.
+  std::array<pool::SharedFrame, ws::kMaxWindowBits - ws::kMinServerWindowBits + 1> deflated{};
+  size_t deflated_bytes() const {
+    size_t n = 0;
+    for (const pool::SharedFrame& f : deflated) n += f.size();
+    return n;
+  }
 };
 
 // A pin on a LogEntry held by a write in flight; frees the entry when it is the last
@@ -96,6 +106,8 @@ class RoomLog {
 
   // Attaches a JSON frame derived on demand, accounting its bytes to the log.
   void attach_json(LogEntry& e, pool::SharedFrame json);
+  // Attaches the frame deflated for `window_bits`, accounting its bytes to the log.
+  void attach_deflated(LogEntry& e, int window_bits, pool::SharedFrame frame);
 
  private:
   static size_t entry_bytes(const batcher::Batch& b) {

@@ -509,6 +509,39 @@ const pool::SharedFrame& Shard::json_frame(RoomState& room, LogEntry& e) {
   return e.batch.json;
 }
 
+const pool::SharedFrame& Shard::deflate_frame(RoomState& room, LogEntry& e, int window_bits) {
+  const size_t slot = static_cast<size_t>(window_bits - ws::kMinServerWindowBits);
+  if (!e.deflated[slot]) {
+    std::string_view text;
+    if (e.batch.json) {
+      size_t h = pool::ws_header_length(e.batch.json.data());
+      text = {e.batch.json.data() + h, e.batch.json.size() - h};
+    } else {
+      // Not kept as JSON: this Shard may have no plain JSON client at all.
+      const pool::SharedFrame& z = e.batch.zstd;
+      size_t h = pool::ws_header_length(z.data());
+      bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h}, e.batch.raw_bytes,
+                                          json_scratch_);
+      TG_ASSERT(ok);  // we compressed it ourselves
+      text = json_scratch_;
+    }
+    std::unique_ptr<ws::MessageDeflater>& d = deflaters_[slot];
+    if (!d) d = std::make_unique<ws::MessageDeflater>(window_bits, config_.deflate_level);
+    d->compress(text, deflate_scratch_);
+    bool smaller = deflate_scratch_.size() < text.size();
+    room.log.attach_deflated(
+        e, window_bits,
+        pool::make_ws_frame(pool::WsOpcode::kText, smaller ? deflate_scratch_ : text, smaller));
+    counters_.deflated_batches.add();
+  }
+  return e.deflated[slot];
+}
+
+ws::MessageInflater& Shard::inflater() {
+  if (!inflater_) inflater_ = std::make_unique<ws::MessageInflater>();
+  return *inflater_;
+}
+
 void Shard::add_connection(Connection* c) {
   connections_.insert(c);
 }

@@ -162,6 +162,13 @@ class Shard final : public batcher::BatchSink {
   ZSTD_DCtx* dctx() { return dctx_; }
   // The JSON frame of an entry, derived from its zstd frame the first time it is asked.
   const pool::SharedFrame& json_frame(RoomState& room, LogEntry& e);
+  // permessage-deflate: the entry's text frame deflated with a `window_bits` window,
+  // made the first time it is asked and then written to every such client of the
+  // Shard. A batch that would not shrink is kept as plain text (RSV1 clear).
+  const pool::SharedFrame& deflate_frame(RoomState& room, LogEntry& e, int window_bits);
+  // The inflater every permessage-deflate session of this Shard shares (made on first
+  // use): clients are told client_no_context_takeover, so none keeps its own.
+  ws::MessageInflater& inflater();
   void add_connection(Connection* c);
   void remove_connection(Connection* c);
 
@@ -256,6 +263,11 @@ class Shard final : public batcher::BatchSink {
   std::vector<uv_buf_t> write_bufs_;
   ZSTD_DCtx* dctx_;
   std::string json_scratch_;
+  // permessage-deflate: one deflater per window size asked for, made on first use.
+  std::unique_ptr<ws::MessageDeflater>
+      deflaters_[ws::kMaxWindowBits - ws::kMinServerWindowBits + 1];
+  std::unique_ptr<ws::MessageInflater> inflater_;
+  std::string deflate_scratch_;
   ShardCounters counters_;
   metrics::GatewayStats* stats_ = nullptr;
   std::shared_ptr<tls::TlsContext> tls_;

@@ -143,7 +143,11 @@ inline const char* refuse_reason_name(RefuseReason r) {
     "share the frames; tidegate_history_bytes is what the budget counts)")                         \
   X(buffer_bytes, Gauge<uint64_t>, Gauge, "tidegate_connection_buffer_bytes",                      \
     "Heap bytes of the worker's connection buffers (write queues, WebSocket parser state), "       \
-    "sampled about once a second after idle connections gave theirs back")
+    "sampled about once a second after idle connections gave theirs back")                         \
+  X(deflated_batches, Counter, Counter, "tidegate_deflated_batches_total",                         \
+    "Batches deflated for permessage-deflate clients (once per batch, worker and window size)")    \
+  X(deflate_saved_bytes, Counter, Counter, "tidegate_deflate_saved_bytes_total",                   \
+    "Bytes permessage-deflate saved: uncompressed JSON frames minus the frames queued instead")
 
 // One counter per label value, summed over workers in the metrics (label cardinality
 // stays low): X(field, label values (an array: one counter each), label, metric name,

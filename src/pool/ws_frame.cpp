@@ -23,9 +23,10 @@ size_t write_ws_header(WsOpcode op, size_t payload_len, uint8_t out[kMaxWsHeader
   return 10;
 }
 
-SharedFrame make_ws_frame(WsOpcode op, std::string_view payload) {
+SharedFrame make_ws_frame(WsOpcode op, std::string_view payload, bool compressed) {
   uint8_t header[kMaxWsHeader];
   size_t hlen = write_ws_header(op, payload.size(), header);
+  if (compressed) header[0] |= 0x40;  // RSV1
   SharedFrame f = SharedFrame::allocate(hlen + payload.size());
   std::memcpy(f.mutable_data(), header, hlen);
   if (!payload.empty()) std::memcpy(f.mutable_data() + hlen, payload.data(), payload.size());

@@ -31,8 +31,9 @@ constexpr size_t ws_frame_size(size_t payload_len) {
   return payload_len + (payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10);
 }
 
-// One complete frame (header + payload) in a SharedFrame.
-SharedFrame make_ws_frame(WsOpcode op, std::string_view payload);
+// One complete frame (header + payload) in a SharedFrame. `compressed` sets RSV1: the
+// payload is permessage-deflate's (RFC 7692 6).
+SharedFrame make_ws_frame(WsOpcode op, std::string_view payload, bool compressed = false);
 
 // Appends one complete frame to `out` (for small, per-client direct notices).
 void append_ws_frame(WsOpcode op, std::string_view payload, std::string& out);

@@ -85,7 +85,7 @@ std::optional<Subprotocol> choose_subprotocol(const http::HttpRequest& req) {
 }
 
 Handshake evaluate_handshake(const http::HttpRequest& req,
-                             const std::vector<std::string>& allowed_origins) {
+                             const std::vector<std::string>& allowed_origins, bool deflate) {
   ws::UpgradeCheck check = ws::check_upgrade(req);
   if (check.status != 0) return fail(check.status, check.extra_headers);
   // RFC 6455 10.2: a server may refuse an Origin it does not trust; browsers always send
@@ -107,7 +107,12 @@ Handshake evaluate_handshake(const http::HttpRequest& req,
             : *proto == Subprotocol::kV2Zstd ? kProtoV2Zstd
                                              : kProtoJson;
   }
-  h.response = ws::accept_response(check.key, named);
+  std::string extensions;
+  if (!proto && deflate) {
+    h.deflate = ws::choose_deflate(req);
+    if (h.deflate) extensions = ws::deflate_answer(*h.deflate);
+  }
+  h.response = ws::accept_response(check.key, named, extensions);
   return h;
 }
 

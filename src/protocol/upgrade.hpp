@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http/request.hpp"
+#include "ws/deflate.hpp"
 
 namespace tg::protocol {
 
@@ -36,6 +37,8 @@ struct Handshake {
   std::optional<uint64_t> since;
   std::optional<uint64_t> epoch;  // ?epoch=: the server run `since` refers to
   std::string token;              // ?token= or Authorization: Bearer, unverified
+  // permessage-deflate, when offered by a client that named no tidegate sub-protocol.
+  std::optional<ws::DeflateParams> deflate;
 };
 
 // The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1; the scheme is
@@ -46,7 +49,12 @@ std::string_view bearer_token(const http::HttpRequest& req);
 // those of ws::check_upgrade, 403 for an Origin not allowed by `allowed_origins` (see
 // ws::origin_allowed), 400 for a bad query (room name, since, epoch) or a token given
 // both in the query and in an Authorization header (RFC 6750 2: one method only).
+// permessage-deflate is accepted only for a client that named no tidegate sub-protocol
+// (a browser's own WebSocket, a generic library): tidegate's sub-protocols compress
+// already.
+// `deflate` false: permessage-deflate is never agreed (--permessage-deflate off).
 Handshake evaluate_handshake(const http::HttpRequest& req,
-                             const std::vector<std::string>& allowed_origins = {});
+                             const std::vector<std::string>& allowed_origins = {},
+                             bool deflate = true);
 
 }  // namespace tg::protocol

@@ -66,13 +66,19 @@ std::string websocket_accept(std::string_view key) {
   return std::string(reinterpret_cast<char*>(b64), n);
 }
 
-std::string accept_response(std::string_view key, std::string_view protocol) {
+std::string accept_response(std::string_view key, std::string_view protocol,
+                            std::string_view extensions) {
   std::string r =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
   r += "Sec-WebSocket-Accept: " + websocket_accept(key) + "\r\n";
   if (!protocol.empty()) {
     r += "Sec-WebSocket-Protocol: ";
     r += protocol;
+    r += "\r\n";
+  }
+  if (!extensions.empty()) {
+    r += "Sec-WebSocket-Extensions: ";
+    r += extensions;
     r += "\r\n";
   }
   r += "\r\n";

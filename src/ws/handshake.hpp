@@ -36,8 +36,10 @@ bool origin_allowed(const http::HttpRequest& req, const std::vector<std::string>
 // Sec-WebSocket-Accept for a client key: base64(SHA-1(key + RFC 6455 GUID)).
 std::string websocket_accept(std::string_view key);
 
-// The complete 101 response for `key`, naming `protocol` unless it is empty.
-std::string accept_response(std::string_view key, std::string_view protocol);
+// The complete 101 response for `key`, naming `protocol` unless it is empty, and
+// accepting `extensions` (a Sec-WebSocket-Extensions value) unless it is empty.
+std::string accept_response(std::string_view key, std::string_view protocol,
+                            std::string_view extensions = {});
 
 // The HTTP statuses a WebSocket handshake (or a malformed request before it) is refused
 // with, as metric label slots; any other status is counted in the last slot, "other".

@@ -23,7 +23,9 @@ wslay_event_context_ptr WsSession::context() {
   cb.on_msg_recv_callback = msg_cb;
   if (wslay_event_context_server_init(&ctx_, &cb, this) != 0) abort();  // only ENOMEM
   wslay_event_config_set_max_recv_msg_length(ctx_, max_message_bytes_);
-  wslay_event_config_set_allowed_rsv_bits(ctx_, 0);  // no extensions negotiated
+  // RSV1 marks a compressed message when permessage-deflate was agreed; wslay refuses
+  // it on control and continuation frames itself.
+  wslay_event_config_set_allowed_rsv_bits(ctx_, inflater_ ? WSLAY_RSV1_BIT : WSLAY_RSV_NONE);
   return ctx_;
 }
 
@@ -71,6 +73,21 @@ void WsSession::msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_ar
   if (arg->opcode == WSLAY_BINARY_FRAME) {
     self->fail(WSLAY_CODE_UNSUPPORTED_DATA, "binary messages are not accepted");
     return;
+  }
+  if (wslay_get_rsv1(arg->rsv)) {
+    // Only possible with an inflater (wslay refuses RSV1 otherwise). The inflated text
+    // is checked like any other; wslay's limit applied to the compressed bytes only.
+    switch (self->inflater_->inflate(payload, self->max_message_bytes_)) {
+      case MessageInflater::Result::kOk:
+        payload = self->inflater_->output();
+        break;
+      case MessageInflater::Result::kTooBig:
+        self->fail(WSLAY_CODE_MESSAGE_TOO_BIG, "message too big");
+        return;
+      case MessageInflater::Result::kCorrupt:
+        self->fail(WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, "invalid deflate data");
+        return;
+    }
   }
   // RFC 6455 8.1: a text message that is not UTF-8 fails the connection with 1007.
   if (!valid_utf8(payload)) {

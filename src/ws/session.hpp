@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "ws/deflate.hpp"
 #include "ws/frame_check.hpp"
 
 namespace tg::ws {
@@ -51,6 +52,11 @@ class WsSession {
   // delivered the message.
   void fail(uint16_t code, std::string_view reason);
 
+  // permessage-deflate was agreed: messages with RSV1 are inflated with `inflater`
+  // (shared by the worker's sessions, no context takeover) before they are checked, and
+  // a message that inflates to more than max_message_bytes is answered with 1009.
+  void enable_deflate(MessageInflater& inflater) { inflater_ = &inflater; }
+
   // Sends a ping (to check an idle peer is there); the frame is appended to `out`.
   void ping(std::string& out);
 
@@ -83,7 +89,8 @@ class WsSession {
   FrameHeaderCheck check_;                 // sees every byte before wslay does
   const uint8_t* in_ = nullptr;            // bytes of the current feed() not yet given to wslay
   size_t in_len_ = 0;
-  std::string* out_ = nullptr;  // where send_cb appends, during feed()/close()
+  std::string* out_ = nullptr;           // where send_cb appends, during feed()/close()
+  MessageInflater* inflater_ = nullptr;  // set when permessage-deflate was agreed
 };
 
 }  // namespace tg::ws

@@ -1,7 +1,8 @@
 // Fuzz target: WebSocket frames from a client into a server session (wslay underneath),
 // in any split; checks that every delivered message is valid UTF-8 and within the limit,
 // and that a session whose wslay context is released whenever it allows it
-// (release_idle()) answers exactly as one that keeps its context.
+// (release_idle()) answers exactly as one that keeps its context. The first byte's top
+// bit turns permessage-deflate on (RSV1 messages inflated, bounded by the same limit).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t chunk = 1 + data[0] % 128;
   Checker kept_seen, released_seen;
   tg::ws::WsSession kept(kept_seen, kMaxMessage), released(released_seen, kMaxMessage);
+  tg::ws::MessageInflater inflater;  // shared, as on a Shard
+  if (data[0] & 0x80) {
+    kept.enable_deflate(inflater);
+    released.enable_deflate(inflater);
+  }
   std::string kept_out, released_out;
   for (size_t off = 1; off < size; off += chunk) {
     size_t n = size - off < chunk ? size - off : chunk;

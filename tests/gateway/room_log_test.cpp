@@ -197,4 +197,23 @@ TEST(RoomLog, FindsTheLatestKeyframeAtOrBeforeASeq) {
   EXPECT_EQ(log.keyframe_at_or_before(21), 20u);
 }
 
+TEST(RoomLog, DeflatedFramesAreCountedUntilEvicted) {
+  RoomLog log;
+  log.append(make_batch(1, 1, 1, 100));
+  log.append(make_batch(2, 2, 1, 100));
+  log.attach_deflated(*log.at(1), 15, pool::SharedFrame::copy_of(std::string(40, 'd')));
+  log.attach_deflated(*log.at(1), 10, pool::SharedFrame::copy_of(std::string(30, 'd')));
+  EXPECT_EQ(log.bytes(), 270u);
+  EXPECT_EQ(log.at(1)->deflated[15 - ws::kMinServerWindowBits].size(), 40u);
+  EXPECT_EQ(log.at(1)->deflated_bytes(), 70u);
+  log.trim_to(2);
+  EXPECT_EQ(log.bytes(), 100u);
+  // A pinned entry evicted first: what is attached then is not the log's.
+  EntryPin pin(log.at(2));
+  log.trim_to(3);
+  EXPECT_EQ(log.bytes(), 0u);
+  log.attach_deflated(*pin.get(), 15, pool::SharedFrame::copy_of("x"));
+  EXPECT_EQ(log.bytes(), 0u);
+}
+
 }  // namespace tg::gateway

@@ -38,3 +38,16 @@ TEST(WsFrame, FrameIsUnmaskedHeaderPlusPayload) {
 }
 
 }  // namespace tg::pool
+
+namespace tg::pool {
+
+TEST(WsFrame, CompressedFramesHaveRsv1AndTheSameLength) {
+  SharedFrame plain = make_ws_frame(WsOpcode::kText, "abc");
+  SharedFrame deflated = make_ws_frame(WsOpcode::kText, "abc", true);
+  EXPECT_EQ(static_cast<uint8_t>(plain.data()[0]), 0x81);
+  EXPECT_EQ(static_cast<uint8_t>(deflated.data()[0]), 0xC1);  // FIN, RSV1, text
+  EXPECT_EQ(deflated.view().substr(1), plain.view().substr(1));
+  EXPECT_EQ(ws_header_length(deflated.data()), 2u);
+}
+
+}  // namespace tg::pool

@@ -138,3 +138,46 @@ TEST(Handshake, TokenFromTheQueryOrABearerHeaderButNotBoth) {
 }
 
 }  // namespace tg::protocol
+
+namespace tg::protocol {
+
+TEST(Handshake, PermessageDeflateOnlyWithoutATidegateSubprotocol) {
+  HttpRequest plain = test::upgrade_request();
+  plain.headers.emplace_back("sec-websocket-extensions",
+                             "permessage-deflate; client_max_window_bits");
+  Handshake h = evaluate_handshake(plain);
+  ASSERT_EQ(h.status, 101);
+  ASSERT_TRUE(h.deflate);
+  EXPECT_EQ(h.deflate->server_window_bits, 15);
+  EXPECT_NE(h.response.find("Sec-WebSocket-Extensions: permessage-deflate; "
+                            "server_no_context_takeover; client_no_context_takeover\r\n"),
+            std::string::npos);
+
+  for (const char* proto : {"tidegate.v1.zstd", "tidegate.v1.json"}) {
+    HttpRequest named = plain;
+    named.headers.emplace_back("sec-websocket-protocol", proto);
+    Handshake n = evaluate_handshake(named);
+    EXPECT_EQ(n.status, 101);
+    EXPECT_FALSE(n.deflate) << proto;
+    EXPECT_EQ(n.response.find("Sec-WebSocket-Extensions"), std::string::npos) << proto;
+  }
+
+  Handshake none = evaluate_handshake(test::upgrade_request());
+  EXPECT_FALSE(none.deflate);
+  EXPECT_EQ(none.response.find("Sec-WebSocket-Extensions"), std::string::npos);
+}
+
+}  // namespace tg::protocol
+
+namespace tg::protocol {
+
+TEST(Handshake, PermessageDeflateOffIsNeverAgreed) {
+  HttpRequest r = test::upgrade_request();
+  r.headers.emplace_back("sec-websocket-extensions", "permessage-deflate");
+  Handshake h = evaluate_handshake(r, {}, false);
+  EXPECT_EQ(h.status, 101);
+  EXPECT_FALSE(h.deflate);
+  EXPECT_EQ(h.response.find("Sec-WebSocket-Extensions"), std::string::npos);
+}
+
+}  // namespace tg::protocol
