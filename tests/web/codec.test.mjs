@@ -74,7 +74,7 @@ describe('v2 room streams', () => {
       assert.ok(messages.some((m) => m.bytes[0] & 1), 'fixture without keyframes');
       for (const [i, m] of messages.entries()) {
         if (!streams.has(m.room)) streams.set(m.room, new RoomStream(Decompress));
-        const out = streams.get(m.room).feed(m.bytes.subarray(1), (m.bytes[0] & 1) !== 0);
+        const out = streams.get(m.room).feed(m.bytes.subarray(m.zstd_at), (m.bytes[0] & 1) !== 0);
         assert.equal(text.decode(out), m.text, `message ${i} of ${m.room}`);
       }
     });
@@ -83,7 +83,7 @@ describe('v2 room streams', () => {
   it('a stream that did not start at a keyframe is refused', () => {
     const [, second] = fixture('one message per batch');
     assert.equal(second.bytes[0] & 1, 0);
-    assert.throws(() => new RoomStream(Decompress).feed(second.bytes.subarray(1), false), /not seen start/);
+    assert.throws(() => new RoomStream(Decompress).feed(second.bytes.subarray(second.zstd_at), false), /not seen start/);
   });
 
   it('after a keyframe the stream decodes without what came before it', () => {
@@ -92,7 +92,7 @@ describe('v2 room streams', () => {
     assert.ok(at > 0, 'fixture has a second keyframe');
     const stream = new RoomStream(Decompress);
     for (const m of messages.slice(at)) {
-      assert.equal(new TextDecoder().decode(stream.feed(m.bytes.subarray(1), (m.bytes[0] & 1) !== 0)), m.text);
+      assert.equal(new TextDecoder().decode(stream.feed(m.bytes.subarray(m.zstd_at), (m.bytes[0] & 1) !== 0)), m.text);
     }
   });
 });
@@ -105,13 +105,24 @@ describe('Codec', () => {
     });
   }
 
-  it('decodes a v2 socket: notices as text, batches of the hello room as binary', async () => {
+  for (const name of ['two rooms interleaved', 'one message per batch', 'batches over one block']) {
+    it(`decodes a v2 socket: ${name}`, async () => {
+      const codec = await loadedCodec();
+      codec.begin(kV2);
+      assert.equal(codec.decode('{"t":"hello","room":"lobby","seq":0}').t, 'hello');
+      for (const m of fixture(name)) {
+        assert.deepEqual(codec.decode(arrayBuffer(m.bytes)), JSON.parse(m.text));
+      }
+    });
+  }
+
+  it('a room left starts again at a keyframe', async () => {
     const codec = await loadedCodec();
+    const [first, second] = fixture('one message per batch');
     codec.begin(kV2);
-    assert.equal(codec.decode('{"t":"hello","room":"lobby","seq":0}').t, 'hello');
-    for (const m of fixture('one message per batch')) {
-      assert.deepEqual(codec.decode(arrayBuffer(m.bytes)), JSON.parse(m.text));
-    }
+    codec.decode(arrayBuffer(first.bytes));
+    codec.decode('{"t":"left","room":"lobby"}');
+    assert.throws(() => codec.decode(arrayBuffer(second.bytes)), /not seen start/);
   });
 
   it('decodes a v1 socket', async () => {
@@ -134,17 +145,19 @@ describe('Codec', () => {
     assert.throws(() => codec.decode(arrayBuffer(second.bytes)), /not seen start/);
   });
 
-  it('refuses reserved flag bits, binary before hello and a batch of another room', async () => {
+  it('refuses reserved flag bits, short headers and a batch under another room name', async () => {
     const codec = await loadedCodec();
     const [first] = fixture('one message per batch');
     codec.begin(kV2);
-    assert.throws(() => codec.decode(arrayBuffer(first.bytes)), /before hello/);
-    codec.decode('{"t":"hello","room":"lobby"}');
     const reserved = Buffer.from(first.bytes);
     reserved[0] |= 0x02;
     assert.throws(() => codec.decode(arrayBuffer(reserved)), /reserved flags/);
-    codec.decode('{"t":"joined","room":"dev.ops","seq":5}');
-    assert.throws(() => codec.decode(arrayBuffer(first.bytes)), /lobby decoded as dev\.ops/);
+    assert.throws(() => codec.decode(arrayBuffer(Buffer.from([1]))), /shorter than its header/);
+    assert.throws(() => codec.decode(arrayBuffer(Buffer.from([1, 9, 0x61]))), /shorter than its room name/);
+    // The same bytes with the header naming another room of the same length.
+    const renamed = Buffer.from(first.bytes);
+    renamed.write('other', 2, 'ascii');
+    assert.throws(() => codec.decode(arrayBuffer(renamed)), /lobby decoded as other/);
   });
 
   it('steps down from v2 to v1 to JSON after decode failures', async () => {

@@ -3,10 +3,12 @@
 (python3-zstandard, libzstd underneath) the way the gateway's tidegate.v2.zstd encoder
 frames them: per room one compression stream, each batch flushed at a block boundary
 (COMPRESSOBJ_FLUSH_BLOCK, the ZSTD_e_flush of the C API), a new stream (a new zstd frame)
-at a keyframe; each message is one flag byte (bit 0: keyframe) and the flushed bytes.
+at a keyframe; each message is a flag byte (bit 0: keyframe), the room name's length (one
+byte) and the room name, then the flushed bytes.
 
 Usage: make_v2_fixtures.py OUT.json. OUT holds {"cases": [{"name", "protocol",
-"messages": [{"room", "b64", "text"}], ...}]}: "text" is what decoding "b64" must give.
+"messages": [{"room", "b64", "zstd_at", "text"}], ...}]}: "text" is what decoding "b64"
+must give; v2's zstd bytes start at "zstd_at".
 """
 import base64
 import json
@@ -44,8 +46,10 @@ class RoomStream:
             flags |= KEYFRAME
         data = self.cobj.compress(text.encode("utf-8"))
         data += self.cobj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
-        return {"room": self.room, "b64": base64.b64encode(bytes([flags]) + data).decode(),
-                "text": text}
+        name = self.room.encode("ascii")
+        header = bytes([flags, len(name)]) + name
+        return {"room": self.room, "b64": base64.b64encode(header + data).decode(),
+                "zstd_at": len(header), "text": text}
 
 
 def chat_texts(rng, n):

@@ -1,6 +1,7 @@
 // codec.js -- turns tidegate server frames into objects: text frames are JSON; binary
 // frames are zstd, either one whole zstd frame per batch (sub-protocol tidegate.v1.zstd)
-// or a flag byte and the next piece of the room's zstd stream (tidegate.v2.zstd).
+// or a header (flags, room) and the next piece of the room's zstd stream
+// (tidegate.v2.zstd).
 //
 // Chromium's DecompressionStream has no zstd, so binary frames are decoded by fzstd
 // (npm), which the gateway embeds and serves at /vendor/fzstd.js when it was installed
@@ -11,10 +12,12 @@ const kZstd2 = 'tidegate.v2.zstd';
 const kZstd = 'tidegate.v1.zstd';
 const kJson = 'tidegate.v1.json';
 
-// v2 flag byte: bit 0 (K) says a new zstd frame starts in this message's bytes; the
-// other bits are reserved and must be 0.
+// A v2 binary frame: a flag byte, the room name's length (one byte), the room name, then
+// the room stream's zstd bytes. Flag bit 0 (K) says a new zstd frame starts in these
+// bytes; the other bits are reserved and must be 0.
 const kKeyframe = 0x01;
 const kReservedFlags = 0xfe;
+const kV2HeaderMin = 2;
 
 // fzstd 0.1.1's Decompress.push() holds back the start of a frame until it has 18 bytes
 // (the longest frame header) unless told the stream ends, so a keyframe message shorter
@@ -80,7 +83,6 @@ export class Codec {
   #Decompress = null; // fzstd.Decompress: v2, streaming
   #v2 = true; // false after a v2 decode failure: v1 from then on
   #protocol = ''; // the current socket's sub-protocol
-  #room = ''; // the room of the latest hello/joined: where v2 batches are assumed to be from
   #streams = new Map(); // room -> RoomStream, for the current socket
   #text = new TextDecoder('utf-8');
 
@@ -134,7 +136,6 @@ export class Codec {
   // A new socket is open with this sub-protocol: its v2 streams start from nothing.
   begin(protocol) {
     this.#protocol = protocol;
-    this.#room = '';
     this.#streams.clear();
   }
 
@@ -144,7 +145,8 @@ export class Codec {
     let obj;
     if (typeof data === 'string') {
       obj = parseObject(data);
-      this.#noteRoom(obj);
+      // A room left is a stream ended: joined again, it starts at a keyframe.
+      if (obj.t === 'left' && typeof obj.room === 'string') this.#streams.delete(obj.room);
     } else if (this.#protocol === kZstd2) {
       obj = this.#decodeV2(new Uint8Array(data));
     } else {
@@ -156,36 +158,28 @@ export class Codec {
 
   #decodeV2(bytes) {
     if (!this.#Decompress) throw new Error('v2 frame but no streaming zstd decoder');
-    if (bytes.length < 1) throw new Error('empty v2 frame');
-    const flags = bytes[0];
+    const { flags, room, zstd } = this.#v2Header(bytes);
     if (flags & kReservedFlags) throw new Error('v2 frame with reserved flags ' + flags);
-    const room = this.#roomOf(bytes);
     let stream = this.#streams.get(room);
     if (!stream) {
       stream = new RoomStream(this.#Decompress);
       this.#streams.set(room, stream);
     }
-    const obj = parseObject(this.#text.decode(stream.feed(bytes.subarray(1), (flags & kKeyframe) !== 0)));
+    const obj = parseObject(this.#text.decode(stream.feed(zstd, (flags & kKeyframe) !== 0)));
     // A batch decoded in another room's stream would be garbage or, worse, plausible:
-    // the batch names its room, so a wrong lookup is caught here.
+    // the batch names its room, so a header that disagrees is caught here.
     if (obj.room !== room) throw new Error(`v2 batch of ${obj.room} decoded as ${room}'s`);
     return obj;
   }
 
-  // Which room's stream a v2 binary frame continues. The frame itself does not say: the
-  // page is in one room at a time, and the server sends a room's batches only after its
-  // hello or joined, so it is the room of the latest of those.
-  #roomOf(_bytes) {
-    if (!this.#room) throw new Error('v2 frame before hello');
-    return this.#room;
-  }
-
-  #noteRoom(obj) {
-    if ((obj.t === 'hello' || obj.t === 'joined') && typeof obj.room === 'string') {
-      this.#room = obj.room;
-    } else if (obj.t === 'left' && obj.room === this.#room) {
-      this.#streams.delete(obj.room);
-    }
+  // The room lookup: which room's stream a v2 binary frame continues, from its header
+  // (the room name is in the clear, before the zstd bytes).
+  #v2Header(bytes) {
+    if (bytes.length < kV2HeaderMin) throw new Error('v2 frame shorter than its header');
+    const end = kV2HeaderMin + bytes[1];
+    if (bytes.length < end) throw new Error('v2 frame shorter than its room name');
+    const room = this.#text.decode(bytes.subarray(kV2HeaderMin, end));
+    return { flags: bytes[0], room, zstd: bytes.subarray(end) };
   }
 }
 
