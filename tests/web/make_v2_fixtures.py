@@ -32,7 +32,7 @@ def batch_text(room, seq, first_msg_seq, texts, online=3):
 class RoomStream:
     """A room's encoder: one compressobj per zstd frame, a new one at each keyframe."""
 
-    def __init__(self, room, level=3, window_log=17):
+    def __init__(self, room, level=1, window_log=16):
         self.room = room
         self.params = zstandard.ZstdCompressionParameters.from_level(level, window_log=window_log)
         self.cobj = None

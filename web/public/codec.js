@@ -29,7 +29,8 @@ const kEmptyBlock = 3;
 
 // One room's v2 stream: a streaming decoder that lives from a keyframe to the next.
 // Exported for tests/web/codec.test.mjs. Its memory is fzstd's window (the frame's
-// window size, 128 KiB at a window log of 17) plus one block's buffer while decoding.
+// window size, 64 KiB at the gateway's window log of 16) plus one block's buffer while
+// decoding.
 export class RoomStream {
   #Decompress;
   #decoder = null;
