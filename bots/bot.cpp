@@ -55,6 +55,9 @@ struct Bot::WriteReq {
 
 Bot::Bot(BotLoop& loop, const BotSpec& spec)
     : loop_(loop), spec_(spec), url_index_(first_url(spec.id, loop.url_count())) {
+  if (const Corpus* corpus = loop.corpus()) {
+    corpus_walk_ = corpus->walk(loop.config().corpus_seed, spec.id);
+  }
   tcp_.data = this;
   connect_req_.data = this;
   timer_.data = this;
@@ -518,7 +521,11 @@ void Bot::on_timer() {
 void Bot::send_message(int64_t now_us) {
   std::string& text = loop_.scratch();
   text.assign(R"({"t":"msg","text":")");
-  text += loop_.filler();
+  if (const Corpus* corpus = loop_.corpus()) {
+    text += corpus->text(corpus_walk_, sent_);
+  } else {
+    text += loop_.filler();
+  }
   text += R"(","cid":")";
   Cid{spec_.id, now_us}.format(loop_.run(), text);
   text += "\"}";

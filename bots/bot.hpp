@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bots/bot_spec.hpp"
+#include "bots/corpus.hpp"
 #include "bots/run_totals.hpp"
 #include "bots/seq_tracker.hpp"
 #include "bots/token_bucket.hpp"
@@ -135,6 +136,7 @@ class Bot final : private client::WsCodec::Handler {
 
   BotLoop& loop_;
   BotSpec spec_;
+  Corpus::Walk corpus_walk_;  // --corpus: this bot's order through the texts
   State state_ = State::kIdle;
   uv_tcp_t tcp_{};
   uv_connect_t connect_req_{};

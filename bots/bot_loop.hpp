@@ -16,6 +16,7 @@
 #include "bots/batch_cache.hpp"
 #include "bots/bot.hpp"
 #include "bots/bot_spec.hpp"
+#include "bots/corpus.hpp"
 #include "bots/counters.hpp"
 #include "bots/frame_decoder.hpp"
 #include "bots/histogram.hpp"
@@ -101,6 +102,10 @@ class BotLoop {
   // set before start()), and the buffer one read decrypts into (reused).
   void set_tls(std::shared_ptr<tls::TlsContext> ctx) { tls_ = std::move(ctx); }
   const tls::TlsContext* tls() const { return tls_.get(); }
+  // --corpus: the texts bots send instead of filler() (null: filler; set before
+  // add_bot()).
+  void set_corpus(std::shared_ptr<const Corpus> corpus) { corpus_ = std::move(corpus); }
+  const Corpus* corpus() const { return corpus_.get(); }
   std::string& tls_plain() { return tls_plain_; }
   void record_latency(int64_t us);
   // A message of this run reached a (not slow) member: send to arrival at any receiver.
@@ -175,6 +180,7 @@ class BotLoop {
   std::string scratch_;
   std::string tls_plain_;
   std::shared_ptr<tls::TlsContext> tls_;
+  std::shared_ptr<const Corpus> corpus_;
 
   std::mutex mutex_;
   LoopSnapshot published_;

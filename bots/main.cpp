@@ -72,6 +72,14 @@ void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
                  "gateway's certificate must chain to (default: the system's CAs)");
   app.add_flag("--tls-insecure", c.tls_insecure,
                "wss:// URLs: do not verify the gateway's certificate (self-signed tests)");
+  app.add_option("--corpus", c.corpus_path,
+                 "message texts from this file instead of random words: entries separated "
+                 "by lines of % (fortune files, e.g. /usr/share/games/fortunes/fortunes), "
+                 "each one line, at most --size bytes; every bot sends them in its own "
+                 "order, the same for the same --corpus-seed")
+      ->check(CLI::ExistingFile);
+  app.add_option("--corpus-seed", c.corpus_seed, "seed of the bots' orders through --corpus")
+      ->capture_default_str();
 }
 
 }  // namespace

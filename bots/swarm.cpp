@@ -68,6 +68,9 @@ Swarm::Swarm(SwarmConfig config)
     tls_ = tls::TlsContext::client(config_.tls_ca, config_.tls_insecure, error);
     if (!tls_) throw std::runtime_error("--tls-ca: " + error);
   }
+  if (!config_.corpus_path.empty()) {
+    corpus_ = std::make_shared<const Corpus>(Corpus::load(config_.corpus_path, config_.size));
+  }
   build_loops();
 }
 
@@ -89,6 +92,7 @@ void Swarm::build_loops() {
     loops_.push_back(
         std::make_unique<BotLoop>(config_, urls_, run_, rooms_, (uint64_t{rd()} << 32) ^ rd()));
     loops_.back()->set_tls(tls_);
+    loops_.back()->set_corpus(corpus_);
   }
   const uint32_t senders = config_.sender_count();
   const uint32_t slow_from = config_.clients - std::min(config_.slow_count(), config_.clients);

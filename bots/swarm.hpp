@@ -52,6 +52,7 @@ class Swarm {
   SwarmConfig config_;
   std::vector<WsUrl> urls_;
   std::shared_ptr<tls::TlsContext> tls_;  // wss:// URLs: one client context for every loop
+  std::shared_ptr<const Corpus> corpus_;  // --corpus: loaded once, read by every loop
   std::string run_;
   std::vector<std::string> rooms_;
   std::vector<std::unique_ptr<BotLoop>> loops_;

@@ -41,6 +41,10 @@ struct SwarmConfig {
   // system's CAs), or not at all with tls_insecure (self-signed test certificates).
   std::string tls_ca;
   bool tls_insecure = false;
+  // Message texts from this file (corpus.hpp) instead of random words, each cut to at
+  // most `size` bytes; every bot walks it in an order drawn from corpus_seed and its id.
+  std::string corpus_path;
+  uint64_t corpus_seed = 1;
 
   uint32_t sender_count() const {
     return senders < 0 || senders > static_cast<int64_t>(clients) ? clients

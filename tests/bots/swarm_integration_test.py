@@ -3,8 +3,9 @@
 
 Modes:
   --mode gateway  (default) the real tidegate: a few hundred clients for a few seconds,
-                  over zstd and json; asserts zero loss, every message delivered to
-                  every client, and that the report's counts add up.
+                  over zstd and json, and with --corpus texts that need escaping;
+                  asserts zero loss, every message delivered to every client, and that
+                  the report's counts add up.
   --mode faults   tests/bots/fake_gateway.py with injected faults: silently dropped
                   batches must fail the swarm (exit 1), announced gaps must not.
   --mode cluster  the fake as a two-node cluster (one process, two ports, shared rooms),
@@ -128,7 +129,18 @@ def check_clean(code, r, name, clients, ping):
     check(code == 0, "%s: swarm exit code %d" % (name, code))
 
 
+# --corpus texts that only arrive when the swarm escapes them right: quotes, backslashes,
+# a tab and line breaks, text outside ASCII, one entry longer than --size (cut on a
+# character boundary). A message the gateway could not parse as JSON would be a plain
+# text without the cid, and its sender would never see it come back.
+CORPUS = ('He said "hi" \\o/\n%\nA tab\there and\na second line\n%\n'
+          'naïve café ☕ über 東京 🌊\n%\n' + "long " * 40 + "\n%\n100% sure\n")
+
+
 def mode_gateway(args):
+    corpus = os.path.join(args.workdir, "corpus.txt")
+    with open(corpus, "w", encoding="utf-8") as f:
+        f.write(CORPUS)
     gw = GatewayProcess(args.gateway, ["--workers", "2", "--metrics-listen", "127.0.0.1:0"],
                         log_path=os.path.join(args.workdir, "gateway.log"))
     try:
@@ -144,6 +156,9 @@ def mode_gateway(args):
             ("v2", 150, ["--clients", "150", "--rooms", "3", "--senders", "15", "--rate", "5",
                          "--duration", "3", "--ramp", "1", "--threads", "2",
                          "--subprotocol", "v2", "--quiet"], False),
+            ("corpus", 60, ["--clients", "60", "--rooms", "2", "--senders", "20", "--rate", "5",
+                            "--size", "40", "--duration", "2", "--ramp", "1", "--threads", "1",
+                            "--corpus", corpus, "--quiet"], False),
         ]
         for name, clients, extra, ping in runs:
             code, report = run_swarm(args.swarm, gw.port, args.workdir, name, extra)

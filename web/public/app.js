@@ -203,7 +203,7 @@ function onMessage(m) {
 function onHello(m) {
   state.ready = true;
   state.myName = String(m.name ?? '');
-  state.proto = m.proto ? String(m.proto) : conn.protocol.replace('tidegate.v1.', '') || 'json';
+  state.proto = m.proto ? String(m.proto) : conn.protocol.replace(/^tidegate\.(v1\.)?/, '') || 'json';
   if (Number.isFinite(Number(m.window_ms))) state.windowMs = Number(m.window_ms);
   if (m.room && m.room !== state.room) switchView(String(m.room));
   conn.markHealthy();

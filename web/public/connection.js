@@ -102,6 +102,7 @@ export class Connection {
     this.#ws = ws;
     this.#setState({ state: 'connecting', attempt: this.#attempt });
     ws.onopen = () => {
+      this.#codec.begin(ws.protocol);
       this.#setState({ state: 'open', protocol: ws.protocol });
       this.#startPings();
     };
@@ -120,7 +121,7 @@ export class Connection {
       obj = this.#codec.decode(data);
     } catch (err) {
       // A frame we cannot read could hide messages: reconnect and resume from the last
-      // seq we did read, as JSON if the zstd decoder is what failed.
+      // seq we did read, one step down (v2 to v1, v1 to JSON) if zstd is what failed.
       this.#on.decodeError?.(err);
       if (typeof data !== 'string') this.#codec.disableZstd();
       this.#drop('decode error');
