@@ -88,7 +88,7 @@ std::string show(const std::vector<std::string>& v) {
   X("tls-cert", tls_cert)                         \
   X("tls-key", tls_key)                           \
   X("zstd-keyframe-bytes", zstd_keyframe_bytes)   \
-  X("zstd-keyframe-ms", zstd_keyframe_ms) \
+  X("zstd-keyframe-ms", zstd_keyframe_ms)         \
   X("permessage-deflate", permessage_deflate)     \
   X("deflate-level", deflate_level)
 
