@@ -420,7 +420,11 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
     c.next_msg = *since + 1;
     uint64_t first_held = c.next_batch < log.next_seq() ? log.at(c.next_batch)->batch.first_msg
                                                         : log.last_msg_seq() + 1;
-    if (first_held > c.next_msg) {  // part of what was asked for is gone: say so now
+    // A v2 client that cannot start at a held keyframe waits for the next one: its one
+    // gap, up to that keyframe, is told when it is reached (v2_sendable).
+    bool v2_waits = proto_ == protocol::Subprotocol::kV2Zstd &&
+                    log.keyframe_at_or_before(c.next_batch) >= log.next_seq();
+    if (first_held > c.next_msg && !v2_waits) {  // part of what was asked for is gone: say so now
       protocol::append_gap(ctrl_, name, c.next_msg, first_held - 1);
       shard_.counters().gaps.add();
       shard_.counters().skipped_msgs.add(first_held - c.next_msg);
