@@ -58,6 +58,8 @@ POSITIVE = [
     "tidegate_batches_total",
     "tidegate_delivery_latency_seconds_count",
     "sum(tidegate_connections_open)",
+    "sum(tidegate_deflated_batches_total)",
+    "sum(tidegate_v2_compressed_bytes_total)",
     "sum(rate(tidegate_messages_received_total[15s]))",
     "histogram_quantile(0.99, sum by (le) (rate(tidegate_delivery_latency_seconds_bucket[15s])))",
     "sum(rate(tidegate_batch_raw_bytes_total[15s])) / sum(rate(tidegate_batch_compressed_bytes_total[15s]))",
@@ -200,7 +202,9 @@ class Load:
             raise AssertionError("the API publish got no seq: %r" % answer)
 
     async def client(self, i):
-        proto = ["tidegate.v1.zstd"] if i % 2 else ["tidegate.v1.json"]
+        # Every encoding has clients: none named (python3-websockets offers
+        # permessage-deflate, which the gateway takes only then), v1 zstd and v2 room streams.
+        proto = [[], ["tidegate.v1.zstd"], ["tidegate.v2.zstd"]][i % 3]
         # Room i % 2, gateway (i // 2) % nodes: with 6 clients and 2 gateways each room
         # has members on both.
         port = self.ports[(i // 2) % len(self.ports)]
