@@ -318,10 +318,9 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   DecodedBatch batch;
   Notice notice;
   FrameDecoder& decoder = loop_.decoder();
-  const FrameDecoder::Kind kind =
-      v2 ? decoder.decode_v2(data, v2_place_, batch, notice)
-         : deflated ? decoder.decode_deflated(data, batch, notice)
-                    : decoder.decode(binary, data, batch, notice);
+  const FrameDecoder::Kind kind = v2         ? decoder.decode_v2(data, v2_place_, batch, notice)
+                                  : deflated ? decoder.decode_deflated(data, batch, notice)
+                                             : decoder.decode(binary, data, batch, notice);
   switch (kind) {
     case FrameDecoder::Kind::kBatch:
       ++c.decodes;

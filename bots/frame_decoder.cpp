@@ -144,8 +144,8 @@ bool FrameDecoder::decompress_stream(std::span<const uint8_t> data) {
   }
 }
 
-FrameDecoder::Kind FrameDecoder::decode_deflated(std::span<const uint8_t> data,
-                                                DecodedBatch& batch, Notice& notice) {
+FrameDecoder::Kind FrameDecoder::decode_deflated(std::span<const uint8_t> data, DecodedBatch& batch,
+                                                 Notice& notice) {
   if (!deflate_) return invalid("RSV1 without permessage-deflate");
   if (!inflater_) inflater_ = std::make_unique<ws::MessageInflater>();
   const std::string_view payload(reinterpret_cast<const char*>(data.data()), data.size());

@@ -61,8 +61,7 @@ class FrameDecoder {
   // keyframe) and the chain's frames, so a bot replayed from an older keyframe (whose
   // frames have left the BatchCache) neither disturbs nor depends on the live stream's
   // decoder, and a frame the cache forgot is decoded again from its chain.
-  Kind decode_v2(std::span<const uint8_t> data, V2Place place, DecodedBatch& batch,
-                 Notice& notice);
+  Kind decode_v2(std::span<const uint8_t> data, V2Place place, DecodedBatch& batch, Notice& notice);
 
   // Chains kept per room (the least recently used goes first) and compressed bytes
   // kept per chain (past it, a forgotten frame of that chain can no longer be decoded
@@ -78,7 +77,7 @@ class FrameDecoder {
   // One keyframe and the frames after it, as first decoded in stream order.
   struct Chain {
     uint64_t id = 0;
-    DCtxPtr dctx;                     // has been fed frames [0, next)
+    DCtxPtr dctx;  // has been fed frames [0, next)
     uint64_t next = 0;
     std::vector<std::string> frames;  // their zstd bytes, while under kMaxChainBytes
     size_t bytes = 0;

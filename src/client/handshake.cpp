@@ -103,7 +103,8 @@ Handshake::State Handshake::parse_head(std::string_view head) {
     return fail("server chose a sub-protocol not offered");
   }
   // §4.1 item 5: an extension we did not offer fails the connection too.
-  if (!extensions_.empty() && !offered_extensions_) return fail("server chose an extension not offered");
+  if (!extensions_.empty() && !offered_extensions_)
+    return fail("server chose an extension not offered");
   return State::kDone;
 }
 

@@ -332,7 +332,8 @@ TEST(FrameDecoderV2, AReplayFromAKeyframeTheCacheForgotLeavesTheLiveStreamIntact
   FrameDecoder decoder(kRun);
   decoder.set_v2(true);
   V2Receiver live, joiner;
-  for (uint64_t seq = 1; seq <= 9; ++seq) ASSERT_EQ(live.receive(log[seq - 1], cache, decoder), seq);
+  for (uint64_t seq = 1; seq <= 9; ++seq)
+    ASSERT_EQ(live.receive(log[seq - 1], cache, decoder), seq);
   // The joiner is replayed from keyframe 1 while live frames keep coming.
   for (uint64_t seq = 1; seq <= 9; ++seq) {
     ASSERT_EQ(joiner.receive(log[seq - 1], cache, decoder), seq) << decoder.error();
