@@ -7,13 +7,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 
 #include "bots/bot_loop.hpp"
 #include "bots/cid.hpp"
 #include "bots/decoded_batch.hpp"
 #include "bots/notice.hpp"
 #include "bots/reconnect.hpp"
+#include "http/request.hpp"
 
 namespace tg::bots {
 namespace {
@@ -21,6 +24,19 @@ namespace {
 constexpr int kSlowRecvBuffer = 16384;       // small kernel buffer: backpressure reaches the server
 constexpr uint64_t kMaxBurst = 1000;         // messages one timer turn may catch up on
 constexpr uint16_t kUnreportedClose = 1013;  // see on_bytes
+// What browsers offer (RFC 7692 7.1.2.2: client_max_window_bits without a value says the
+// client could honour a smaller window; the gateway does not answer it).
+constexpr const char* kDeflateOffer = "permessage-deflate; client_max_window_bits";
+
+// Whether the 101's Sec-WebSocket-Extensions accepted permessage-deflate without
+// context takeover on the server's side: the bots inflate every message on its own.
+bool deflate_accepted(std::string_view answer) {
+  const auto semi = answer.find(';');
+  if (http::trim(answer.substr(0, semi)) != "permessage-deflate") return false;
+  if (answer.find(',') != std::string_view::npos) return false;  // one extension only
+  return semi != std::string_view::npos &&
+         answer.find("server_no_context_takeover", semi) != std::string_view::npos;
+}
 
 // A non-blocking TCP socket, optionally bound to 127.0.0.k without reserving a port
 // (IP_BIND_ADDRESS_NO_PORT, Linux 4.2: the port is chosen at connect time per 4-tuple).
@@ -112,8 +128,16 @@ void Bot::on_connected(int status) {
   const std::string target =
       ws_target(url().path, loop_.room_name(spec_.room), resuming ? &resume : nullptr);
   const std::string& sub = loop_.config().subprotocol;
-  const std::string proto = sub == "v2" ? "tidegate.v2.zstd" : "tidegate.v1." + sub;
-  handshake_ = std::make_unique<client::Handshake>(url().authority(), target, proto, key);
+  std::string proto = sub == "v2" ? "tidegate.v2.zstd" : "tidegate.v1." + sub;
+  std::string extensions;
+  if (sub == "deflate") {
+    // A browser's offer, and no sub-protocol: the gateway deflates only for clients that
+    // name none (PROTOCOL.md, permessage-deflate).
+    proto.clear();
+    extensions = kDeflateOffer;
+  }
+  handshake_ = std::make_unique<client::Handshake>(url().authority(), target, proto, key,
+                                                   std::move(extensions));
   state_ = State::kHandshaking;
   if (spec_.slow) {
     const double rate = loop_.config().slow_read_bps;
@@ -224,11 +248,28 @@ void Bot::on_handshake_bytes(std::span<const uint8_t> bytes) {
     case client::Handshake::State::kDone:
       break;
   }
+  const bool deflate = loop_.config().subprotocol == "deflate";
+  if (deflate && !deflate_accepted(handshake_->extensions())) {
+    // Measuring plain JSON under the name deflate would be a lie: the attempt fails.
+    ++loop_.counters().errors;
+    static std::atomic<bool> said{false};  // once per run, from whichever loop sees it first
+    if (!said.exchange(true)) {
+      std::fprintf(stderr,
+                   "tidegate-bots: the gateway did not accept permessage-deflate "
+                   "(Sec-WebSocket-Extensions: \"%.*s\"): connection failed\n",
+                   static_cast<int>(handshake_->extensions().size()),
+                   handshake_->extensions().data());
+    }
+    return fail_connect();
+  }
   const std::string rest(reinterpret_cast<const char*>(handshake_->leftover().data()),
                          handshake_->leftover().size());
   handshake_.reset();
   client::WsCodec::Handler& handler = *this;  // private base: convert here, not in make_unique
   codec_ = std::make_unique<client::WsCodec>(handler, loop_.rng()());
+  // The bot's own messages go uncompressed (RFC 7692 lets each message choose): only
+  // the gateway's side of deflate is measured.
+  if (deflate) codec_->allow_rsv1();
   state_ = State::kAwaitingHello;
   if (loop_.config().sink) opened();  // a sink expects no hello
   if (!rest.empty()) on_bytes({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()});
@@ -258,10 +299,14 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   ++c.frames;
   if (loop_.measuring()) ++c.frames_measured;
   if (loop_.config().sink) return;
-  const bool maybe_batch = binary || loop_.json_mode();
+  // permessage-deflate: RSV1 marks a deflated batch. The gateway keeps no context, so
+  // equal bytes are an equal batch and the cache works as for zstd frames.
+  const bool deflated = codec_->message_rsv1();
+  const bool v2 = binary && loop_.config().subprotocol == "v2";
+  const bool maybe_batch = binary || deflated || loop_.json_mode();
   uint64_t hash = 0;
   std::span<const uint8_t> key = data;
-  if (binary && loop_.config().subprotocol == "v2") key = v2_cache_key(data);
+  if (v2) key = v2_cache_key(data);
   if (maybe_batch) {
     hash = BatchCache::hash_of(key);
     if (const DecodedBatch* cached = loop_.cache().find(hash, key)) {
@@ -272,7 +317,11 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
   }
   DecodedBatch batch;
   Notice notice;
-  switch (loop_.decoder().decode(binary, data, batch, notice)) {
+  FrameDecoder& decoder = loop_.decoder();
+  const FrameDecoder::Kind kind = v2         ? decoder.decode_v2(data, v2_place_, batch, notice)
+                                  : deflated ? decoder.decode_deflated(data, batch, notice)
+                                             : decoder.decode(binary, data, batch, notice);
+  switch (kind) {
     case FrameDecoder::Kind::kBatch:
       ++c.decodes;
       count_batch_frame(data.size());
@@ -287,14 +336,13 @@ void Bot::on_ws_message(bool binary, std::span<const uint8_t> data) {
 
 std::span<const uint8_t> Bot::v2_cache_key(std::span<const uint8_t> frame) {
   if (!frame.empty() && (frame[0] & 0x01) != 0) {  // a keyframe: a new chain starts
-    v2_chain_ = BatchCache::hash_of(frame);
-    v2_index_ = 0;
+    v2_place_ = {BatchCache::hash_of(frame), 0};
   } else {
-    ++v2_index_;
+    ++v2_place_.index;
   }
   std::vector<uint8_t>& key = loop_.v2_key();
   key.assign(frame.begin(), frame.end());
-  const uint64_t place[2] = {v2_chain_, v2_index_};
+  const uint64_t place[2] = {v2_place_.chain, v2_place_.index};
   const auto* p = reinterpret_cast<const uint8_t*>(place);
   key.insert(key.end(), p, p + sizeof place);
   return key;

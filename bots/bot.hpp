@@ -12,6 +12,7 @@
 
 #include "bots/bot_spec.hpp"
 #include "bots/corpus.hpp"
+#include "bots/frame_decoder.hpp"
 #include "bots/run_totals.hpp"
 #include "bots/seq_tracker.hpp"
 #include "bots/token_bucket.hpp"
@@ -158,9 +159,9 @@ class Bot final : private client::WsCodec::Handler {
   // tidegate.v2.zstd: where this bot is in its room's stream: the hash of the keyframe
   // frame it started from and how many frames followed. Two frames of one stream can be
   // byte for byte equal (back-references, a one-digit literal), so the BatchCache key
-  // adds this place to the bytes.
-  uint64_t v2_chain_ = 0;
-  uint64_t v2_index_ = 0;
+  // adds this place to the bytes, and a cache miss is decoded at this place (the loop
+  // keeps a decoder per keyframe: a replay from an older one is decoded on its own).
+  FrameDecoder::V2Place v2_place_;
   std::span<const uint8_t> v2_cache_key(std::span<const uint8_t> frame);
   bool got_close_ = false;  // the peer sent a close frame, with close_status_
   uint16_t close_status_ = 0;

@@ -37,7 +37,8 @@ BotLoop::BotLoop(const SwarmConfig& config, const std::vector<WsUrl>& urls, std:
       urls_(urls),
       run_(std::move(run)),
       rooms_(rooms),
-      json_mode_(config.subprotocol == "json"),
+      // permessage-deflate: a batch that would not shrink comes as plain JSON text.
+      json_mode_(config.subprotocol == "json" || config.subprotocol == "deflate"),
       room_sent_(rooms.size(), 0),
       room_refused_(rooms.size(), 0),
       room_in_doubt_(rooms.size(), 0),
@@ -51,6 +52,7 @@ BotLoop::BotLoop(const SwarmConfig& config, const std::vector<WsUrl>& urls, std:
       filler_pool_(make_filler_pool(rng_, std::max<size_t>(65536, 2 * config.size))) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   decoder_.set_v2(config.subprotocol == "v2");
+  decoder_.set_deflate(config.subprotocol == "deflate");
   uv_async_init(&loop_, &async_, &BotLoop::async_cb);
   uv_timer_init(&loop_, &tick_timer_);
   uv_timer_init(&loop_, &ping_timer_);

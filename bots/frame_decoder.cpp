@@ -1,4 +1,4 @@
-// frame_decoder.cpp -- zstd decompression and rapidjson parsing of server messages.
+// frame_decoder.cpp -- zstd decompression, inflating and rapidjson parsing of server messages.
 #include "bots/frame_decoder.hpp"
 
 #include <rapidjson/document.h>
@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <string_view>
 
 #include "bots/cid.hpp"
 
@@ -104,7 +106,7 @@ FrameDecoder::Kind FrameDecoder::invalid(const char* why) {
 FrameDecoder::Kind FrameDecoder::decode(bool binary, std::span<const uint8_t> data,
                                         DecodedBatch& batch, Notice& notice) {
   if (binary && v2_) {
-    if (!decompress_v2(data)) return Kind::kInvalid;
+    if (!decompress_v2(data, nullptr)) return Kind::kInvalid;
   } else if (binary) {
     if (!decompress(data)) return Kind::kInvalid;
   } else {
@@ -142,33 +144,123 @@ bool FrameDecoder::decompress_stream(std::span<const uint8_t> data) {
   }
 }
 
-bool FrameDecoder::decompress_v2(std::span<const uint8_t> data) {
+FrameDecoder::Kind FrameDecoder::decode_deflated(std::span<const uint8_t> data, DecodedBatch& batch,
+                                                 Notice& notice) {
+  if (!deflate_) return invalid("RSV1 without permessage-deflate");
+  if (!inflater_) inflater_ = std::make_unique<ws::MessageInflater>();
+  const std::string_view payload(reinterpret_cast<const char*>(data.data()), data.size());
+  switch (inflater_->inflate(payload, kMaxDecodedBytes)) {
+    case ws::MessageInflater::Result::kTooBig:
+      return invalid("deflated message too large");
+    case ws::MessageInflater::Result::kCorrupt:
+      return invalid("deflated message does not inflate");
+    case ws::MessageInflater::Result::kOk:
+      break;
+  }
+  text_.assign(inflater_->output());
+  return parse(false, batch, notice);
+}
+
+FrameDecoder::Kind FrameDecoder::decode_v2(std::span<const uint8_t> data, V2Place place,
+                                           DecodedBatch& batch, Notice& notice) {
+  if (!decompress_v2(data, &place)) return Kind::kInvalid;
+  return parse(true, batch, notice);
+}
+
+bool FrameDecoder::decompress_v2(std::span<const uint8_t> data, const V2Place* place) {
   constexpr uint8_t kKeyframe = 0x01;
   if (data.size() < 2 || data.size() < 2u + data[1]) return fail("short v2 header");
   const uint8_t flags = data[0];
   if (flags & ~kKeyframe) return fail("reserved v2 flag bits set");
-  std::string room(reinterpret_cast<const char*>(data.data()) + 2, data[1]);
-  auto& dctx = rooms_[room];
-  if (flags & kKeyframe) {
-    if (!dctx) dctx.reset(ZSTD_createDCtx());
-    ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);
-  } else if (!dctx) {
-    return fail("v2 frame before the room's first keyframe");
+  const bool key = (flags & kKeyframe) != 0;
+  Room& room = rooms_[std::string(reinterpret_cast<const char*>(data.data()) + 2, data[1])];
+  V2Place at;
+  if (place != nullptr) {
+    at = *place;
+  } else if (key) {
+    // No place given: the frames come in the room's stream order.
+    at.chain = std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+  } else {
+    at = {room.last.chain, room.last.index + 1};
   }
-  text_.clear();
-  ZSTD_inBuffer in{data.data() + 2 + data[1], data.size() - 2 - data[1], 0};
+  if (key != (at.index == 0)) return fail("v2 keyframe flag and place disagree");
+  const std::span<const uint8_t> zbytes = data.subspan(2u + data[1]);
+  auto it = std::find_if(room.chains.begin(), room.chains.end(),
+                         [&](const Chain& c) { return c.id == at.chain; });
+  if (it == room.chains.end()) {
+    if (!key) return fail("v2 frame of a keyframe the loop does not hold");
+    if (room.chains.size() >= kChainsPerRoom) room.chains.erase(room.chains.begin());
+    Chain fresh;
+    fresh.id = at.chain;
+    fresh.dctx.reset(ZSTD_createDCtx());
+    if (!fresh.dctx) std::abort();  // out of memory
+    room.chains.push_back(std::move(fresh));
+  } else {
+    std::rotate(it, it + 1, room.chains.end());  // most recently used last
+  }
+  Chain& chain = room.chains.back();
+  room.last = at;
+  if (at.index > chain.next) return fail("v2 frame after frames the loop never saw");
+  if (at.index < chain.next) {
+    // The BatchCache forgot this frame while the chain's decoder went on: decode it
+    // again on the side, from the chain's kept frames.
+    ZSTD_DCtx* side = rewind(chain, at.index);
+    if (side == nullptr) return fail("v2 frame the loop can no longer decode again");
+    if (!stream_into(side, zbytes, true)) {
+      scratch_valid_ = false;
+      return false;
+    }
+    ++scratch_next_;
+    return true;
+  }
+  if (!stream_into(chain.dctx.get(), zbytes, true)) {
+    room.chains.pop_back();  // its stream is lost until the next keyframe
+    scratch_valid_ = false;
+    return false;
+  }
+  if (chain.frames.size() == chain.next && chain.bytes + zbytes.size() <= kMaxChainBytes) {
+    chain.frames.emplace_back(reinterpret_cast<const char*>(zbytes.data()), zbytes.size());
+    chain.bytes += zbytes.size();
+  }
+  ++chain.next;
+  return true;
+}
+
+ZSTD_DCtx* FrameDecoder::rewind(const Chain& chain, uint64_t index) {
+  if (index > chain.frames.size()) return nullptr;
+  if (scratch_valid_ && scratch_chain_ == chain.id && scratch_next_ == index) return scratch_.get();
+  if (!scratch_) scratch_.reset(ZSTD_createDCtx());
+  if (!scratch_) std::abort();  // out of memory
+  ZSTD_DCtx_reset(scratch_.get(), ZSTD_reset_session_only);
+  scratch_valid_ = false;
+  for (uint64_t i = 0; i < index; ++i) {
+    const std::string& f = chain.frames[i];
+    if (!stream_into(scratch_.get(), {reinterpret_cast<const uint8_t*>(f.data()), f.size()},
+                     false)) {
+      return nullptr;
+    }
+  }
+  scratch_chain_ = chain.id;
+  scratch_next_ = index;
+  scratch_valid_ = true;
+  return scratch_.get();
+}
+
+bool FrameDecoder::stream_into(ZSTD_DCtx* dctx, std::span<const uint8_t> zbytes, bool keep) {
+  if (keep) text_.clear();
+  ZSTD_inBuffer in{zbytes.data(), zbytes.size(), 0};
   char chunk[16384];
+  size_t total = 0;
   // The encoder flushed: all of the batch comes out of this input. Call again while a
   // call fills the chunk (more may wait in the decoder).
   while (true) {
     ZSTD_outBuffer out{chunk, sizeof chunk, 0};
-    const size_t rv = ZSTD_decompressStream(dctx.get(), &out, &in);
-    if (ZSTD_isError(rv)) {
-      rooms_.erase(room);  // its stream is lost until the next keyframe
-      return fail("v2 zstd decompression failed");
-    }
-    text_.append(chunk, out.pos);
-    if (text_.size() > kMaxDecodedBytes) return fail("v2 batch too large");
+    const size_t rv = ZSTD_decompressStream(dctx, &out, &in);
+    if (ZSTD_isError(rv)) return fail("v2 zstd decompression failed");
+    if (keep) text_.append(chunk, out.pos);
+    total += out.pos;
+    if (total > kMaxDecodedBytes) return fail("v2 batch too large");
     if (in.pos == in.size && out.pos < out.size) return true;
   }
 }

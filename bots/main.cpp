@@ -35,9 +35,11 @@ void add_flags(CLI::App& app, tg::bots::SwarmConfig& c) {
   app.add_option("--ramp", c.ramp, "connects are spread over this many seconds")
       ->capture_default_str();
   app.add_option("--subprotocol", c.subprotocol,
-                 "zstd (tidegate.v1.zstd), json (tidegate.v1.json) or v2 (tidegate.v2.zstd: "
-                 "room-stream zstd; batch bytes per delivery are its wire bytes)")
-      ->check(CLI::IsMember({"zstd", "json", "v2"}))
+                 "zstd (tidegate.v1.zstd), json (tidegate.v1.json), v2 (tidegate.v2.zstd: "
+                 "room-stream zstd; batch bytes per delivery are its wire bytes) or deflate "
+                 "(no sub-protocol, permessage-deflate offered as a browser does; the run "
+                 "fails if the gateway does not accept it)")
+      ->check(CLI::IsMember({"zstd", "json", "v2", "deflate"}))
       ->capture_default_str();
   app.add_option("--threads", c.threads, "event loops (0: online CPUs)")->capture_default_str();
   app.add_option("--json", c.json_path, "write the machine-readable report to this file");

@@ -50,8 +50,8 @@ Swarm::Swarm(SwarmConfig config)
   if (config_.clients == 0 || config_.rooms == 0)
     throw std::runtime_error("need clients and rooms");
   if (config_.subprotocol != "zstd" && config_.subprotocol != "json" &&
-      config_.subprotocol != "v2") {
-    throw std::runtime_error("--subprotocol must be zstd, json or v2");
+      config_.subprotocol != "v2" && config_.subprotocol != "deflate") {
+    throw std::runtime_error("--subprotocol must be zstd, json, v2 or deflate");
   }
   if (config_.threads == 0) config_.threads = std::max(1u, std::thread::hardware_concurrency());
   const uint64_t wanted = config_.clients + 256;

@@ -18,7 +18,7 @@ struct SwarmConfig {
   uint32_t rooms = 1;
   double duration = 10.0;            // seconds of sending
   double ramp = 1.0;                 // connects spread over this many seconds
-  std::string subprotocol = "zstd";  // zstd | json | v2
+  std::string subprotocol = "zstd";  // zstd | json | v2 | deflate (no sub-protocol)
   uint32_t threads = 0;              // 0: online CPUs
   std::string json_path;
   std::string csv_path;

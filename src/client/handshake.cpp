@@ -22,12 +22,15 @@ std::string base64(const unsigned char* data, size_t size) {
 }  // namespace
 
 Handshake::Handshake(std::string host, std::string target, std::string subprotocol,
-                     const std::array<uint8_t, 16>& key_bytes)
-    : key_(base64(key_bytes.data(), key_bytes.size())), offered_(std::move(subprotocol)) {
+                     const std::array<uint8_t, 16>& key_bytes, std::string extensions)
+    : key_(base64(key_bytes.data(), key_bytes.size())),
+      offered_(std::move(subprotocol)),
+      offered_extensions_(!extensions.empty()) {
   request_ = "GET " + target + " HTTP/1.1\r\nHost: " + host +
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
              "\r\nSec-WebSocket-Version: 13\r\n";
   if (!offered_.empty()) request_ += "Sec-WebSocket-Protocol: " + offered_ + "\r\n";
+  if (offered_extensions_) request_ += "Sec-WebSocket-Extensions: " + extensions + "\r\n";
   request_ += "\r\n";
 }
 
@@ -88,6 +91,10 @@ Handshake::State Handshake::parse_head(std::string_view head) {
     if (http::iequals(name, "connection")) connection = http::has_token(value, "upgrade");
     if (http::iequals(name, "sec-websocket-accept")) accepted = value == accept_for(key_);
     if (http::iequals(name, "sec-websocket-protocol")) protocol_ = std::string(value);
+    if (http::iequals(name, "sec-websocket-extensions")) {
+      if (!extensions_.empty()) extensions_ += ", ";
+      extensions_ += value;
+    }
   }
   if (!upgrade || !connection) return fail("missing Upgrade/Connection headers");
   if (!accepted) return fail("wrong Sec-WebSocket-Accept");
@@ -95,6 +102,9 @@ Handshake::State Handshake::parse_head(std::string_view head) {
   if (!protocol_.empty() && !http::has_token(offered_, protocol_)) {
     return fail("server chose a sub-protocol not offered");
   }
+  // §4.1 item 5: an extension we did not offer fails the connection too.
+  if (!extensions_.empty() && !offered_extensions_)
+    return fail("server chose an extension not offered");
   return State::kDone;
 }
 

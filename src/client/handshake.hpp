@@ -17,9 +17,11 @@ class Handshake {
   static constexpr size_t kMaxResponseBytes = 8192;
 
   // `target` is path plus query ("/ws?room=r1"); `subprotocol` may be empty (none
-  // offered); `key_bytes` are the 16 random bytes of Sec-WebSocket-Key (§4.1, item 7).
+  // offered); `key_bytes` are the 16 random bytes of Sec-WebSocket-Key (§4.1, item 7);
+  // `extensions`, if not empty, is sent as Sec-WebSocket-Extensions (an offer such as
+  // "permessage-deflate; client_max_window_bits").
   Handshake(std::string host, std::string target, std::string subprotocol,
-            const std::array<uint8_t, 16>& key_bytes);
+            const std::array<uint8_t, 16>& key_bytes, std::string extensions = {});
 
   // The complete HTTP request to write.
   const std::string& request() const { return request_; }
@@ -38,6 +40,8 @@ class Handshake {
   std::string_view error() const { return error_; }
   // The sub-protocol the server chose ("" if none).
   std::string_view protocol() const { return protocol_; }
+  // The server's Sec-WebSocket-Extensions ("" if none; several headers joined by ", ").
+  std::string_view extensions() const { return extensions_; }
   int status() const { return status_; }
 
   // base64(SHA-1(key + GUID)), the accept value for `key` (RFC 6455 §4.2.2, item 5.4).
@@ -50,11 +54,13 @@ class Handshake {
   std::string request_;
   std::string key_;
   std::string offered_;
+  bool offered_extensions_ = false;
   std::string buffer_;
   size_t head_end_ = 0;
   State state_ = State::kNeedMore;
   int status_ = 0;
   std::string protocol_;
+  std::string extensions_;
   std::string error_;
 };
 

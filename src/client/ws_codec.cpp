@@ -56,8 +56,10 @@ int WsCodec::genmask_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, void*
 
 void WsCodec::on_msg_recv_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
                              void* self) {
-  auto& handler = static_cast<WsCodec*>(self)->handler_;
+  auto& codec = *static_cast<WsCodec*>(self);
+  auto& handler = codec.handler_;
   if (arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME) {
+    codec.message_rsv1_ = wslay_get_rsv1(arg->rsv) != 0;
     handler.on_ws_message(arg->opcode == WSLAY_BINARY_FRAME, {arg->msg, arg->msg_length});
   } else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
     handler.on_ws_close(arg->status_code);
@@ -99,6 +101,10 @@ bool WsCodec::send_into(std::string& out) {
   const int rv = wslay_event_send(ctx_);
   out_ = nullptr;
   return rv == 0;
+}
+
+void WsCodec::allow_rsv1() {
+  wslay_event_config_set_allowed_rsv_bits(ctx_, WSLAY_RSV1_BIT);
 }
 
 bool WsCodec::finished() const {

@@ -55,6 +55,12 @@ class WsCodec {
   // failed).
   bool finished() const;
 
+  // permessage-deflate (RFC 7692) was agreed: data messages may carry RSV1. Without it
+  // wslay fails the connection on any RSV bit.
+  void allow_rsv1();
+  // During Handler::on_ws_message: whether the message had RSV1 (compressed).
+  bool message_rsv1() const { return message_rsv1_; }
+
  private:
   static ssize_t recv_cb(wslay_event_context_ptr, uint8_t* buf, size_t len, int, void* self);
   static ssize_t send_cb(wslay_event_context_ptr, const uint8_t* data, size_t len, int, void* self);
@@ -70,6 +76,7 @@ class WsCodec {
   std::string* out_ = nullptr;
   std::string pending_;  // wire bytes of queue_raw() and what wslay queued before them
   uint64_t mask_state_;
+  bool message_rsv1_ = false;
 };
 
 }  // namespace tg::client

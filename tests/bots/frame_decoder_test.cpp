@@ -1,10 +1,16 @@
-// frame_decoder_test.cpp -- zstd and json batches, notices and bad input through FrameDecoder.
+// frame_decoder_test.cpp -- zstd, json and deflated batches, notices, v2 room streams (also
+// replayed past the BatchCache) and bad input through FrameDecoder.
 #include "bots/frame_decoder.hpp"
 
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
+
+#include "bots/batch_cache.hpp"
+#include "ws/deflate.hpp"
 
 namespace tg::bots {
 namespace {
@@ -226,6 +232,121 @@ TEST(FrameDecoderV2, DecodesARoomStreamFromItsKeyframesPerRoom) {
   std::string bad = a1;
   bad[0] = 0x02;  // a reserved flag bit
   EXPECT_EQ(d.decode(true, bytes(bad), batch, notice), FrameDecoder::Kind::kInvalid);
+}
+
+}  // namespace
+}  // namespace tg::bots
+
+namespace tg::bots {
+namespace {
+
+std::string deflate(const std::string& text) {
+  ws::MessageDeflater deflater(15, 6);
+  std::string out;
+  deflater.compress(text, out);
+  return out;
+}
+
+TEST(FrameDecoderDeflate, InflatesADeflatedBatchLikeItsJson) {
+  FrameDecoder d(kRun);
+  d.set_deflate(true);
+  DecodedBatch b;
+  Notice n;
+  const std::string wire = deflate(kBatch);
+  EXPECT_LT(wire.size(), std::strlen(kBatch));
+  ASSERT_EQ(d.decode_deflated(bytes(wire), b, n), FrameDecoder::Kind::kBatch) << d.error();
+  expect_sample_batch(b);
+  // Every message inflates on its own (no context takeover): the same bytes again.
+  ASSERT_EQ(d.decode_deflated(bytes(wire), b, n), FrameDecoder::Kind::kBatch) << d.error();
+  expect_sample_batch(b);
+  // An uncompressed text batch (RSV1 clear) still goes the plain way.
+  ASSERT_EQ(d.decode(false, bytes(kBatch), b, n), FrameDecoder::Kind::kBatch) << d.error();
+  ASSERT_EQ(d.decode_deflated(bytes(deflate(R"({"t":"pong","id":3,"window_ms":1})")), b, n),
+            FrameDecoder::Kind::kNotice);
+  EXPECT_EQ(n.type, Notice::Type::kPong);
+}
+
+TEST(FrameDecoderDeflate, RefusesRsv1WithoutNegotiationAndBadData) {
+  DecodedBatch b;
+  Notice n;
+  const std::string wire = deflate(kBatch);
+  FrameDecoder plain(kRun);  // permessage-deflate not agreed
+  EXPECT_EQ(plain.decode_deflated(bytes(wire), b, n), FrameDecoder::Kind::kInvalid);
+  EXPECT_NE(plain.error().find("RSV1"), std::string_view::npos);
+
+  FrameDecoder d(kRun);
+  d.set_deflate(true);
+  EXPECT_EQ(d.decode_deflated(bytes(std::string("\xff\xff\xff garbage")), b, n),
+            FrameDecoder::Kind::kInvalid);
+  // Over the bots' largest message: an error, with at most that much inflated.
+  const std::string bomb = deflate(std::string(FrameDecoder::kMaxDecodedBytes + 1, ' '));
+  EXPECT_EQ(d.decode_deflated(bytes(bomb), b, n), FrameDecoder::Kind::kInvalid);
+  EXPECT_NE(d.error().find("too large"), std::string_view::npos);
+  // And the decoder still works after both.
+  ASSERT_EQ(d.decode_deflated(bytes(wire), b, n), FrameDecoder::Kind::kBatch) << d.error();
+}
+
+// What a loop does with the v2 frames its bots receive (Bot::on_ws_message): a receiver
+// keeps its place after its keyframe; the cache is looked up by bytes and place; a miss
+// is decoded at that place.
+struct V2Receiver {
+  FrameDecoder::V2Place place;
+
+  // The batch seq delivered, or 0 when the frame was counted as an error.
+  uint64_t receive(const std::string& frame, BatchCache& cache, FrameDecoder& decoder) {
+    if ((frame[0] & 0x01) != 0) {
+      place = {BatchCache::hash_of(bytes(frame)), 0};
+    } else {
+      ++place.index;
+    }
+    std::vector<uint8_t> key(frame.begin(), frame.end());
+    const uint64_t p[2] = {place.chain, place.index};
+    key.insert(key.end(), reinterpret_cast<const uint8_t*>(p),
+               reinterpret_cast<const uint8_t*>(p) + sizeof p);
+    const uint64_t hash = BatchCache::hash_of(key);
+    if (const DecodedBatch* hit = cache.find(hash, key)) return hit->batch_seq;
+    DecodedBatch batch;
+    Notice notice;
+    if (decoder.decode_v2(bytes(frame), place, batch, notice) != FrameDecoder::Kind::kBatch) {
+      return 0;
+    }
+    return cache.insert(hash, key, std::move(batch))->batch_seq;
+  }
+};
+
+std::string batch_json(uint64_t seq) {
+  return R"({"t":"batch","room":"r","seq":)" + std::to_string(seq) + R"(,"msgs":[{"seq":)" +
+         std::to_string(seq) + R"(,"t":"msg","from":"a","text":"the same words again","ts":1}]})";
+}
+
+TEST(FrameDecoderV2, AReplayFromAKeyframeTheCacheForgotLeavesTheLiveStreamIntact) {
+  // Two chains: keyframe 1 with frames 2-3, keyframe 4 with frames 5-9 (batch seq = index
+  // in the log). The cache holds 3 frames: a joiner's replay from keyframe 1 misses all
+  // of chain 1 and the start of chain 2.
+  V2Stream stream;
+  std::vector<std::string> log;
+  for (uint64_t seq = 1; seq <= 12; ++seq) {
+    log.push_back(stream.frame("r", batch_json(seq), seq == 1 || seq == 4));
+  }
+  BatchCache cache(3);
+  FrameDecoder decoder(kRun);
+  decoder.set_v2(true);
+  V2Receiver live, joiner;
+  for (uint64_t seq = 1; seq <= 9; ++seq)
+    ASSERT_EQ(live.receive(log[seq - 1], cache, decoder), seq);
+  // The joiner is replayed from keyframe 1 while live frames keep coming.
+  for (uint64_t seq = 1; seq <= 9; ++seq) {
+    ASSERT_EQ(joiner.receive(log[seq - 1], cache, decoder), seq) << decoder.error();
+    if (seq == 2) {
+      ASSERT_EQ(live.receive(log[9], cache, decoder), 10u) << decoder.error();
+    }
+  }
+  // Then the joiner is live too (frame 10 came to the live bot during the replay).
+  ASSERT_EQ(joiner.receive(log[9], cache, decoder), 10u) << decoder.error();
+  for (uint64_t seq = 11; seq <= 12; ++seq) {
+    ASSERT_EQ(live.receive(log[seq - 1], cache, decoder), seq) << decoder.error();
+    ASSERT_EQ(joiner.receive(log[seq - 1], cache, decoder), seq) << decoder.error();
+  }
 }
 
 }  // namespace

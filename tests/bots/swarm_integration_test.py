@@ -3,9 +3,10 @@
 
 Modes:
   --mode gateway  (default) the real tidegate: a few hundred clients for a few seconds,
-                  over zstd and json, and with --corpus texts that need escaping;
-                  asserts zero loss, every message delivered to every client, and that
-                  the report's counts add up.
+                  over zstd, json, v2 and permessage-deflate, and with --corpus texts
+                  that need escaping; asserts zero loss, every message delivered to every
+                  client, and that the report's counts add up; deflate's batch bytes per
+                  delivery below json's, and the gateway's deflated-batch counter moved.
   --mode faults   tests/bots/fake_gateway.py with injected faults: silently dropped
                   batches must fail the swarm (exit 1), announced gaps must not.
   --mode cluster  the fake as a two-node cluster (one process, two ports, shared rooms),
@@ -25,6 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bots"))
+from gateway_metrics import scrape_metrics, total  # noqa: E402
 from gateway_process import GatewayError, GatewayProcess  # noqa: E402
 
 
@@ -137,12 +139,17 @@ CORPUS = ('He said "hi" \\o/\n%\nA tab\there and\na second line\n%\n'
           'naïve café ☕ über 東京 🌊\n%\n' + "long " * 40 + "\n%\n100% sure\n")
 
 
+def deflated_batches(gw):
+    """tidegate_deflated_batches_total of the running gateway (0 before any)."""
+    return total(scrape_metrics(gw.metrics_port), "tidegate_deflated_batches_total") or 0.0
+
+
 def mode_gateway(args):
     corpus = os.path.join(args.workdir, "corpus.txt")
     with open(corpus, "w", encoding="utf-8") as f:
         f.write(CORPUS)
     gw = GatewayProcess(args.gateway, ["--workers", "2", "--metrics-listen", "127.0.0.1:0"],
-                        log_path=os.path.join(args.workdir, "gateway.log"))
+                        log_path=os.path.join(args.workdir, "gateway.log"), metrics=True)
     try:
         runs = [
             ("zstd", 300, ["--clients", "300", "--rooms", "3", "--senders", "30", "--rate", "5",
@@ -151,6 +158,11 @@ def mode_gateway(args):
             ("json", 200, ["--clients", "200", "--rooms", "1", "--senders", "20", "--rate", "4",
                            "--size", "100", "--duration", "3", "--ramp", "1", "--threads", "1",
                            "--subprotocol", "json", "--quiet"], False),
+            # No sub-protocol, permessage-deflate offered like a browser: the same load as
+            # json, each batch inflated from its RSV1 frame.
+            ("deflate", 200, ["--clients", "200", "--rooms", "1", "--senders", "20", "--rate", "4",
+                              "--size", "100", "--duration", "3", "--ramp", "1", "--threads", "1",
+                              "--subprotocol", "deflate", "--quiet"], False),
             # tidegate.v2.zstd: the room streams decoded, the replay from a keyframe after
             # each hello dropped (not counted as duplicates).
             ("v2", 150, ["--clients", "150", "--rooms", "3", "--senders", "15", "--rate", "5",
@@ -160,10 +172,20 @@ def mode_gateway(args):
                             "--size", "40", "--duration", "2", "--ramp", "1", "--threads", "1",
                             "--corpus", corpus, "--quiet"], False),
         ]
+        reports = {}
         for name, clients, extra, ping in runs:
+            before = deflated_batches(gw)
             code, report = run_swarm(args.swarm, gw.port, args.workdir, name, extra)
             check(gw.alive(), "gateway died during the %s run" % name)
             check_clean(code, report, name, clients, ping)
+            reports[name] = report
+            if name == "deflate":
+                moved = deflated_batches(gw) - before
+                check(moved > 0, "deflate: the gateway deflated no batch (%g)" % moved)
+        json_b, deflate_b = (reports[n]["batch_bytes_per_delivery"] for n in ("json", "deflate"))
+        check(0 < deflate_b < json_b, "deflate: batch bytes per delivery %.1f, json's %.1f" % (
+            deflate_b, json_b))
+        print("batch bytes per delivery: json %.1f, deflate %.1f" % (json_b, deflate_b))
     finally:
         rc = stop(gw)
     if rc != 0:
