@@ -44,7 +44,7 @@ const state = {
   lastSeq: null, // last message seq of the current room shown (or skipped as known)
   sinceSent: null, // `since` of the current socket
   epoch: null, // hello's `epoch`: which run of the server our seqs belong to
-  connSeq: null, // last message seq seen on the current socket
+  connSeq: null, // last message seq seen on the current socket (or its hello's/joined's seq)
   online: null,
   proto: '',
   rtt: null,
@@ -221,6 +221,7 @@ function onHello(m) {
     chat.addNotice('The server was restarted; messages from before that are not kept.', 'info', 'reset');
     state.lastSeq = null;
   }
+  streamStartsAfter(seq);
   state.everReady = true;
   if (state.tokenSent) state.confirmedName = state.myName; // the token's: not chosen here
   const claim = state.claim;
@@ -266,6 +267,15 @@ function acceptSeq(seq) {
   state.connSeq = seq;
   state.lastSeq = seq;
   return true;
+}
+
+// The stream of the current room carries what comes after `seq` (hello's or joined's):
+// anything at or below it is already shown. Over tidegate.v2.zstd the gateway starts a
+// resumed or joined stream at the latest keyframe at or before the page's position, so
+// the first batches repeat messages the page has; without this they would be shown
+// again, under a notice that the server was restarted.
+function streamStartsAfter(seq) {
+  if (Number.isFinite(seq)) state.connSeq = seq;
 }
 
 function onGap(g) {
@@ -380,6 +390,7 @@ function onJoined(j) {
   // reconnect must name this room's, not the one of the room the page was in before.
   if (j.epoch !== undefined) state.epoch = String(j.epoch);
   switchView(room);
+  streamStartsAfter(Number(j.seq));
   if (old && old !== room) conn.send({ t: 'leave', room: old });
   if (ui.dialog.open && !state.claim) closeDialog();
   renderAll();
