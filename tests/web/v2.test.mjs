@@ -311,14 +311,14 @@ describe('chat page on tidegate.v2.zstd', { timeout: 240000 }, () => {
   it('reloads and shows the room\'s log once, then goes on live', async () => {
     // The old socket is gone (its leave seen) before the reload, so that the saved name
     // is free when the reloaded page claims it.
+    const before = (await outside.log(kRoom)).length;
     await page.evaluate(() => {
       window.__ws.block = true;
       window.__ws.sockets.at(-1).close();
     });
-    const before = (await outside.log(kRoom)).length;
     for (let i = 0; ; i++) {
       if ((await outside.log(kRoom)).slice(before).some((m) => m.t === 'leave' && m.from === 'wren')) break;
-      assert.ok(i < kWaitMs / 100, 'the gateway did not see the page leave');
+      assert.ok(i < kWaitMs / 100, `the gateway did not see the page leave: ${JSON.stringify((await outside.log(kRoom)).slice(-4))}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await page.reload();
