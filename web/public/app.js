@@ -280,10 +280,19 @@ function streamStartsAfter(seq) {
 
 function onGap(g) {
   if (g.room !== state.room) return;
-  const from = Number(g.from);
+  let from = Number(g.from);
   const to = Number(g.to);
+  let fresh = state.lastSeq === null || state.lastSeq === 0;
+  // Over tidegate.v2.zstd one hole can be told in two gaps: what the log no longer holds,
+  // then what was skipped up to the next keyframe the page can start decoding at. The
+  // second continues the notice just shown: one hole, one notice.
+  const prev = chat.lastRow;
+  if (prev?.dataset.kind === 'gap' && Number(prev.dataset.to) + 1 === from) {
+    from = Number(prev.dataset.from);
+    fresh = prev.classList.contains('info');
+    prev.remove();
+  }
   const n = to - from + 1;
-  const fresh = state.lastSeq === null || state.lastSeq === 0;
   const text = fresh
     ? `Older messages are no longer kept by the server (${countText(n)}).`
     : `${countText(n)} (#${from}–#${to}) could not be delivered: this page fell further behind than the server keeps history.`;
