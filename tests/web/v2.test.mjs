@@ -226,6 +226,7 @@ describe('chat page on tidegate.v2.zstd', { timeout: 240000 }, () => {
       await outside.say(kRoom, text(`skipper ${i}`));
     }
     await assertShowsRoom(page, kRoom);
+    await assertNoStepDown(page);
     assert.ok(await midStreamKeyframes(page, kRoom) >= 2, 'fewer keyframes than the test needs');
   });
 
@@ -254,6 +255,7 @@ describe('chat page on tidegate.v2.zstd', { timeout: 240000 }, () => {
     const order = await page.evaluate(() => window.__ws.frames.map((f) => f.room).join(' '));
     assert.match(order, new RegExp(`${kRoom} ${kSide} ${kRoom} ${kSide}`), 'the two rooms did not interleave');
     assert.ok(await midStreamKeyframes(page, kSide) >= 1, 'the side room had no keyframe after its first');
+    await assertNoStepDown(page);
 
     // Through the page's own dialog: to another room, then back.
     await switchRoom(page, kOther);
