@@ -72,7 +72,7 @@ describe('chat page over https', { timeout: 120000 }, () => {
       assert.equal(await p.evaluate(() => location.protocol), 'https:');
       const urls = await p.evaluate(() => window.__wsUrls);
       assert.ok(urls.length > 0 && urls.every((u) => u.startsWith('wss://127.0.0.1:')), urls.join(' '));
-      assert.equal(await p.getAttribute('#status', 'data-proto'), 'zstd');
+      assert.equal(await p.getAttribute('#status', 'data-proto'), 'v2.zstd');
     }
     await alice.page.locator('#send:not([disabled])').waitFor();
     await alice.page.fill('#input', 'sent over TLS');

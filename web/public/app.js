@@ -44,7 +44,7 @@ const state = {
   lastSeq: null, // last message seq of the current room shown (or skipped as known)
   sinceSent: null, // `since` of the current socket
   epoch: null, // hello's `epoch`: which run of the server our seqs belong to
-  connSeq: null, // last message seq seen on the current socket
+  connSeq: null, // last message seq seen on the current socket (or its hello's/joined's seq)
   online: null,
   proto: '',
   rtt: null,
@@ -221,6 +221,7 @@ function onHello(m) {
     chat.addNotice('The server was restarted; messages from before that are not kept.', 'info', 'reset');
     state.lastSeq = null;
   }
+  streamStartsAfter(seq);
   state.everReady = true;
   if (state.tokenSent) state.confirmedName = state.myName; // the token's: not chosen here
   const claim = state.claim;
@@ -268,12 +269,30 @@ function acceptSeq(seq) {
   return true;
 }
 
+// The stream of the current room carries what comes after `seq` (hello's or joined's):
+// anything at or below it is already shown. Over tidegate.v2.zstd the gateway starts a
+// resumed or joined stream at the latest keyframe at or before the page's position, so
+// the first batches repeat messages the page has; without this they would be shown
+// again, under a notice that the server was restarted.
+function streamStartsAfter(seq) {
+  if (Number.isFinite(seq)) state.connSeq = seq;
+}
+
 function onGap(g) {
   if (g.room !== state.room) return;
-  const from = Number(g.from);
+  let from = Number(g.from);
   const to = Number(g.to);
+  let fresh = state.lastSeq === null || state.lastSeq === 0;
+  // Over tidegate.v2.zstd one hole can be told in two gaps: what the log no longer holds,
+  // then what was skipped up to the next keyframe the page can start decoding at. The
+  // second continues the notice just shown: one hole, one notice.
+  const prev = chat.lastRow;
+  if (prev?.dataset.kind === 'gap' && Number(prev.dataset.to) + 1 === from) {
+    from = Number(prev.dataset.from);
+    fresh = prev.classList.contains('info');
+    prev.remove();
+  }
   const n = to - from + 1;
-  const fresh = state.lastSeq === null || state.lastSeq === 0;
   const text = fresh
     ? `Older messages are no longer kept by the server (${countText(n)}).`
     : `${countText(n)} (#${from}–#${to}) could not be delivered: this page fell further behind than the server keeps history.`;
@@ -380,6 +399,7 @@ function onJoined(j) {
   // reconnect must name this room's, not the one of the room the page was in before.
   if (j.epoch !== undefined) state.epoch = String(j.epoch);
   switchView(room);
+  streamStartsAfter(Number(j.seq));
   if (old && old !== room) conn.send({ t: 'leave', room: old });
   if (ui.dialog.open && !state.claim) closeDialog();
   renderAll();

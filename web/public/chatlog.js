@@ -38,6 +38,11 @@ export class ChatLog {
     return this.#list.childElementCount;
   }
 
+  // The newest row (a notice may be replaced by one that extends it), or null.
+  get lastRow() {
+    return this.#list.lastElementChild;
+  }
+
   clear() {
     this.#list.replaceChildren();
     this.#last = null;
