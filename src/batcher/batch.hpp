@@ -28,9 +28,14 @@ struct Batch {
   uint64_t incarnation = 0;    // which life of the room it belongs to (RoomDirectory)
   // tidegate.v2.zstd: complete binary WebSocket frame of the room stream's bytes for this
   // batch (room_stream.hpp), and whether a new zstd frame starts in it. Empty for
-  // batches outside the stream's order (history read back from the backplane).
+  // batches outside the stream's order (history read back from the backplane), and for
+  // batches of a room without a stream (`no_stream`).
   pool::SharedFrame v2;
   bool keyframe = false;
+  // The room had no v2 member on this node (nor one lately) when it was built, so no
+  // stream: a Shard that must send it to a v2 client frames it alone as a keyframe
+  // (Shard::v2_frame). The room's next batch with a stream frame is a keyframe.
+  bool no_stream = false;
 
   uint64_t msg_count() const { return last_msg - first_msg + 1; }
   // The bytes the history budget counts for it: the binary frames and the JSON text frame,

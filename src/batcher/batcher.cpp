@@ -145,6 +145,7 @@ void Batcher::intake(uint64_t now_ns) {
       if (backplane_) claim(e);
       continue;
     }
+    count_v2_member(e, now_ns);
     auto it = queues_.find(e.room);
     if (it == queues_.end()) {
       // The room's window opens with its first event (libuv timers have 1 ms resolution,
@@ -382,7 +383,7 @@ void Batcher::sweep(uint64_t now_ns) {
         if (backplane_ && views_.erase(room) > 0) backplane_->unfollow(room);
         policy_->forget(room);
         ledger_.forget(room);
-        streams_.erase(room);
+        forget_stream(room);
         cuts_.push_back({room, id, 0, true});
         counters_.rooms_expired.add();
         TG_LOG(kDebug, "room %s expired", room.c_str());

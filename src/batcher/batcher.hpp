@@ -213,19 +213,30 @@ class Batcher final : private Backplane::Listener {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<WindowPolicy> policy_;
   BatchEncoder encoder_;
-  // tidegate.v2.zstd: each room's stream, fed every batch in the room's order on this node
-  // (room_stream.hpp). Released when the room is quiet; the next batch is then a keyframe.
+  // tidegate.v2.zstd: the rooms with v2 members on this node (or whose last one left less
+  // than --zstd-keyframe-ms ago), each with its stream, fed every batch in the room's
+  // order on this node (room_stream.hpp). The context is released when the room is quiet
+  // (the next batch is then a keyframe); rooms not listed have none.
   struct StreamState {
-    std::unique_ptr<RoomStream> stream;
-    uint64_t next_seq = 0;       // the batch seq the stream expects next
-    uint64_t last_keyframe = 0;  // seq of its latest keyframe batch
-    uint64_t used_ns = 0;        // when it last compressed a batch
+    std::unique_ptr<RoomStream> stream;  // null: released (quiet) or not needed yet
+    int64_t members = 0;                 // v2 joins minus leaves on this node
+    uint64_t left_ns = 0;                // when `members` last dropped to 0
+    uint64_t next_seq = 0;               // the batch seq the stream expects next
+    uint64_t last_keyframe = 0;          // seq of its latest keyframe batch
+    uint64_t used_ns = 0;                // when it last compressed a batch
   };
+  void count_v2_member(const Inbound& e, uint64_t now_ns);
+  bool wants_stream(const StreamState& s, uint64_t now_ns) const;
+  // The room's state with its stream (made if needed) when it wants one, else nullptr.
+  StreamState* stream_for(const std::string& room, uint64_t now_ns);
+  void drop_stream(StreamState& s);
+  void forget_stream(const std::string& room);
   void attach_v2(Batch& b, std::string_view json, uint64_t now_ns);
   void attach_v2_built(uint64_t now_ns);
   void v2_after_cuts();
   void release_quiet_streams(uint64_t now_ns);
   std::unordered_map<std::string, StreamState> streams_;
+  size_t live_streams_ = 0;       // streams_ entries with a context (tidegate_v2_streams)
   ZSTD_DCtx* v2_dctx_ = nullptr;  // cluster mode: decompresses batches read from the backplane
   std::string v2_json_;           // reused
   std::string v2_payload_;        // reused

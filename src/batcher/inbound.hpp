@@ -35,6 +35,9 @@ struct Inbound {
   // kMsg from the publish API (not a client): its id there, nonzero. The Batcher answers
   // it with a Receipt (its seq) or a Refusal to Shard `shard`.
   uint64_t ticket = 0;
+  // kJoin, kLeave: the client speaks tidegate.v2.zstd (the Batcher keeps the room's
+  // stream while it has such members).
+  bool v2 = false;
 };
 
 const char* inbound_kind_name(InboundKind kind);

@@ -13,8 +13,8 @@ RoomStream::RoomStream(const RoomStreamOptions& options)
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, opts_.level);
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_windowLog, kRoomStreamWindowLog);
   // Small match tables: the window is small, and one context lives per room.
-  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_hashLog, kRoomStreamWindowLog - 1);
-  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_chainLog, kRoomStreamWindowLog - 1);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_hashLog, opts_.table_log);
+  ZSTD_CCtx_setParameter(cctx_, ZSTD_c_chainLog, opts_.table_log);
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 0);
   // The frame's size is unknown when it starts (it spans batches).
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 0);

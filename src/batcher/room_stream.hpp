@@ -22,14 +22,22 @@ constexpr uint8_t kV2Keyframe = 0x01;  // flag bit 0: a new zstd frame starts in
 // The window of the room streams: 2^16 = 64 KiB. A chat batch is a few hundred bytes, so
 // 64 KiB of history covers hundreds of batches (where the gain of a shared stream comes
 // from), while a decoder needs only about 64 KiB + 128 KiB of buffers per client per room
-// (ZSTD_estimateDStreamSize(1 << 16) is about 200 KiB) and an encoder a few hundred KiB
-// per room. Keyframes every 64 KiB of output keep the window's history within one frame.
+// (ZSTD_estimateDStreamSize(1 << 16) is about 200 KiB) and an encoder about 490 KiB per
+// room. Keyframes every 64 KiB of output keep the window's history within one frame.
 constexpr int kRoomStreamWindowLog = 16;
+
+// The match table (hashLog; chainLog too, which level 1's strategy does not allocate):
+// 2^13 entries. Measured on 1000 single-message chat batches (docs/ARCHITECTURE.md,
+// RoomStream.MemoryAndRatioByTableLog): 15 -> 13 saves 96 KiB per context (599,233 ->
+// 500,929 bytes) for 2 % more output; 12 would cost 5 %. Most of the rest is the
+// streaming buffers and the block's sequence store, set by the 64 KiB window.
+constexpr int kRoomStreamTableLog = 13;
 
 struct RoomStreamOptions {
   int level = 1;
-  size_t keyframe_bytes = 64 * 1024;  // output after which the next batch starts a frame
-  uint64_t keyframe_ms = 10'000;      // age of a frame after which the next batch starts one
+  size_t keyframe_bytes = 64 * 1024;    // output after which the next batch starts a frame
+  uint64_t keyframe_ms = 10'000;        // age of a frame after which the next batch starts one
+  int table_log = kRoomStreamTableLog;  // hashLog and chainLog
 };
 
 class RoomStream {

@@ -184,7 +184,7 @@ class Connection final : public ws::WsSession::Handler {
   bool add_frames(Cursor& c, size_t& bytes);
   // tidegate.v2.zstd: whether entry `e` is sent to cursor `c` (else skipped: the client
   // cannot decode it), resyncing the cursor at a keyframe with a gap for what it skipped.
-  bool v2_sendable(Cursor& c, const LogEntry& e);
+  bool v2_sendable(Cursor& c, LogEntry& e);
   void v2_start(Cursor& c);
 
   Shard& shard_;

@@ -441,6 +441,7 @@ void Connection::join_room(const std::string& name, std::optional<uint64_t> sinc
   e.kind = batcher::InboundKind::kJoin;
   e.room = name;
   e.from = name_;
+  e.v2 = proto_ == protocol::Subprotocol::kV2Zstd;  // the room keeps a stream for it
   shard_.submit(std::move(e));
 }
 
@@ -464,6 +465,7 @@ void Connection::leave_room(size_t index, bool notify) {
   e.kind = batcher::InboundKind::kLeave;
   e.room = room->name;
   e.from = name_;
+  e.v2 = proto_ == protocol::Subprotocol::kV2Zstd;
   shard_.submit(std::move(e));
   shard_.exit_room(*room);
 }

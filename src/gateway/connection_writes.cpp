@@ -185,8 +185,12 @@ bool Connection::add_frames(Cursor& c, size_t& bytes) {
   return true;
 }
 
-bool Connection::v2_sendable(Cursor& c, const LogEntry& e) {
+bool Connection::v2_sendable(Cursor& c, LogEntry& e) {
   const batcher::Batch& b = e.batch;
+  // Built while the room had no v2 member here (a v2 client joined just after, or resumes
+  // into batches of such a time): framed alone, it is a keyframe, and the room's next
+  // stream batch is one too. So a live joiner waits for no keyframe and skips nothing.
+  if (b.no_stream) shard_.v2_frame(*c.room, e);
   if (b.v2.size() == 0) {
     // Outside the room's stream (history read back from the backplane, or a batch that
     // did not decompress): the client's decoder cannot take it nor what follows it

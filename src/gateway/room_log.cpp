@@ -86,4 +86,9 @@ void RoomLog::attach_deflated(LogEntry& e, int window_bits, pool::SharedFrame fr
   e.deflated[window_bits - ws::kMinServerWindowBits] = std::move(frame);
 }
 
+void RoomLog::attach_v2(LogEntry& e, pool::SharedFrame frame) {
+  if (e.in_log) bytes_ += frame.size();
+  e.batch.v2 = std::move(frame);
+}
+
 }  // namespace tg::gateway

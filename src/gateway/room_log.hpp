@@ -108,6 +108,10 @@ class RoomLog {
   void attach_json(LogEntry& e, pool::SharedFrame json);
   // Attaches the frame deflated for `window_bits`, accounting its bytes to the log.
   void attach_deflated(LogEntry& e, int window_bits, pool::SharedFrame frame);
+  // tidegate.v2.zstd: attaches the v2 frame a Shard made for a batch built without a
+  // room stream (Shard::v2_frame), accounting its bytes. It is not indexed as a
+  // keyframe: joins still start at the room stream's keyframes.
+  void attach_v2(LogEntry& e, pool::SharedFrame frame);
 
  private:
   static size_t entry_bytes(const batcher::Batch& b) {

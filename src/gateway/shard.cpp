@@ -537,6 +537,34 @@ const pool::SharedFrame& Shard::deflate_frame(RoomState& room, LogEntry& e, int 
   return e.deflated[slot];
 }
 
+void Shard::v2_frame(RoomState& room, LogEntry& e) {
+  if (e.batch.v2) return;
+  std::string_view text;
+  if (e.batch.json) {
+    size_t h = pool::ws_header_length(e.batch.json.data());
+    text = {e.batch.json.data() + h, e.batch.json.size() - h};
+  } else {
+    const pool::SharedFrame& z = e.batch.zstd;
+    size_t h = pool::ws_header_length(z.data());
+    bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h}, e.batch.raw_bytes,
+                                        json_scratch_);
+    TG_ASSERT(ok);  // we compressed it ourselves
+    text = json_scratch_;
+  }
+  if (!v2_alone_) {
+    batcher::RoomStreamOptions o;
+    o.level = config_.zstd_level;
+    v2_alone_ = std::make_unique<batcher::RoomStream>(o);
+  }
+  // The same format as a stream's keyframe; the frame is never continued (the room's
+  // next stream batch starts a frame of its own).
+  v2_alone_->force_keyframe();
+  v2_alone_->compress(room.name, text, 0, v2_scratch_);
+  room.log.attach_v2(e, pool::make_ws_frame(pool::WsOpcode::kBinary, v2_scratch_));
+  e.batch.keyframe = true;
+  counters_.v2_framed_alone.add();
+}
+
 ws::MessageInflater& Shard::inflater() {
   if (!inflater_) inflater_ = std::make_unique<ws::MessageInflater>();
   return *inflater_;

@@ -166,6 +166,9 @@ class Shard final : public batcher::BatchSink {
   // made the first time it is asked and then written to every such client of the
   // Shard. A batch that would not shrink is kept as plain text (RSV1 clear).
   const pool::SharedFrame& deflate_frame(RoomState& room, LogEntry& e, int window_bits);
+  // tidegate.v2.zstd: gives a batch built without a room stream (`no_stream`) a v2 frame
+  // of its own, a keyframe that starts and ends with it, the first time it is asked.
+  void v2_frame(RoomState& room, LogEntry& e);
   // The inflater every permessage-deflate session of this Shard shares (made on first
   // use): clients are told client_no_context_takeover, so none keeps its own.
   ws::MessageInflater& inflater();
@@ -268,6 +271,9 @@ class Shard final : public batcher::BatchSink {
       deflaters_[ws::kMaxWindowBits - ws::kMinServerWindowBits + 1];
   std::unique_ptr<ws::MessageInflater> inflater_;
   std::string deflate_scratch_;
+  // tidegate.v2.zstd: the stream that frames batches alone (v2_frame), made on first use.
+  std::unique_ptr<batcher::RoomStream> v2_alone_;
+  std::string v2_scratch_;
   ShardCounters counters_;
   metrics::GatewayStats* stats_ = nullptr;
   std::shared_ptr<tls::TlsContext> tls_;

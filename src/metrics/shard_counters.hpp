@@ -147,7 +147,10 @@ inline const char* refuse_reason_name(RefuseReason r) {
   X(deflated_batches, Counter, Counter, "tidegate_deflated_batches_total",                         \
     "Batches deflated for permessage-deflate clients (once per batch, worker and window size)")    \
   X(deflate_saved_bytes, Counter, Counter, "tidegate_deflate_saved_bytes_total",                   \
-    "Bytes permessage-deflate saved: uncompressed JSON frames minus the frames queued instead")
+    "Bytes permessage-deflate saved: uncompressed JSON frames minus the frames queued instead")    \
+  X(v2_framed_alone, Counter, Counter, "tidegate_v2_framed_alone_total",                           \
+    "tidegate.v2.zstd: batches of rooms without a stream framed alone for a v2 client (once per "  \
+    "batch and worker)")
 
 // One counter per label value, summed over workers in the metrics (label cardinality
 // stays low): X(field, label values (an array: one counter each), label, metric name,

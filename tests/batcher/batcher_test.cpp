@@ -1,7 +1,6 @@
 // Tests for the Batcher thread: ordering across inboxes, one batch per room per flush,
 // a window per room, and the pending windows flushed at stop.
 #include "batcher/batcher.hpp"
-#include "batcher/room_stream.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -190,12 +189,8 @@ TEST(Batcher, OverTheTotalBudgetTheLeastRecentlyActiveRoomIsCutFirst) {
   Inbound probe = event("r1", text, 1);
   const Inbound* probe_ptr = &probe;
   BatchEncoder encoder(1);
+  // (No v2 member: the batches have no tidegate.v2.zstd frame.)
   size_t one = encoder.encode("r1", {1, 1, 0}, {&probe_ptr, 1}, false).history_bytes();
-  // ... plus the batch's tidegate.v2.zstd frame (a keyframe: each room's first batch).
-  RoomStream stream{RoomStreamOptions{}};
-  std::string v2;
-  stream.compress("r1", encoder.last_json(), 0, v2);
-  one += pool::ws_frame_size(v2.size());
   Batcher::Options o;
   o.history_total_bytes = one * 2 + one / 2;
   Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
@@ -331,6 +326,111 @@ TEST(Batcher, TicketedMessagesGetReceiptsAfterTheirBatch) {
   EXPECT_EQ(r8.ticket, 8u);
   EXPECT_EQ(r8.seq, y.first_msg);
   EXPECT_EQ(r7.epoch, 0u);
+}
+
+// --- tidegate.v2.zstd: a room has a stream only while it has v2 members (or lately) ---
+
+namespace {
+Inbound v2_member(const std::string& room, InboundKind kind, uint64_t recv_ns) {
+  Inbound e = event(room, "", recv_ns);
+  e.kind = kind;
+  e.v2 = true;
+  return e;
+}
+
+// Waits (bounded) until the gauge of open room streams reads `n`.
+bool wait_for_streams(const Batcher& b, uint64_t n) {
+  for (int i = 0; i < 1000; ++i) {
+    if (b.counters().v2_streams.get() == n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+}  // namespace
+
+TEST(Batcher, WithoutAV2MemberARoomHasNoStreamNorV2Frames) {
+  Batcher b({1, 1}, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  Inbound v1_join = event("r", "", 1);
+  v1_join.kind = InboundKind::kJoin;  // a v1 member
+  if (b.inbox(0).push(std::move(v1_join))) b.notify();
+  for (uint64_t i = 2; i <= 4; ++i) {
+    if (b.inbox(0).push(event("r", "m", i))) b.notify();
+    ASSERT_GE(sink.wait_for_events(i).size(), 1u);
+  }
+  b.stop();
+  auto got = sink.wait_for_events(4);
+  ASSERT_FALSE(got.empty());
+  for (const Batch& batch : got) {
+    EXPECT_TRUE(batch.no_stream) << batch.seq;
+    EXPECT_EQ(batch.v2.size(), 0u) << batch.seq;
+    EXPECT_FALSE(batch.keyframe) << batch.seq;
+  }
+  EXPECT_EQ(b.counters().v2_streams.get(), 0u);
+  EXPECT_EQ(b.counters().v2_bytes.get(), 0u);
+}
+
+TEST(Batcher, AV2MemberStartsTheStreamWithAKeyframeAndItOutlivesTheLeaveByTheLinger) {
+  Batcher::Options o;
+  o.zstd_keyframe_ms = 600'000;  // a linger no test run reaches
+  Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  // Each event waits for the previous one's batch: one batch per event.
+  uint64_t n = 0;
+  for (Inbound e :
+       {event("r", "before", 1), v2_member("r", InboundKind::kJoin, 2), event("r", "member", 3),
+        v2_member("r", InboundKind::kLeave, 4), event("r", "lingering", 5)}) {
+    if (b.inbox(0).push(std::move(e))) b.notify();
+    ASSERT_EQ(sink.wait_for_events(++n).size(), n);
+  }
+  EXPECT_EQ(b.counters().v2_streams.get(), 1u);
+  b.stop();
+  auto got = sink.wait_for_events(5);
+  EXPECT_TRUE(got[0].no_stream);
+  EXPECT_EQ(got[0].v2.size(), 0u);
+  for (size_t i = 1; i < got.size(); ++i) {
+    EXPECT_FALSE(got[i].no_stream) << i;
+    EXPECT_GT(got[i].v2.size(), 0u) << i;
+    EXPECT_EQ(got[i].keyframe, i == 1) << i;  // the join's batch starts the stream
+  }
+}
+
+TEST(Batcher, TheStreamIsFreedOnceTheLastV2MemberLeftLongerThanTheLinger) {
+  Batcher::Options o;
+  o.zstd_keyframe_ms = 100;
+  Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+  RecordingSink sink;
+  b.add_sink(&sink);
+  b.start();
+  // Each event waits for the previous one's batch: one batch per event.
+  auto send = [&](Inbound e, uint64_t n) {
+    if (b.inbox(0).push(std::move(e))) b.notify();
+    auto got = sink.wait_for_events(n);
+    EXPECT_EQ(got.size(), n);
+    return got.size() == n ? got.back() : Batch{};
+  };
+  EXPECT_GT(send(v2_member("r", InboundKind::kJoin, 1), 1).v2.size(), 0u);
+  send(v2_member("r", InboundKind::kJoin, 2), 2);  // a second one
+  EXPECT_EQ(b.counters().v2_streams.get(), 1u);
+  send(v2_member("r", InboundKind::kLeave, 3), 3);
+  // One member is left: a quiet room gives its context back (the sweep), but the room
+  // keeps its member count, and its next batch starts a fresh context with a keyframe.
+  ASSERT_TRUE(wait_for_streams(b, 0));
+  Batch next = send(event("r", "still a member", 4), 4);
+  EXPECT_GT(next.v2.size(), 0u);
+  EXPECT_TRUE(next.keyframe);
+  EXPECT_EQ(b.counters().v2_streams.get(), 1u);
+  send(v2_member("r", InboundKind::kLeave, 5), 5);
+  ASSERT_TRUE(wait_for_streams(b, 0));  // the sweep frees it after the linger
+  Batch after = send(event("r", "after", 6), 6);
+  b.stop();
+  EXPECT_TRUE(after.no_stream);
+  EXPECT_EQ(after.v2.size(), 0u);
+  EXPECT_EQ(b.counters().v2_streams.get(), 0u);
 }
 
 }  // namespace tg::batcher

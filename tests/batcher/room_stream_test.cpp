@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -153,6 +155,83 @@ TEST(RoomStream, AFreshDecoderStartsAtAnyKeyframeButNotBetween) {
     for (size_t i = start; i < payloads.size(); ++i) {
       ASSERT_TRUE(d.feed(payloads[i], json)) << start << " " << i;
       EXPECT_EQ(json, batch_json(static_cast<int>(i) + 1));
+    }
+  }
+}
+
+// Chat-like texts for the measurement below: the fortunes of Debian's fortunes-min, one
+// per message, escaped for a JSON string.
+std::vector<std::string> fortunes() {
+  std::vector<std::string> out;
+  for (const char* path :
+       {"/usr/share/games/fortunes/fortunes", "/usr/share/games/fortunes/literature",
+        "/usr/share/games/fortunes/riddles"}) {
+    std::ifstream f(path);
+    std::string line, cur;
+    auto done = [&] {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    };
+    while (std::getline(f, line)) {
+      if (line == "%") {
+        done();
+        continue;
+      }
+      if (!cur.empty()) cur += "\\n";
+      for (char c : line) {
+        if (c == '"' || c == '\\') cur += '\\';
+        if (c == '\t') {
+          cur += "\\t";
+          continue;
+        }
+        cur += c;
+      }
+    }
+    done();
+  }
+  return out;
+}
+
+// Prints what one room's context costs and how well it compresses single-message chat
+// batches, for each match-table size (the numbers in docs/ARCHITECTURE.md). Only the
+// chosen setting's context size is asserted (a bound, not a measurement).
+TEST(RoomStream, MemoryAndRatioByTableLog) {
+  std::vector<std::string> texts = fortunes();
+  if (texts.empty()) {
+    GTEST_SKIP() << "no /usr/share/games/fortunes (fortunes-min)";
+  }
+  const char* names[] = {"alice", "bob", "carol", "dave", "erin"};
+  std::vector<std::string> batches;
+  uint32_t rng = 1;
+  for (int i = 0; i < 1000; ++i) {
+    rng = rng * 1103515245u + 12345u;
+    batches.push_back(R"({"t":"batch","room":"lobby","seq":)" + std::to_string(5000 + i) +
+                      R"(,"online":)" + std::to_string(40 + i % 7) + R"(,"msgs":[{"seq":)" +
+                      std::to_string(900000 + i) + R"(,"t":"msg","from":")" + names[i % 5] +
+                      R"(","text":")" + texts[(rng >> 8) % texts.size()] + R"(","ts":)" +
+                      std::to_string(1763843473123ull + i * 137ull) + "}]}");
+  }
+  size_t raw = 0;
+  for (const std::string& b : batches) raw += b.size();
+  for (int table_log : {15, 14, 13, 12, 11}) {
+    RoomStreamOptions o;
+    o.table_log = table_log;
+    RoomStream s(o);
+    Decoder d;
+    std::string payload, json;
+    size_t out = 0;
+    for (const std::string& b : batches) {
+      s.compress("lobby", b, 0, payload);
+      out += payload.size() - 7;  // the zstd bytes, without the header of "lobby"
+      ASSERT_TRUE(d.feed(payload, json));
+      ASSERT_EQ(json, b);
+    }
+    std::printf("table log %d: context %zu bytes, %zu batches of %.1f bytes -> %.1f bytes\n",
+                table_log, s.context_bytes(), batches.size(),
+                static_cast<double>(raw) / batches.size(),
+                static_cast<double>(out) / batches.size());
+    if (table_log == kRoomStreamTableLog) {
+      EXPECT_LT(s.context_bytes(), size_t{512} << 10);
     }
   }
 }

@@ -169,9 +169,12 @@ class V2ZstdTest(unittest.TestCase):
         gw = gateway(*args)
         try:
             asyncio.run(asyncio.wait_for(coro_fn(gw), 120))
-            # Every batch went into the room stream; the 1024-byte spacing made keyframes.
+            # The batches of rooms with v2 members went into the room stream (the 1024-byte
+            # spacing made keyframes); those from before were framed alone, each a
+            # keyframe. The last v2 member left less than --zstd-keyframe-ms ago.
             self.assertGreater(metric(gw, "tidegate_v2_compressed_bytes_total"), 0)
-            self.assertGreater(metric(gw, "tidegate_v2_keyframes_total"), 1)
+            self.assertGreater(metric(gw, "tidegate_v2_keyframes_total")
+                               + metric(gw, "tidegate_v2_framed_alone_total"), 1)
             self.assertGreaterEqual(metric(gw, "tidegate_v2_streams"), 1)
         finally:
             self.assertEqual(gw.stop(), 0)
@@ -251,6 +254,63 @@ class V2ZstdTest(unittest.TestCase):
             self.assertEqual(got, [s for s in seqs if s > start], since)
             await c.close()
         await sender.close()
+
+    def test_a_room_without_v2_members_has_no_stream_and_v2_joiners_miss_nothing(self):
+        self.run_gw(self._v1_only_room, "--workers", "2")
+
+    async def _v1_only_room(self, gw):
+        sender = await connect(gw.url, V1, "?room=plain")
+        reader = await connect(gw.url, V1, "?room=plain")
+        rng = random.Random(5)
+        for k in range(60):
+            await sender.ws.send("p%d %s" % (k, noise(rng, 120)))
+        await reader.until(lambda: len(reader.msgs.get("plain", [])) >= 60)
+        # No v2 client ever: no stream, nothing compressed into one.
+        self.assertEqual(metric(gw, "tidegate_v2_streams"), 0)
+        self.assertEqual(metric(gw, "tidegate_v2_compressed_bytes_total"), 0)
+        first = reader.msgs["plain"][0]["seq"]
+
+        # v2 clients join live while messages flow: batches built before the gateway
+        # knew of them reach them framed alone; none waits for a keyframe with a gap.
+        stop = asyncio.Event()
+
+        async def chatter():
+            k = 0
+            while not stop.is_set():
+                await sender.ws.send("q%d %s" % (k, noise(rng, 120)))
+                k += 1
+                await asyncio.sleep(0.002)
+        task = asyncio.ensure_future(chatter())
+        joiners = []
+        for k in range(6):
+            if k % 2:
+                c = await connect(gw.url, V2)  # lobby first, then a join of "plain"
+                await c.ws.send(json.dumps({"t": "join", "room": "plain"}))
+            else:
+                c = await connect(gw.url, V2, "?room=plain")
+            joiners.append(c)
+            await asyncio.sleep(0.03)
+        # One resumes from the room's start: its history was built without a stream.
+        resumer = await connect(gw.url, V2, "?room=plain&since=%d&epoch=%d" % (
+            first - 1, reader.hello["epoch"]))
+        await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        await sender.ws.send("last")
+        await reader.until(lambda: any(m.get("text") == "last" for m in reader.msgs["plain"]))
+        last = reader.msgs["plain"][-1]["seq"]
+        for c in joiners + [resumer]:
+            await c.until(lambda c=c: c.next.get("plain", 0) > last)
+            self.assertEqual(c.errors, [])
+            self.assertEqual(c.gaps, {})
+            self.assertEqual(same_batches(c, reader), len([k for k in c.batches
+                                                           if k[0] == "plain"]))
+        got = [m["seq"] for m in resumer.msgs["plain"] if m["seq"] <= last]
+        self.assertEqual(got, [m["seq"] for m in reader.msgs["plain"] if m["seq"] <= last])
+        self.assertGreater(metric(gw, "tidegate_v2_framed_alone_total"), 0)
+        self.assertGreaterEqual(metric(gw, "tidegate_v2_streams"), 1)
+        for c in [sender, reader, resumer] + joiners:
+            await c.close()
 
     def test_slow_reader_and_a_trimmed_log_get_a_gap_then_decodable_bytes(self):
         self.run_gw(self._slow, "--workers", "2", "--history-bytes", "32768",
