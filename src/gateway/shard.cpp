@@ -509,22 +509,23 @@ const pool::SharedFrame& Shard::json_frame(RoomState& room, LogEntry& e) {
   return e.batch.json;
 }
 
+std::string_view Shard::batch_text(const LogEntry& e) {
+  if (e.batch.json) {
+    size_t h = pool::ws_header_length(e.batch.json.data());
+    return {e.batch.json.data() + h, e.batch.json.size() - h};
+  }
+  const pool::SharedFrame& z = e.batch.zstd;
+  size_t h = pool::ws_header_length(z.data());
+  bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h}, e.batch.raw_bytes,
+                                      json_scratch_);
+  TG_ASSERT(ok);  // we compressed it ourselves
+  return json_scratch_;
+}
+
 const pool::SharedFrame& Shard::deflate_frame(RoomState& room, LogEntry& e, int window_bits) {
   const size_t slot = static_cast<size_t>(window_bits - ws::kMinServerWindowBits);
   if (!e.deflated[slot]) {
-    std::string_view text;
-    if (e.batch.json) {
-      size_t h = pool::ws_header_length(e.batch.json.data());
-      text = {e.batch.json.data() + h, e.batch.json.size() - h};
-    } else {
-      // Not kept as JSON: this Shard may have no plain JSON client at all.
-      const pool::SharedFrame& z = e.batch.zstd;
-      size_t h = pool::ws_header_length(z.data());
-      bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h}, e.batch.raw_bytes,
-                                          json_scratch_);
-      TG_ASSERT(ok);  // we compressed it ourselves
-      text = json_scratch_;
-    }
+    std::string_view text = batch_text(e);
     std::unique_ptr<ws::MessageDeflater>& d = deflaters_[slot];
     if (!d) d = std::make_unique<ws::MessageDeflater>(window_bits, config_.deflate_level);
     d->compress(text, deflate_scratch_);
@@ -539,18 +540,7 @@ const pool::SharedFrame& Shard::deflate_frame(RoomState& room, LogEntry& e, int 
 
 void Shard::v2_frame(RoomState& room, LogEntry& e) {
   if (e.batch.v2) return;
-  std::string_view text;
-  if (e.batch.json) {
-    size_t h = pool::ws_header_length(e.batch.json.data());
-    text = {e.batch.json.data() + h, e.batch.json.size() - h};
-  } else {
-    const pool::SharedFrame& z = e.batch.zstd;
-    size_t h = pool::ws_header_length(z.data());
-    bool ok = batcher::decompress_batch(dctx_, {z.data() + h, z.size() - h}, e.batch.raw_bytes,
-                                        json_scratch_);
-    TG_ASSERT(ok);  // we compressed it ourselves
-    text = json_scratch_;
-  }
+  std::string_view text = batch_text(e);
   if (!v2_alone_) {
     batcher::RoomStreamOptions o;
     o.level = config_.zstd_level;

@@ -185,6 +185,9 @@ class Shard final : public batcher::BatchSink {
   std::string& tls_gather() { return tls_gather_; }
 
  private:
+  // A batch's JSON text (its JSON frame's payload, or its v1 frame decompressed into
+  // json_scratch_, valid until the scratch is used again).
+  std::string_view batch_text(const LogEntry& e);
   static void async_cb(uv_async_t* h);
   static void connection_cb(uv_stream_t* server, int status);
   static void drain_timer_cb(uv_timer_t* t);
