@@ -177,6 +177,9 @@ void add_flags(CLI::App& app, Config& c, std::string& listen, std::string& slow,
        "tidegate.v2.zstd: a room's stream starts a new zstd frame once its current frame "
        "is this old, if --zstd-keyframe-bytes did not start one first (a room quiet this "
        "long releases its stream)");
+  flag(app, "--zstd-v2-level", c.zstd_v2_level, -5, 19,
+       "tidegate.v2.zstd: zstd level of the room streams (each batch is compressed once "
+       "per room, so a higher level than --zstd-level costs little per delivery)");
 }
 
 // Authentication's flags (docs/PROTOCOL.md, Authentication; docs/OPERATIONS.md).

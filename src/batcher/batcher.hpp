@@ -71,6 +71,7 @@ class Batcher final : private Backplane::Listener {
     uint64_t room_ttl_ms = 0;                      // --room-ttl-s in ms (0: rooms never expire)
     size_t zstd_keyframe_bytes = 64 * 1024;        // --zstd-keyframe-bytes
     uint64_t zstd_keyframe_ms = 10'000;            // --zstd-keyframe-ms
+    int zstd_v2_level = 1;                         // --zstd-v2-level
   };
 
   Batcher(Options options, std::unique_ptr<Sequencer> sequencer,

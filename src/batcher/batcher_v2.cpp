@@ -57,7 +57,7 @@ Batcher::StreamState* Batcher::stream_for(const std::string& room, uint64_t now_
   }
   if (!s.stream) {
     RoomStreamOptions o;
-    o.level = opts_.zstd_level;
+    o.level = opts_.zstd_v2_level;
     o.keyframe_bytes = opts_.zstd_keyframe_bytes;
     o.keyframe_ms = opts_.zstd_keyframe_ms;
     s.stream = std::make_unique<RoomStream>(o);  // its first batch is a keyframe

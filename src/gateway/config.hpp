@@ -79,6 +79,7 @@ struct Config {
   // output bytes or milliseconds, whichever comes first.
   size_t zstd_keyframe_bytes = 64u << 10;
   uint32_t zstd_keyframe_ms = 10000;
+  int zstd_v2_level = 1;
   // permessage-deflate (RFC 7692) for clients without a tidegate sub-protocol.
   bool permessage_deflate = true;
   int deflate_level = 6;  // zlib level, 1..9

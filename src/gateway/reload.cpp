@@ -89,6 +89,7 @@ std::string show(const std::vector<std::string>& v) {
   X("tls-key", tls_key)                           \
   X("zstd-keyframe-bytes", zstd_keyframe_bytes)   \
   X("zstd-keyframe-ms", zstd_keyframe_ms)         \
+  X("zstd-v2-level", zstd_v2_level)               \
   X("permessage-deflate", permessage_deflate)     \
   X("deflate-level", deflate_level)
 

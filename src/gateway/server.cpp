@@ -163,6 +163,7 @@ Server::Server(Config config) : config_(config), given_(std::move(config)) {
   options.room_ttl_ms = uint64_t{config_.room_ttl_s} * 1000;
   options.zstd_keyframe_bytes = config_.zstd_keyframe_bytes;
   options.zstd_keyframe_ms = config_.zstd_keyframe_ms;
+  options.zstd_v2_level = config_.zstd_v2_level;
   batcher_ = std::make_unique<batcher::Batcher>(
       options, std::make_unique<batcher::LocalSequencer>(), std::move(policy));
   if (!config_.redis.empty()) {

@@ -543,7 +543,7 @@ void Shard::v2_frame(RoomState& room, LogEntry& e) {
   std::string_view text = batch_text(e);
   if (!v2_alone_) {
     batcher::RoomStreamOptions o;
-    o.level = config_.zstd_level;
+    o.level = config_.zstd_v2_level;
     v2_alone_ = std::make_unique<batcher::RoomStream>(o);
   }
   // The same format as a stream's keyframe; the frame is never continued (the room's

@@ -372,6 +372,36 @@ TEST(Batcher, WithoutAV2MemberARoomHasNoStreamNorV2Frames) {
   EXPECT_EQ(b.counters().v2_bytes.get(), 0u);
 }
 
+// --zstd-v2-level reaches the room streams: the same batches come out in other bytes.
+TEST(Batcher, TheV2LevelIsTheRoomStreamsLevel) {
+  auto v2_bytes = [](int level) {
+    Batcher::Options o;
+    o.zstd_v2_level = level;
+    Batcher b(o, std::make_unique<LocalSequencer>(), std::make_unique<FixedWindow>(0));
+    RecordingSink sink;
+    b.add_sink(&sink);
+    b.start();
+    std::string text;
+    for (int i = 0; i < 40; ++i)
+      text += "message " + std::to_string(i * 7919 % 1000) + " of the quick brown fox; ";
+    uint64_t n = 0;
+    for (Inbound e : {v2_member("r", InboundKind::kJoin, 1), event("r", text, 2),
+                      event("r", text.substr(100) + text.substr(0, 100), 3)}) {
+      if (b.inbox(0).push(std::move(e))) b.notify();
+      EXPECT_EQ(sink.wait_for_events(++n).size(), n);  // one batch per event
+    }
+    b.stop();
+    std::string all;
+    for (const Batch& batch : sink.wait_for_events(n)) all.append(batch.v2.data(), batch.v2.size());
+    return all;
+  };
+  std::string fast = v2_bytes(1);
+  std::string best = v2_bytes(19);
+  ASSERT_FALSE(fast.empty());
+  ASSERT_FALSE(best.empty());
+  EXPECT_NE(fast, best);
+}
+
 TEST(Batcher, AV2MemberStartsTheStreamWithAKeyframeAndItOutlivesTheLeaveByTheLinger) {
   Batcher::Options o;
   o.zstd_keyframe_ms = 600'000;  // a linger no test run reaches
